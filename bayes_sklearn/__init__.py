@@ -1,0 +1,18 @@
+"""scikit-learn compatible Bayesian estimators on PyMC.
+
+Importing the package is cheap: PyMC, PyTensor and ArviZ are imported only
+when a model is fitted or its ``idata_`` is used.
+"""
+
+from bayes_sklearn.diagnostics import BayesianConvergenceWarning, ConvergenceDiagnostics
+from bayes_sklearn.estimators import BayesianLinearRegression, BayesianLogisticRegression
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BayesianConvergenceWarning",
+    "BayesianLinearRegression",
+    "BayesianLogisticRegression",
+    "ConvergenceDiagnostics",
+    "__version__",
+]

@@ -1,0 +1,6 @@
+"""sklearn-facing estimators."""
+
+from bayes_sklearn.estimators.linear import BayesianLinearRegression
+from bayes_sklearn.estimators.logistic import BayesianLogisticRegression
+
+__all__ = ["BayesianLinearRegression", "BayesianLogisticRegression"]

@@ -1,0 +1,204 @@
+"""Bayesian linear regression with a normal likelihood."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import RegressorMixin
+from sklearn.utils._param_validation import StrOptions
+
+from bayes_sklearn.estimators._base import (
+    COMMON_PARAMETER_CONSTRAINTS,
+    BayesianGLMBase,
+    check_prob,
+)
+from bayes_sklearn.posterior import Posterior
+from bayes_sklearn.priors import SCALE_PRIOR_TYPES
+
+
+class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
+    """Bayesian linear regression fitted with NUTS (PyMC) or exactly.
+
+    The model is ``y ~ Normal(intercept + X @ coef, sigma)``. Default priors
+    are weakly informative and scaled to the data, so unscaled features work:
+    ``coef_j ~ Normal(0, prior_scale * sd(y) / sd(x_j))``, the intercept at
+    the feature means ``~ Normal(mean(y), prior_intercept_scale * sd(y))`` and
+    ``sigma ~ Exponential(mean=sd(y))``.
+
+    Parameters
+    ----------
+    inference : {"nuts", "exact"}, default="nuts"
+        ``"nuts"`` samples with the No-U-Turn sampler. ``"exact"`` draws
+        independent samples from the exact posterior (the coefficients are
+        conditionally normal given ``sigma``, whose one-dimensional posterior
+        is integrated numerically); it needs Normal coefficient priors and
+        costs one pass over the data.
+    draws : int, default=1000
+        Kept draws per chain.
+    tune : int, default=1000
+        Warm-up iterations per chain (NUTS only).
+    chains : int, default=4
+        Number of chains.
+    target_accept : float, default=0.8
+        NUTS target acceptance rate; raise it (e.g. 0.95) after divergences.
+    nuts_sampler : {"pymc", "nutpie"}, default="pymc"
+        Which NUTS implementation runs the model.
+    prior_scale : float, default=2.5
+        Width of the autoscaled coefficient priors, in units of
+        ``sd(y) / sd(x_j)``.
+    prior_intercept_scale : float, default=2.5
+        Width of the autoscaled intercept prior, in units of ``sd(y)``.
+    priors : None, prior, or dict, default=None
+        Priors that replace the autoscaled ones, on the original scale of
+        the coefficients: a single prior (for every coefficient) or a dict
+        keyed by feature name, integer index, or ``"intercept"`` (the
+        intercept at the feature means). Values are priors from
+        :mod:`bayes_sklearn.priors` or ``(mu, sigma)`` pairs for normals.
+    prior_noise : Exponential, HalfNormal, HalfStudentT or None, default=None
+        Prior of ``sigma``; None means ``Exponential`` with mean ``sd(y)``.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the sampler; fixed seeds give identical draws.
+    progressbar : bool, default=True
+        Show sampling progress. Always off inside sklearn's cross-validation
+        and search tools.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,)
+        Posterior mean of the coefficients.
+    intercept_ : float
+        Posterior mean of the intercept.
+    sigma_ : float
+        Posterior mean of the noise scale.
+    coef_cov_ : ndarray of shape (n_features + 1, n_features + 1)
+        Posterior covariance of ``[intercept, coef...]``.
+    idata_ : arviz.InferenceData
+        Posterior draws (``intercept``, ``coef`` with a ``feature``
+        coordinate, ``sigma``), sampler statistics, observed data and
+        pointwise log likelihood.
+    model_spec_ : ModelSpec
+        The resolved model, including the priors actually used.
+    convergence_ : ConvergenceDiagnostics or None
+        r_hat, ESS and divergences (None for exact inference).
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names, when ``X`` has string column names.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayes_sklearn import BayesianLinearRegression
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(50, 2))
+    >>> y = 1.0 + X @ [2.0, -1.0] + rng.normal(scale=0.5, size=50)
+    >>> model = BayesianLinearRegression(inference="exact", random_state=0).fit(X, y)
+    >>> np.round(model.coef_, 1)
+    array([ 2., -1.])
+    >>> mean, std = model.predict(X[:2], return_std=True)
+    >>> model.predict_interval(X[:2], prob=0.9).shape
+    (2, 2)
+    """
+
+    _parameter_constraints: dict = {
+        **COMMON_PARAMETER_CONSTRAINTS,
+        "inference": [StrOptions({"nuts", "exact"})],
+        "prior_noise": [None, *SCALE_PRIOR_TYPES],
+    }
+
+    def __init__(
+        self,
+        *,
+        inference: str = "nuts",
+        draws: int = 1000,
+        tune: int = 1000,
+        chains: int = 4,
+        target_accept: float = 0.8,
+        nuts_sampler: str = "pymc",
+        prior_scale: float = 2.5,
+        prior_intercept_scale: float = 2.5,
+        priors: Any = None,
+        prior_noise: Any = None,
+        random_state: Any = None,
+        progressbar: bool = True,
+    ):
+        self.inference = inference
+        self.draws = draws
+        self.tune = tune
+        self.chains = chains
+        self.target_accept = target_accept
+        self.nuts_sampler = nuts_sampler
+        self.prior_scale = prior_scale
+        self.prior_intercept_scale = prior_intercept_scale
+        self.priors = priors
+        self.prior_noise = prior_noise
+        self.random_state = random_state
+        self.progressbar = progressbar
+
+    def _validate_kwargs(self) -> dict[str, Any]:
+        return {"y_numeric": True}
+
+    def _encode_target(self, y: np.ndarray):
+        y = np.asarray(y, dtype=np.float64)
+        return y, y, "gaussian", 1, None
+
+    def _encode_new_target(self, y: np.ndarray) -> np.ndarray:
+        return np.asarray(y, dtype=np.float64).ravel()
+
+    def _set_point_estimates(self, posterior: Posterior) -> None:
+        draws = np.column_stack([posterior.intercept[:, 0], posterior.coef[:, :, 0]])
+        self.intercept_ = float(draws[:, 0].mean())
+        self.coef_ = draws[:, 1:].mean(axis=0)
+        self.coef_cov_ = np.cov(draws, rowvar=False).reshape(draws.shape[1], draws.shape[1])
+        self.sigma_ = float(posterior.sigma.mean())
+
+    def predict(self, X, return_std: bool = False):
+        """Posterior mean prediction, optionally with its predictive std.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        return_std : bool, default=False
+            Also return the standard deviation of a new observation, which
+            includes the noise (as :class:`sklearn.linear_model.BayesianRidge`).
+
+        Returns
+        -------
+        y_mean : ndarray of shape (n_samples,)
+        y_std : ndarray of shape (n_samples,), only if ``return_std``
+        """
+        X_design = self._design_matrix(X)
+        posterior = self._posterior()
+        mean = posterior.mean(X_design)
+        if not return_std:
+            return mean
+        return mean, posterior.predictive_std(X_design)
+
+    def predict_interval(self, X, prob: float = 0.9, kind: str = "predictive") -> np.ndarray:
+        """Central posterior interval per row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        prob : float, default=0.9
+            Probability mass inside the interval.
+        kind : {"predictive", "mean"}, default="predictive"
+            ``"predictive"``: interval for a new observation (includes the
+            noise). ``"mean"``: credible interval of the regression line.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, 2)
+            Lower and upper bounds.
+        """
+        check_prob(prob)
+        if kind not in ("predictive", "mean"):
+            raise ValueError(f"kind must be 'predictive' or 'mean', got {kind!r}.")
+        X_design = self._design_matrix(X)
+        q = np.array([(1 - prob) / 2, (1 + prob) / 2])
+        posterior = self._posterior()
+        if kind == "mean":
+            return posterior.quantiles(X_design, q)
+        return posterior.gaussian_predictive_quantiles(X_design, q)
+

@@ -1,0 +1,234 @@
+"""Bayesian logistic (binary) and multinomial (softmax) regression."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import ClassifierMixin
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+
+from bayes_sklearn.estimators._base import (
+    COMMON_PARAMETER_CONSTRAINTS,
+    BayesianGLMBase,
+    check_prob,
+)
+from bayes_sklearn.posterior import Posterior
+
+
+class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
+    """Bayesian logistic regression (softmax for more than two classes) with NUTS.
+
+    Two classes: ``P(y = classes_[1]) = expit(intercept + X @ coef)``. More
+    classes: softmax over one linear predictor per class, with ``classes_[0]``
+    as the reference (its coefficients are fixed at 0, which identifies the
+    model). Default priors follow rstanarm's autoscaling:
+    ``coef_j ~ Normal(0, prior_scale / sd(x_j))`` and the intercept at the
+    feature means ``~ Normal(0, prior_intercept_scale)``.
+
+    Probabilities are averaged over the posterior, and
+    ``decision_function`` is the log-odds of those averaged probabilities,
+    so it ranks rows exactly as ``predict_proba`` does.
+
+    Parameters
+    ----------
+    inference : {"nuts"}, default="nuts"
+        Only NUTS applies: the logistic posterior has no closed form, so
+        ``"exact"`` is refused with an explanation.
+    draws : int, default=1000
+        Kept draws per chain.
+    tune : int, default=1000
+        Warm-up iterations per chain.
+    chains : int, default=4
+        Number of chains.
+    target_accept : float, default=0.8
+        NUTS target acceptance rate.
+    nuts_sampler : {"pymc", "nutpie"}, default="pymc"
+        Which NUTS implementation runs the model.
+    prior_scale : float, default=2.5
+        Width of the autoscaled coefficient priors, in units of ``1 / sd(x_j)``.
+    prior_intercept_scale : float, default=2.5
+        Width of the autoscaled intercept prior (log-odds).
+    priors : None, prior, or dict, default=None
+        Priors that replace the autoscaled ones, on the original coefficient
+        scale: a single prior or a dict keyed by feature name, integer
+        index, or ``"intercept"``. For several classes each prior applies to
+        that feature's coefficient in every non-reference class.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the sampler.
+    progressbar : bool, default=True
+        Show sampling progress (always off inside sklearn's model selection).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels (any sortable labels, strings too).
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        Posterior mean coefficients (log-odds against ``classes_[0]``; the
+        reference row is zero for several classes).
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+        Posterior mean intercepts.
+    idata_ : arviz.InferenceData
+        Posterior draws (``intercept``, ``coef`` with ``feature`` and, for
+        several classes, ``class`` coordinates), sampler statistics,
+        observed data and pointwise log likelihood.
+    model_spec_ : ModelSpec
+        The resolved model, including the priors actually used.
+    convergence_ : ConvergenceDiagnostics
+        r_hat, ESS and divergences.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayes_sklearn import BayesianLogisticRegression
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(100, 2))
+    >>> y = (X[:, 0] - X[:, 1] + rng.logistic(size=100) > 0).astype(int)
+    >>> clf = BayesianLogisticRegression(draws=200, tune=200, chains=2,
+    ...                                  random_state=0, progressbar=False)
+    >>> clf = clf.fit(X, y)  # doctest: +SKIP
+    >>> clf.predict_proba(X[:3]).shape  # doctest: +SKIP
+    (3, 2)
+    """
+
+    _parameter_constraints: dict = {
+        **COMMON_PARAMETER_CONSTRAINTS,
+        "inference": [StrOptions({"nuts"})],
+    }
+
+    def __init__(
+        self,
+        *,
+        inference: str = "nuts",
+        draws: int = 1000,
+        tune: int = 1000,
+        chains: int = 4,
+        target_accept: float = 0.8,
+        nuts_sampler: str = "pymc",
+        prior_scale: float = 2.5,
+        prior_intercept_scale: float = 2.5,
+        priors: Any = None,
+        random_state: Any = None,
+        progressbar: bool = True,
+    ):
+        self.inference = inference
+        self.draws = draws
+        self.tune = tune
+        self.chains = chains
+        self.target_accept = target_accept
+        self.nuts_sampler = nuts_sampler
+        self.prior_scale = prior_scale
+        self.prior_intercept_scale = prior_intercept_scale
+        self.priors = priors
+        self.random_state = random_state
+        self.progressbar = progressbar
+
+    def _validate_params(self) -> None:
+        if self.inference == "exact":
+            raise ValueError(
+                "inference='exact' is not available for BayesianLogisticRegression: "
+                "the logistic posterior has no closed form. Use inference='nuts'."
+            )
+        super()._validate_params()
+
+    def _encode_target(self, y: np.ndarray):
+        check_classification_targets(y)
+        classes, codes = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(
+                "BayesianLogisticRegression needs samples of at least 2 classes in "
+                f"the data, but the data contain only one class: {classes[0]!r}."
+            )
+        self.classes_ = classes
+        if len(classes) == 2:
+            return codes.astype(np.int64), np.asarray(y), "bernoulli", 1, None
+        return codes.astype(np.int64), np.asarray(y), "categorical", len(classes) - 1, list(classes[1:])
+
+    def _encode_new_target(self, y: np.ndarray) -> np.ndarray:
+        y = np.asarray(y).ravel()
+        codes = np.searchsorted(self.classes_, y)
+        codes = np.clip(codes, 0, len(self.classes_) - 1)
+        unknown = self.classes_[codes] != y
+        if np.any(unknown):
+            raise ValueError(
+                f"y contains labels not seen during fit: {np.unique(y[unknown])[:5].tolist()}."
+            )
+        return codes.astype(np.int64)
+
+    def _decode_outcomes(self, outcomes: np.ndarray) -> np.ndarray:
+        return self.classes_[outcomes]
+
+    def _set_point_estimates(self, posterior: Posterior) -> None:
+        intercept = posterior.intercept.mean(axis=0)
+        coef = posterior.coef.mean(axis=0).T
+        if posterior.family == "categorical":
+            intercept = np.concatenate([[0.0], intercept])
+            coef = np.vstack([np.zeros((1, coef.shape[1])), coef])
+        self.intercept_ = intercept
+        self.coef_ = coef
+
+    def predict_proba(self, X, return_std: bool = False):
+        """Class probabilities averaged over the posterior.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        return_std : bool, default=False
+            Also return the posterior standard deviation of each probability.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        proba_std : ndarray of shape (n_samples, n_classes), only if ``return_std``
+        """
+        X_design = self._design_matrix(X)
+        posterior = self._posterior()
+        proba = posterior.mean(X_design)
+        if not return_std:
+            return proba
+        return proba, posterior.std(X_design)
+
+    def predict_proba_interval(self, X, prob: float = 0.9) -> np.ndarray:
+        """Central credible interval of each class probability.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        prob : float, default=0.9
+            Posterior mass inside the interval.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes, 2)
+            Lower and upper bounds.
+        """
+        check_prob(prob)
+        X_design = self._design_matrix(X)
+        q = np.array([(1 - prob) / 2, (1 + prob) / 2])
+        return self._posterior().quantiles(X_design, q)
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def decision_function(self, X):
+        """Log-odds of the posterior-averaged probabilities.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) for two classes (positive means
+        ``classes_[1]``), else (n_samples, n_classes) of log-probabilities.
+        """
+        proba = self.predict_proba(X)
+        with np.errstate(divide="ignore"):
+            if proba.shape[1] == 2:
+                return np.log(proba[:, 1]) - np.log1p(-proba[:, 1])
+            return np.log(proba)
+
+    def predict(self, X):
+        """Most probable class under the posterior-averaged probabilities."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

@@ -1,0 +1,32 @@
+"""Inference backends behind one entry point, :func:`run_inference`.
+
+Every backend takes the resolved :class:`~bayes_sklearn.model.ModelSpec`, the
+standardised design matrix, the response and the settings, and returns a
+:class:`~bayes_sklearn.inference.result.SamplerResult`. PyMC is imported only
+when a backend that needs it runs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bayes_sklearn.inference.result import SamplerResult
+from bayes_sklearn.inference.settings import InferenceSettings
+from bayes_sklearn.model.spec import ModelSpec
+
+__all__ = ["InferenceSettings", "SamplerResult", "run_inference"]
+
+
+def run_inference(
+    spec: ModelSpec, X_z: np.ndarray, y: np.ndarray, settings: InferenceSettings
+) -> SamplerResult:
+    """Fit ``spec`` to standardised design ``X_z`` and response ``y``."""
+    if settings.method == "exact":
+        from bayes_sklearn.inference.exact import sample_exact
+
+        return sample_exact(spec, X_z, y, settings)
+    if settings.method == "nuts":
+        from bayes_sklearn.inference.nuts import sample_nuts
+
+        return sample_nuts(spec, X_z, y, settings)
+    raise ValueError(f"Unknown inference method {settings.method!r}.")

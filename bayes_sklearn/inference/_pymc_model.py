@@ -1,0 +1,98 @@
+"""The only place that turns a model description into a ``pm.Model``.
+
+The model is written on the standardised design: ``eta = intercept_z +
+X_z @ coef_z``. Data enter through ``pm.Data`` containers named ``"X"`` and
+``"y"`` so that a built (and compiled) model can later be given new data of
+the same structure.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+from bayes_sklearn.model.spec import ModelSpec
+from bayes_sklearn.priors import (
+    Exponential,
+    HalfNormal,
+    HalfStudentT,
+    Laplace,
+    Normal,
+    StudentT,
+)
+
+
+def _location_scale_rv(name: str, priors: list, shape: tuple[int, ...]):
+    """One PyMC variable for priors of the same family, given per leading row."""
+    kind = type(priors[0])
+    column = (len(priors),) + (1,) * (len(shape) - 1)
+    loc = np.array([p.loc for p in priors]).reshape(column)
+    scale = np.array([p.scale for p in priors]).reshape(column)
+    if kind is Normal:
+        return pm.Normal(name, mu=loc, sigma=scale, shape=shape)
+    if kind is StudentT:
+        nu = np.array([p.nu for p in priors]).reshape(column)
+        return pm.StudentT(name, nu=nu, mu=loc, sigma=scale, shape=shape)
+    if kind is Laplace:
+        return pm.Laplace(name, mu=loc, b=scale, shape=shape)
+    raise TypeError(f"No PyMC translation for prior {priors[0]!r}.")
+
+
+def _scale_rv(name: str, prior):
+    if isinstance(prior, Exponential):
+        return pm.Exponential(name, scale=prior.scale)
+    if isinstance(prior, HalfNormal):
+        return pm.HalfNormal(name, sigma=prior.sigma)
+    if isinstance(prior, HalfStudentT):
+        return pm.HalfStudentT(name, nu=prior.nu, sigma=prior.sigma)
+    raise TypeError(f"No PyMC translation for prior {prior!r}.")
+
+
+def _coefficients(spec: ModelSpec):
+    """``coef_z`` of shape (n_coef, n_outputs); one PyMC variable per prior family."""
+    priors = spec.sampling_coef_priors()
+    shape = (spec.n_coef, spec.n_outputs)
+    groups: dict[type, list[int]] = defaultdict(list)
+    for index, prior in enumerate(priors):
+        groups[type(prior)].append(index)
+    if len(groups) == 1:
+        return _location_scale_rv("coef_z", list(priors), shape)
+    coef = pt.zeros(shape)
+    for kind, indices in groups.items():
+        part = _location_scale_rv(
+            f"coef_z_{kind.__name__.lower()}",
+            [priors[i] for i in indices],
+            (len(indices), spec.n_outputs),
+        )
+        coef = pt.set_subtensor(coef[np.array(indices)], part)
+    return pm.Deterministic("coef_z", coef)
+
+
+def build_pymc_model(spec: ModelSpec, X_z: np.ndarray, y: np.ndarray) -> pm.Model:
+    """Build the PyMC model of ``spec`` on standardised data.
+
+    Variables: ``intercept_z`` (n_outputs,), ``coef_z`` (n_coef, n_outputs),
+    ``sigma`` for the gaussian family, and the observed ``y``.
+    """
+    with pm.Model() as model:
+        X_data = pm.Data("X", X_z)
+        y_data = pm.Data("y", y)
+        intercept = _location_scale_rv(
+            "intercept_z", [spec.intercept_prior] * spec.n_outputs, (spec.n_outputs,)
+        )
+        coef = _coefficients(spec)
+        eta = intercept[None, :] + pt.dot(X_data, coef)
+        if spec.family == "gaussian":
+            sigma = _scale_rv("sigma", spec.noise_prior)
+            pm.Normal("obs", mu=eta[:, 0], sigma=sigma, observed=y_data)
+        elif spec.family == "bernoulli":
+            pm.Bernoulli("obs", logit_p=eta[:, 0], observed=y_data)
+        elif spec.family == "categorical":
+            logits = pt.concatenate([pt.zeros((eta.shape[0], 1)), eta], axis=1)
+            pm.Categorical("obs", logit_p=logits, observed=y_data)
+        else:
+            raise ValueError(f"Unknown family {spec.family!r}.")
+    return model

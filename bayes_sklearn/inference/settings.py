@@ -1,0 +1,37 @@
+"""Inference options, fixed before any data is seen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class InferenceSettings:
+    """Options shared by the inference backends.
+
+    Attributes
+    ----------
+    method : str
+        ``"nuts"`` or ``"exact"``.
+    draws, tune, chains : int
+        Kept draws and warm-up iterations per chain, and number of chains.
+        Exact inference draws ``draws * chains`` independent samples laid
+        out as ``chains`` rows.
+    target_accept : float
+        NUTS target acceptance rate.
+    nuts_sampler : str
+        ``"pymc"`` or ``"nutpie"``.
+    seed : int
+        Seed for all randomness of the fit.
+    progressbar : bool
+        Whether the sampler shows progress.
+    """
+
+    method: str = "nuts"
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 4
+    target_accept: float = 0.8
+    nuts_sampler: str = "pymc"
+    seed: int = 0
+    progressbar: bool = False

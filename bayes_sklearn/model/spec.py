@@ -1,0 +1,201 @@
+"""The model description: family, coefficient names and fully resolved priors.
+
+:func:`resolve_model_spec` turns the estimator's prior parameters into
+concrete priors, autoscaled to the training data in the spirit of rstanarm:
+
+* slope of feature ``j``: ``Normal(0, prior_scale * s_y / sd(x_j))``, where
+  ``s_y`` is the standard deviation of ``y`` for the gaussian family and 1
+  for the logistic families;
+* intercept, defined at the feature means (so it does not move when a
+  feature is shifted): ``Normal(mean(y), prior_intercept_scale * s_y)``
+  for the gaussian family, ``Normal(0, prior_intercept_scale)`` otherwise;
+* noise scale (gaussian only): ``Exponential`` with mean ``s_y``.
+
+User priors given in ``priors`` are taken as written, on the original scale
+of the coefficient, and replace the autoscaled ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from bayes_sklearn.design.standardize import Standardizer
+from bayes_sklearn.model.families import FAMILIES, Family
+from bayes_sklearn.priors import (
+    COEFFICIENT_PRIOR_TYPES,
+    SCALE_PRIOR_TYPES,
+    CoefficientPrior,
+    Exponential,
+    Normal,
+    ScalePrior,
+    as_coefficient_prior,
+)
+
+INTERCEPT_KEY = "intercept"
+
+
+@dataclass(frozen=True, eq=False)
+class ModelSpec:
+    """Everything needed to build the model, as plain values.
+
+    Attributes
+    ----------
+    family : str
+        Key into :data:`bayes_sklearn.model.families.FAMILIES`.
+    coef_names : tuple of str
+        One name per design column.
+    n_outputs : int
+        Columns of coefficients: 1, or ``n_classes - 1`` for the categorical
+        family (class 0 is the reference).
+    intercept_prior : prior
+        Prior of the intercept at the feature means.
+    coef_priors : tuple of priors
+        Prior of each coefficient on the original feature scale.
+    noise_prior : prior or None
+        Prior of the noise scale, for families that have one.
+    standardizer : Standardizer
+        Centering and scaling applied to the design before sampling.
+    """
+
+    family: str
+    coef_names: tuple[str, ...]
+    n_outputs: int
+    intercept_prior: CoefficientPrior
+    coef_priors: tuple[CoefficientPrior, ...]
+    noise_prior: ScalePrior | None
+    standardizer: Standardizer
+
+    @property
+    def family_obj(self) -> Family:
+        return FAMILIES[self.family]
+
+    @property
+    def n_coef(self) -> int:
+        return len(self.coef_names)
+
+    def sampling_coef_priors(self) -> tuple[CoefficientPrior, ...]:
+        """Priors of the coefficients of the standardised design columns."""
+        return tuple(
+            prior.scaled(scale)
+            for prior, scale in zip(self.coef_priors, self.standardizer.scale)
+        )
+
+
+def _response_scale(family: str, y: np.ndarray) -> tuple[float, float]:
+    """Location and scale of ``y`` used to autoscale priors."""
+    if family != "gaussian":
+        return 0.0, 1.0
+    scale = float(np.std(y))
+    return float(np.mean(y)), scale if scale > 0 else 1.0
+
+
+def _coefficient_index(key: object, coef_names: Sequence[str]) -> int:
+    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+        if not -len(coef_names) <= key < len(coef_names):
+            raise ValueError(
+                f"Prior given for coefficient index {key}, but there are only "
+                f"{len(coef_names)} coefficients."
+            )
+        return int(key) % len(coef_names)
+    if isinstance(key, str) and key in coef_names:
+        return coef_names.index(key)
+    raise ValueError(
+        f"Prior given for unknown coefficient {key!r}. Known names: "
+        f"{list(coef_names)} (or an integer index, or {INTERCEPT_KEY!r})."
+    )
+
+
+def _user_priors(
+    priors: object, coef_names: Sequence[str]
+) -> tuple[dict[int, CoefficientPrior], CoefficientPrior | None]:
+    """Per-coefficient and intercept priors the user wrote, by column index."""
+    if priors is None:
+        return {}, None
+    if isinstance(priors, COEFFICIENT_PRIOR_TYPES):
+        return {i: priors for i in range(len(coef_names))}, None
+    if not isinstance(priors, Mapping):
+        raise ValueError(
+            "priors must be None, a prior (applied to every coefficient) or a dict "
+            f"mapping coefficient names or indices to priors; got {priors!r}."
+        )
+    by_index: dict[int, CoefficientPrior] = {}
+    intercept = None
+    for key, value in priors.items():
+        if key == INTERCEPT_KEY and INTERCEPT_KEY not in coef_names:
+            intercept = as_coefficient_prior(value, what="the intercept")
+            continue
+        index = _coefficient_index(key, coef_names)
+        by_index[index] = as_coefficient_prior(value, what=repr(key))
+    return by_index, intercept
+
+
+def resolve_model_spec(
+    *,
+    family: str,
+    coef_names: Sequence[str],
+    X: np.ndarray,
+    y: np.ndarray,
+    n_outputs: int = 1,
+    prior_scale: float = 2.5,
+    prior_intercept_scale: float = 2.5,
+    priors: object = None,
+    prior_noise: ScalePrior | None = None,
+) -> ModelSpec:
+    """Resolve the estimator's prior parameters against the training data.
+
+    Parameters
+    ----------
+    family : str
+        ``"gaussian"``, ``"bernoulli"`` or ``"categorical"``.
+    coef_names : sequence of str
+        Names of the design columns.
+    X : ndarray of shape (n_samples, n_coef)
+        Training design matrix.
+    y : ndarray of shape (n_samples,)
+        Training response (values, or class codes).
+    n_outputs : int, default=1
+        Coefficient columns (``n_classes - 1`` for the categorical family).
+    prior_scale, prior_intercept_scale : float
+        Multipliers of the autoscaled default priors.
+    priors : None, prior, or dict
+        User priors: one prior for every coefficient, or a dict keyed by
+        coefficient name, integer index or ``"intercept"``.
+    prior_noise : prior or None
+        Prior of the noise scale; None autoscales.
+
+    Returns
+    -------
+    ModelSpec
+    """
+    coef_names = tuple(coef_names)
+    standardizer = Standardizer.fit(X)
+    y_center, y_scale = _response_scale(family, y)
+    user_coef, user_intercept = _user_priors(priors, coef_names)
+    coef_priors = tuple(
+        user_coef.get(j, Normal(0.0, prior_scale * y_scale / standardizer.scale[j]))
+        for j in range(len(coef_names))
+    )
+    intercept_prior = user_intercept or Normal(y_center, prior_intercept_scale * y_scale)
+    noise_prior = None
+    if FAMILIES[family].has_noise:
+        if prior_noise is None:
+            noise_prior = Exponential(scale=y_scale)
+        elif isinstance(prior_noise, SCALE_PRIOR_TYPES):
+            noise_prior = prior_noise
+        else:
+            raise ValueError(
+                "prior_noise must be None, Exponential, HalfNormal or HalfStudentT; "
+                f"got {prior_noise!r}."
+            )
+    return ModelSpec(
+        family=family,
+        coef_names=coef_names,
+        n_outputs=n_outputs,
+        intercept_prior=intercept_prior,
+        coef_priors=coef_priors,
+        noise_prior=noise_prior,
+        standardizer=standardizer,
+    )
