@@ -231,4 +231,5 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
 
     def predict(self, X):
         """Most probable class under the posterior-averaged probabilities."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]

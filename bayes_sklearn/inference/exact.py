@@ -12,7 +12,7 @@ approximation, at a relative error far below Monte Carlo error), draw
 ``sigma`` by inverse CDF and then the coefficients from their conditional
 normal. With ``L = S^{1/2}`` and ``L A'A L = Q diag(lam) Q'`` every grid point
 costs O(p) after one eigendecomposition, and the data enter only through the
-sufficient statistics ``A'A``, ``A'y``, ``y'y`` and ``n``.
+sufficient statistics ``A'A``, ``A'y``, the least-squares residual sum of squares and ``n``.
 
 When the noise prior were inverse-gamma and the coefficient priors scaled
 by ``sigma``, this would be the closed-form Normal–Inverse-Gamma posterior;
@@ -47,18 +47,22 @@ class ExactPosterior:
     eigvecs: np.ndarray
     eigvals: np.ndarray
     u: np.ndarray
-    v: np.ndarray
+    w_ols: np.ndarray
     log_sigma_grid: np.ndarray
     grid_weights: np.ndarray
     y_shift: float
     y_scale: float
 
     def _conditional(self, sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Shrinkage ``d`` and whitened conditional mean ``d * c`` per sigma."""
+        """Conditional variance ``d`` and mean of the whitened ``theta`` per sigma.
+
+        The mean is the precision-weighted average of the prior mean ``u``
+        and the least-squares fit ``w_ols``, written so nothing cancels.
+        """
         ratio = self.eigvals[None, :] / sigma[:, None] ** 2
         d = 1.0 / (1.0 + ratio)
-        c = self.u[None, :] + self.v[None, :] / sigma[:, None] ** 2
-        return d, d * c
+        mean = d * (self.u[None, :] + ratio * self.w_ols[None, :])
+        return d, mean
 
     def _to_theta(self, whitened: np.ndarray) -> np.ndarray:
         """Map whitened vectors (rows) to ``theta`` on the original ``y`` scale."""
@@ -122,24 +126,26 @@ def exact_posterior(spec: ModelSpec, X_z: np.ndarray, y: np.ndarray) -> ExactPos
     prior_sd = np.array([p.sigma for p in priors]) / y_scale
 
     A = np.column_stack([np.ones(n), X_z])
-    AtA = A.T @ A
-    Aty = A.T @ y_s
-    yty = float(y_s @ y_s)
-    eigvals, eigvecs = np.linalg.eigh(prior_sd[:, None] * AtA * prior_sd[None, :])
+    eigvals, eigvecs = np.linalg.eigh(prior_sd[:, None] * (A.T @ A) * prior_sd[None, :])
     eigvals = np.clip(eigvals, 0.0, None)
+    identified = eigvals > 1e-12 * max(eigvals.max(), 1e-300)
     u = eigvecs.T @ (prior_mean / prior_sd)
-    v = eigvecs.T @ (prior_sd * Aty)
-    prior_quad = float(np.sum((prior_mean / prior_sd) ** 2))
+    v = eigvecs.T @ (prior_sd * (A.T @ y_s))
+    w_ols = np.where(identified, v / np.where(identified, eigvals, 1.0), 0.0)
+    # The residual sum of squares from the residuals themselves: through
+    # y'y - b'P^{-1}b it would cancel catastrophically when the fit is close.
+    residual = y_s - A @ (prior_sd * (eigvecs @ w_ols))
+    ssr = float(residual @ residual)
+    prior_misfit = (u - w_ols) ** 2
 
     def log_posterior(log_sigma: np.ndarray) -> np.ndarray:
-        sigma = np.exp(log_sigma)
-        s2 = sigma[:, None] ** 2
-        ratio = eigvals[None, :] / s2
-        c = u[None, :] + v[None, :] / s2
-        quad = yty / sigma**2 + prior_quad - np.sum(c**2 / (1.0 + ratio), axis=1)
-        log_lik = -n * log_sigma - 0.5 * np.sum(np.log1p(ratio), axis=1) - 0.5 * quad
+        sigma2 = np.exp(2 * log_sigma)[:, None]
+        # min over theta of |y - A theta|^2 / sigma^2 + |theta - m|^2_{S^-1}
+        quad = ssr / sigma2[:, 0] + np.sum(eigvals / (sigma2 + eigvals) * prior_misfit, axis=1)
+        log_det = np.sum(np.log1p(eigvals / sigma2), axis=1)
+        log_lik = -n * log_sigma - 0.5 * log_det - 0.5 * quad
         # density of log(sigma) on the original y scale: p(sigma) * sigma
-        log_prior = spec.noise_prior.logpdf(sigma * y_scale) + log_sigma
+        log_prior = spec.noise_prior.logpdf(np.exp(log_sigma) * y_scale) + log_sigma
         return log_lik + log_prior
 
     coarse = np.linspace(-40.0, 10.0, _GRID_POINTS)
@@ -155,7 +161,7 @@ def exact_posterior(spec: ModelSpec, X_z: np.ndarray, y: np.ndarray) -> ExactPos
         eigvecs=eigvecs,
         eigvals=eigvals,
         u=u,
-        v=v,
+        w_ols=w_ols,
         log_sigma_grid=grid,
         grid_weights=weights,
         y_shift=y_shift,
