@@ -30,7 +30,7 @@ def make_logistic_interaction(
     --------
     >>> from bayes_sklearn.datasets import make_logistic_interaction
     >>> X, y = make_logistic_interaction(100)
-    >>> X.shape, sorted(y.unique())
+    >>> X.shape, sorted(y.unique().tolist())
     ((100, 2), [0, 1])
     """
     rng = np.random.default_rng(random_state)

@@ -95,7 +95,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
     >>> y = 1.0 + X @ [2.0, -1.0] + rng.normal(scale=0.5, size=50)
     >>> model = BayesianLinearRegression(inference="exact", random_state=0).fit(X, y)
     >>> np.round(model.coef_, 1)
-    array([ 2., -1.])
+    array([ 2.1, -1. ])
     >>> mean, std = model.predict(X[:2], return_std=True)
     >>> model.predict_interval(X[:2], prob=0.9).shape
     (2, 2)
