@@ -6,6 +6,7 @@ when a model is fitted or its ``idata_`` is used.
 
 from bayes_sklearn.diagnostics import BayesianConvergenceWarning, ConvergenceDiagnostics
 from bayes_sklearn.estimators import BayesianLinearRegression, BayesianLogisticRegression
+from bayes_sklearn.transformers import FormulaTransformer
 
 __version__ = "0.1.0"
 
@@ -14,5 +15,6 @@ __all__ = [
     "BayesianLinearRegression",
     "BayesianLogisticRegression",
     "ConvergenceDiagnostics",
+    "FormulaTransformer",
     "__version__",
 ]

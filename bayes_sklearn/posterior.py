@@ -61,7 +61,7 @@ class Posterior:
         """Yield ``(rows, eta)`` blocks; ``eta`` is ``(n_draws, rows[, n_outputs])``."""
         step = self._rows_per_chunk(chunk_bytes)
         squeeze = self.family != "categorical"
-        for start in range(0, X.shape[0], step):
+        for start in range(0, max(X.shape[0], 1), step):
             rows = slice(start, min(start + step, X.shape[0]))
             eta = np.einsum("np,spo->sno", X[rows], self.coef, optimize=True)
             eta += self.intercept[:, None, :]
@@ -79,24 +79,25 @@ class Posterior:
         return an array whose first axis is the rows.
         """
         parts = [reduce(eta) for _, eta in self.linear_predictor_chunks(X, chunk_bytes)]
-        if not parts:
-            return reduce(np.zeros((self.n_draws, 0) + self.intercept.shape[1:2]))
         return np.concatenate(parts, axis=0)
 
-    def expected_value_draws_reduce(
-        self, X: np.ndarray, reduce: Callable[[np.ndarray], np.ndarray]
-    ) -> np.ndarray:
-        """Like :meth:`map_rows` but on ``E[y | draw]`` (probabilities for classifiers)."""
-        family = self.family_obj
-        return self.map_rows(X, lambda eta: reduce(family.mean(eta)))
+    def expected_values(self, eta: np.ndarray) -> np.ndarray:
+        """``E[y]`` per draw and row from ``eta``; for bernoulli both class columns."""
+        mu = self.family_obj.mean(eta)
+        if self.family == "bernoulli":
+            return np.stack([1.0 - mu, mu], axis=-1)
+        return mu
+
+    def _reduce_expected(self, X: np.ndarray, reduce: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        return self.map_rows(X, lambda eta: reduce(self.expected_values(eta)))
 
     def mean(self, X: np.ndarray) -> np.ndarray:
         """Posterior mean of ``E[y]``: values, or class probabilities."""
-        return self.expected_value_draws_reduce(X, lambda mu: _full_proba(self, mu.mean(axis=0)))
+        return self._reduce_expected(X, lambda mu: mu.mean(axis=0))
 
     def std(self, X: np.ndarray) -> np.ndarray:
         """Posterior standard deviation of ``E[y]`` (epistemic uncertainty only)."""
-        return self.expected_value_draws_reduce(X, lambda mu: _full_proba_std(self, mu.std(axis=0)))
+        return self._reduce_expected(X, lambda mu: mu.std(axis=0))
 
     def predictive_std(self, X: np.ndarray) -> np.ndarray:
         """Standard deviation of a new observation: ``sqrt(Var[mu] + E[sigma^2])``."""
@@ -105,11 +106,9 @@ class Posterior:
 
     def quantiles(self, X: np.ndarray, q: np.ndarray) -> np.ndarray:
         """Quantiles over draws of ``E[y]``; shape ``(n_rows, [n_classes,] len(q))``."""
-        def reduce(mu: np.ndarray) -> np.ndarray:
-            full = _full_proba_draws(self, mu)
-            return np.moveaxis(np.quantile(full, q, axis=0), 0, -1)
-
-        return self.expected_value_draws_reduce(X, reduce)
+        return self._reduce_expected(
+            X, lambda mu: np.moveaxis(np.quantile(mu, q, axis=0), 0, -1)
+        )
 
     def gaussian_predictive_quantiles(self, X: np.ndarray, q: np.ndarray) -> np.ndarray:
         """Quantiles of the posterior predictive (a mixture of normals) per row.
@@ -158,8 +157,6 @@ class Posterior:
             family.log_likelihood(y[rows], eta, self.sigma)
             for rows, eta in self.linear_predictor_chunks(X)
         ]
-        if not parts:
-            return np.zeros((self.n_draws, 0))
         return np.concatenate(parts, axis=1)
 
     def sample_outcomes(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -168,8 +165,6 @@ class Posterior:
         parts = [
             family.sample(eta, self.sigma, rng) for _, eta in self.linear_predictor_chunks(X)
         ]
-        if not parts:
-            return np.zeros((self.n_draws, 0))
         return np.concatenate(parts, axis=1)
 
 
@@ -177,22 +172,3 @@ def _standard_normal_quantiles(q: np.ndarray) -> np.ndarray:
     from scipy.special import ndtri
 
     return ndtri(np.asarray(q, dtype=float))
-
-
-def _full_proba_draws(posterior: Posterior, mu: np.ndarray) -> np.ndarray:
-    """Per-draw expected values with the complementary class for bernoulli."""
-    if posterior.family == "bernoulli":
-        return np.stack([1.0 - mu, mu], axis=-1)
-    return mu
-
-
-def _full_proba(posterior: Posterior, mean_mu: np.ndarray) -> np.ndarray:
-    if posterior.family == "bernoulli":
-        return np.stack([1.0 - mean_mu, mean_mu], axis=-1)
-    return mean_mu
-
-
-def _full_proba_std(posterior: Posterior, std_mu: np.ndarray) -> np.ndarray:
-    if posterior.family == "bernoulli":
-        return np.stack([std_mu, std_mu], axis=-1)
-    return std_mu

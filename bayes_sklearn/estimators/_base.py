@@ -18,10 +18,16 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_feature_names,
+    check_consistent_length,
+    check_is_fitted,
+    validate_data,
+)
 
 from bayes_sklearn._idata import MAX_LOG_LIKELIHOOD_VALUES, build_inference_data
 from bayes_sklearn.design.arrays import ArrayDesign
+from bayes_sklearn.design.formula import HANDLE_UNKNOWN_OPTIONS, FormulaDesign, as_frame
 from bayes_sklearn.diagnostics import (
     BayesianConvergenceWarning,
     compute_diagnostics,
@@ -43,6 +49,8 @@ COMMON_PARAMETER_CONSTRAINTS: dict[str, list[Any]] = {
     "priors": [None, dict, *COEFFICIENT_PRIOR_TYPES],
     "random_state": ["random_state"],
     "progressbar": ["boolean"],
+    "formula": [None, str],
+    "handle_unknown": [StrOptions(set(HANDLE_UNKNOWN_OPTIONS))],
 }
 
 
@@ -94,10 +102,8 @@ class BayesianGLMBase(BaseEstimator):
         return self
 
     def _fit(self, X, y) -> None:
-        X, y = validate_data(self, X, y, reset=True, **self._validate_kwargs())
+        design, X_design, y = self._fit_design(X, y)
         y_fit, y_observed, family, n_outputs, output_names = self._encode_target(y)
-        design = ArrayDesign.fit(X, getattr(self, "feature_names_in_", None))
-        X_design = design.transform(X)
         spec = self._resolve_spec(design.column_names, X_design, y_fit, family, n_outputs)
         settings = self._inference_settings()
         result = run_inference(spec, spec.standardizer.transform(X_design), y_fit, settings)
@@ -149,6 +155,25 @@ class BayesianGLMBase(BaseEstimator):
 
     def _validate_kwargs(self) -> dict[str, Any]:
         return {}
+
+    def _fit_design(self, X, y):
+        """Validate training data and learn the design: arrays as given, or a formula."""
+        if self.formula is None:
+            _refuse_non_numeric_frame(X)
+            X, y = validate_data(self, X, y, reset=True, **self._validate_kwargs())
+            design = ArrayDesign.fit(X, getattr(self, "feature_names_in_", None))
+            return design, design.transform(X), y
+        # y alone first: validate_data without X would clear feature names
+        y = validate_data(self, X="no_validation", y=y, **self._validate_kwargs())
+        _check_feature_names(self, X, reset=True)
+        frame = as_frame(X)
+        self.n_features_in_ = frame.shape[1]
+        check_consistent_length(frame, y)
+        if len(frame) == 0:
+            raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required.")
+        design, X_design = FormulaDesign.fit(frame, self.formula)
+        _check_finite_design(X_design, design.column_names)
+        return design, X_design, y
 
     def _resolve_spec(
         self,
@@ -202,8 +227,14 @@ class BayesianGLMBase(BaseEstimator):
 
     def _design_matrix(self, X) -> np.ndarray:
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False)
-        return self.design_.transform(X)
+        if isinstance(self.design_, ArrayDesign):
+            _refuse_non_numeric_frame(X)
+            return self.design_.transform(validate_data(self, X, reset=False))
+        # A formula needs only the columns it names: extra columns are fine.
+        frame = as_frame(X, getattr(self, "feature_names_in_", None))
+        X_design = self.design_.transform(frame, self.handle_unknown)
+        _check_finite_design(X_design, self.design_.column_names)
+        return X_design
 
     def log_likelihood(self, X, y) -> np.ndarray:
         """Pointwise log likelihood of ``(X, y)`` under every posterior draw.
@@ -245,6 +276,15 @@ class BayesianGLMBase(BaseEstimator):
         check_is_fitted(self)
         var_names = [v for v in ("intercept", "coef", "sigma") if v in self.idata_.posterior]
         return az.summary(self.idata_, var_names=var_names, **kwargs)
+
+    def _expected_value_draws(self, X, n_draws: int | None, random_state) -> np.ndarray:
+        """``E[y]`` (or class probabilities) under a subset of the posterior draws."""
+        X_design = self._design_matrix(X)
+        posterior = self._posterior()
+        index = _draw_index(posterior.n_draws, n_draws, _generator(random_state))
+        subset = posterior.subset(np.sort(index))
+        by_row = subset.map_rows(X_design, lambda eta: np.swapaxes(subset.expected_values(eta), 0, 1))
+        return np.swapaxes(by_row, 0, 1)
 
     # -- simulation ----------------------------------------------------------
 
@@ -310,10 +350,8 @@ class BayesianGLMBase(BaseEstimator):
     def _prior_spec_from_data(self, X, y):
         self._validate_params()
         unfitted = type(self)(**self.get_params())
-        X, y = validate_data(unfitted, X, y, reset=True, **self._validate_kwargs())
+        design, X_design, y = unfitted._fit_design(X, y)
         y_fit, _, family, n_outputs, _ = unfitted._encode_target(y)
-        design = ArrayDesign.fit(X, getattr(unfitted, "feature_names_in_", None))
-        X_design = design.transform(X)
         spec = unfitted._resolve_spec(design.column_names, X_design, y_fit, family, n_outputs)
         return spec, X_design, unfitted._decode_outcomes
 
@@ -330,6 +368,31 @@ class BayesianGLMBase(BaseEstimator):
 
     def _set_point_estimates(self, posterior: Posterior) -> None:  # pragma: no cover
         raise NotImplementedError
+
+
+def _refuse_non_numeric_frame(X) -> None:
+    """A clear error for categorical/text columns when there is no formula."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(dtypes, "items"):
+        return
+    import pandas as pd
+
+    bad = [str(name) for name, dtype in dtypes.items()
+           if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))]
+    if bad:
+        raise ValueError(
+            f"X has non-numeric columns {bad}. Encode them first (e.g. OneHotEncoder) "
+            "or pass a formula, e.g. formula='x1 + C(region)', to encode them."
+        )
+
+
+def _check_finite_design(X_design: np.ndarray, names) -> None:
+    bad = ~np.isfinite(X_design).all(axis=0)
+    if np.any(bad):
+        raise ValueError(
+            "The design matrix contains NaN or infinity in columns "
+            f"{[names[i] for i in np.flatnonzero(bad)]} (check X and the formula's transforms)."
+        )
 
 
 def prior_draws(spec: ModelSpec, n_draws: int, rng: np.random.Generator) -> Posterior:

@@ -28,6 +28,15 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
 
     Parameters
     ----------
+    formula : str or None, default=None
+        Right-hand side of a Wilkinson formula evaluated by formulaic on the
+        columns of ``X`` (e.g. ``"x1 * x2 + C(region) + center(x3)"``). Its
+        design columns name the coefficients (``"x1:x2"``) and its stateful
+        transforms are learnt in ``fit`` and replayed unchanged on new rows.
+        The intercept is always fitted. None uses the columns of ``X`` as they are.
+    handle_unknown : {"error", "ignore"}, default="error"
+        Categorical levels not seen in ``fit``: raise a ``ValueError``, or
+        encode them as the reference level (all dummy columns zero).
     inference : {"nuts", "exact"}, default="nuts"
         ``"nuts"`` samples with the No-U-Turn sampler. ``"exact"`` draws
         independent samples from the exact posterior (the coefficients are
@@ -110,6 +119,8 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
     def __init__(
         self,
         *,
+        formula: str | None = None,
+        handle_unknown: str = "error",
         inference: str = "nuts",
         draws: int = 1000,
         tune: int = 1000,
@@ -123,6 +134,8 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         random_state: Any = None,
         progressbar: bool = True,
     ):
+        self.formula = formula
+        self.handle_unknown = handle_unknown
         self.inference = inference
         self.draws = draws
         self.tune = tune
@@ -174,6 +187,23 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         if not return_std:
             return mean
         return mean, posterior.predictive_std(X_design)
+
+    def predict_draws(self, X, n_draws: int | None = None, random_state=None) -> np.ndarray:
+        """The regression line ``E[y | x]`` under each posterior draw.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        n_draws : int, optional
+            Random subset of draws; default all of them.
+        random_state : int, RandomState, Generator or None
+            Seed for the subset.
+
+        Returns
+        -------
+        ndarray of shape (n_draws, n_samples)
+        """
+        return self._expected_value_draws(X, n_draws, random_state)
 
     def predict_interval(self, X, prob: float = 0.9, kind: str = "predictive") -> np.ndarray:
         """Central posterior interval per row.

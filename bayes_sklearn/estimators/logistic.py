@@ -33,6 +33,15 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
 
     Parameters
     ----------
+    formula : str or None, default=None
+        Right-hand side of a Wilkinson formula evaluated by formulaic on the
+        columns of ``X`` (e.g. ``"x1 * x2 + C(region) + center(x3)"``). Its
+        design columns name the coefficients (``"x1:x2"``) and its stateful
+        transforms are learnt in ``fit`` and replayed unchanged on new rows.
+        The intercept is always fitted. None uses the columns of ``X`` as they are.
+    handle_unknown : {"error", "ignore"}, default="error"
+        Categorical levels not seen in ``fit``: raise a ``ValueError``, or
+        encode them as the reference level (all dummy columns zero).
     inference : {"nuts"}, default="nuts"
         Only NUTS applies: the logistic posterior has no closed form, so
         ``"exact"`` is refused with an explanation.
@@ -102,6 +111,8 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
     def __init__(
         self,
         *,
+        formula: str | None = None,
+        handle_unknown: str = "error",
         inference: str = "nuts",
         draws: int = 1000,
         tune: int = 1000,
@@ -114,6 +125,8 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         random_state: Any = None,
         progressbar: bool = True,
     ):
+        self.formula = formula
+        self.handle_unknown = handle_unknown
         self.inference = inference
         self.draws = draws
         self.tune = tune
@@ -190,6 +203,23 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         if not return_std:
             return proba
         return proba, posterior.std(X_design)
+
+    def predict_proba_draws(self, X, n_draws: int | None = None, random_state=None) -> np.ndarray:
+        """Class probabilities under each posterior draw.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        n_draws : int, optional
+            Random subset of draws; default all of them.
+        random_state : int, RandomState, Generator or None
+            Seed for the subset.
+
+        Returns
+        -------
+        ndarray of shape (n_draws, n_samples, n_classes)
+        """
+        return self._expected_value_draws(X, n_draws, random_state)
 
     def predict_proba_interval(self, X, prob: float = 0.9) -> np.ndarray:
         """Central credible interval of each class probability.

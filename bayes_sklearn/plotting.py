@@ -1,0 +1,166 @@
+"""Plots that show what a posterior adds: boundaries with uncertainty, score spreads.
+
+matplotlib is an optional dependency (``pip install "bayes-sklearn[plot]"``);
+every function returns the matplotlib ``Axes`` it drew on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.utils.validation import check_is_fitted
+
+
+def _pyplot():
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as error:  # pragma: no cover - depends on the install
+        raise ImportError(
+            "Plotting needs matplotlib: pip install 'bayes-sklearn[plot]'"
+        ) from error
+    return plt
+
+
+def _feature_names(estimator) -> list[str]:
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is not None:
+        return [str(n) for n in names]
+    return [f"x{i}" for i in range(estimator.n_features_in_)]
+
+
+def _grid(X: pd.DataFrame, names: list[str], resolution: int, margin: float):
+    lows, highs = X[names].min().to_numpy(float), X[names].max().to_numpy(float)
+    pad = margin * (highs - lows)
+    axes = [np.linspace(lo - p, hi + p, resolution) for lo, hi, p in zip(lows, highs, pad)]
+    g0, g1 = np.meshgrid(*axes)
+    frame = pd.DataFrame({names[0]: g0.ravel(), names[1]: g1.ravel()})
+    return g0, g1, frame
+
+
+def plot_decision_boundary(
+    estimator,
+    X,
+    y=None,
+    *,
+    n_draws: int = 100,
+    prob: float = 0.9,
+    grid_resolution: int = 150,
+    margin: float = 0.05,
+    random_state=0,
+    ax=None,
+):
+    """Decision boundary of a two-feature binary classifier, with its uncertainty.
+
+    Shows, on the plane of the two input features:
+
+    * the posterior mean probability of ``classes_[1]`` as a colour surface;
+    * the boundary (probability 0.5) of ``n_draws`` individual posterior
+      draws as thin lines: where they fan out, the boundary is uncertain;
+    * the boundary of the posterior-averaged probability (thick line);
+    * a ``prob`` credible band: outside the dashed lines, at least
+      ``(1 + prob) / 2`` of the draws agree on the class;
+    * the data points, if ``y`` is given.
+
+    Parameters
+    ----------
+    estimator : BayesianLogisticRegression
+        Fitted on exactly two input features (any formula of them).
+    X : DataFrame or array of shape (n_samples, 2)
+        Points that set the plotted range (and are drawn with ``y``).
+    y : array-like of shape (n_samples,), optional
+        Class labels of ``X``.
+    n_draws : int, default=100
+        Posterior draws whose boundaries are drawn.
+    prob : float, default=0.9
+        Mass of the credible band.
+    grid_resolution : int, default=150
+        Grid points per axis.
+    margin : float, default=0.05
+        Extra range around the data, as a fraction of it.
+    random_state : int, default=0
+        Seed for choosing the draws.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    check_is_fitted(estimator)
+    if estimator.n_features_in_ != 2 or len(estimator.classes_) != 2:
+        raise ValueError(
+            "plot_decision_boundary needs a binary classifier fitted on exactly two "
+            f"input features; got {estimator.n_features_in_} features and "
+            f"{len(estimator.classes_)} classes."
+        )
+    plt = _pyplot()
+    ax = ax if ax is not None else plt.subplots(figsize=(6, 5))[1]
+    names = _feature_names(estimator)
+    frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X), columns=names)
+    g0, g1, grid = _grid(frame, names, grid_resolution, margin)
+
+    mean_p1 = estimator.predict_proba(grid)[:, 1].reshape(g0.shape)
+    draws = estimator.predict_proba_draws(grid, n_draws=n_draws, random_state=random_state)
+    p1_draws = draws[:, :, 1].reshape((-1,) + g0.shape)
+
+    surface = ax.contourf(g0, g1, mean_p1, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.6)
+    for p1 in p1_draws:
+        ax.contour(g0, g1, p1, levels=[0.5], colors="k", linewidths=0.4, alpha=0.15)
+    agree = (p1_draws > 0.5).mean(axis=0)
+    ax.contour(g0, g1, agree, levels=[(1 - prob) / 2, (1 + prob) / 2], colors="k",
+               linewidths=1.2, linestyles="--")
+    ax.contour(g0, g1, mean_p1, levels=[0.5], colors="k", linewidths=2.5)
+    if y is not None:
+        y = np.asarray(y)
+        for label, marker in zip(estimator.classes_, ("o", "^")):
+            rows = y == label
+            ax.scatter(frame[names[0]].to_numpy()[rows], frame[names[1]].to_numpy()[rows],
+                       marker=marker, edgecolor="k", facecolor="white" if marker == "o" else "k",
+                       s=22, label=f"y = {label}")
+        ax.legend(loc="upper right", fontsize=8)
+    ax.figure.colorbar(surface, ax=ax, label=f"P(y = {estimator.classes_[1]})")
+    ax.set_xlabel(names[0])
+    ax.set_ylabel(names[1])
+    ax.set_title(
+        f"Decision boundary: {n_draws} posterior draws (thin), mean (thick), "
+        f"{prob:.0%} band (dashed)", fontsize=9,
+    )
+    return ax
+
+
+def plot_score_distribution(scores, *, label: str = "score", reference: float | None = None,
+                            ax=None):
+    """Histogram of a posterior score distribution (see :func:`bayes_sklearn.metrics.posterior_score`).
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_draws,)
+        Score under each posterior draw.
+    label : str, default="score"
+        Name of the score, for the axis.
+    reference : float, optional
+        A point value to mark (e.g. the score of the averaged prediction).
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    plt = _pyplot()
+    ax = ax if ax is not None else plt.subplots(figsize=(5, 3.5))[1]
+    scores = np.asarray(scores)
+    values, counts = np.unique(scores, return_counts=True)
+    if 1 < len(values) <= 60:
+        # discrete scores (accuracy on n rows moves in steps of 1/n): one bar each
+        width = 0.8 * np.min(np.diff(values))
+        ax.bar(values, counts, width=width, color="0.6", edgecolor="white")
+    else:
+        ax.hist(scores, bins=40, color="0.6", edgecolor="white")
+    low, high = np.quantile(scores, [0.05, 0.95])
+    ax.axvspan(low, high, color="C0", alpha=0.15, label=f"90% interval [{low:.3f}, {high:.3f}]")
+    if reference is not None:
+        ax.axvline(reference, color="C3", lw=2, label=f"posterior-mean prediction: {reference:.3f}")
+    ax.set_xlabel(label)
+    ax.set_ylabel("posterior draws")
+    ax.legend(fontsize=8)
+    return ax
