@@ -98,6 +98,8 @@ def plot_decision_boundary(
     names = _feature_names(estimator)
     frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X), columns=names)
     g0, g1, grid = _grid(frame, names, grid_resolution, margin)
+    if getattr(estimator, "feature_names_in_", None) is None:
+        grid = grid.to_numpy()  # fitted on an array: give it one
 
     mean_p1 = estimator.predict_proba(grid)[:, 1].reshape(g0.shape)
     draws = estimator.predict_proba_draws(grid, n_draws=n_draws, random_state=random_state)

@@ -28,4 +28,4 @@ class ArrayDesign:
         return cls(column_names=names)
 
     def transform(self, X: np.ndarray) -> np.ndarray:
-        return np.asarray(X, dtype=np.float64)
+        return np.ascontiguousarray(X, dtype=np.float64)

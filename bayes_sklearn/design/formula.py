@@ -126,4 +126,6 @@ class FormulaDesign:
 
 
 def _to_float(matrix: Any) -> np.ndarray:
-    return np.asarray(matrix, dtype=np.float64)
+    # C order always: BLAS rounds differently by layout, and NUTS amplifies
+    # rounding, so the same design must reach the sampler in the same layout.
+    return np.ascontiguousarray(matrix, dtype=np.float64)
