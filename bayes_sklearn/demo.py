@@ -16,13 +16,6 @@ from bayes_sklearn.datasets import make_logistic_interaction
 from bayes_sklearn.estimators import BayesianLogisticRegression
 
 
-def _with_interaction(X):
-    """Columns x1, x2, x1*x2 (formulas arrive with the formula support)."""
-    X = X.copy()
-    X["x1:x2"] = X["x1"] * X["x2"]
-    return X
-
-
 def run_demo(draws: int = 1000, tune: int = 1000, chains: int = 4, seed: int = 0) -> dict:
     """Fit both models on one split and print a comparison.
 
@@ -33,21 +26,24 @@ def run_demo(draws: int = 1000, tune: int = 1000, chains: int = 4, seed: int = 0
     """
     X, y = make_logistic_interaction(250, random_state=seed)
     X_train, X_test, y_train, y_test = train_test_split(
-        _with_interaction(X), y, train_size=0.7, random_state=seed, stratify=y
+        X, y, train_size=0.7, random_state=seed, stratify=y
     )
     start = time.perf_counter()
     bayes = BayesianLogisticRegression(
-        draws=draws, tune=tune, chains=chains, random_state=seed, progressbar=False
+        formula="x1 * x2", draws=draws, tune=tune, chains=chains, random_state=seed,
+        progressbar=False,
     ).fit(X_train, y_train)
     fit_seconds = time.perf_counter() - start
-    freq = LogisticRegression().fit(X_train, y_train)
+    # sklearn gets the same interaction column by hand
+    freq = LogisticRegression().fit(X_train.assign(x1x2=X_train.x1 * X_train.x2), y_train)
+    X_test_freq = X_test.assign(x1x2=X_test.x1 * X_test.x2)
 
     p_bayes = bayes.predict_proba(X_test)[:, 1]
-    p_freq = freq.predict_proba(X_test)[:, 1]
+    p_freq = freq.predict_proba(X_test_freq)[:, 1]
     results = {
         "bayes_accuracy": accuracy_score(y_test, bayes.predict(X_test)),
         "bayes_auc": roc_auc_score(y_test, p_bayes),
-        "sklearn_accuracy": accuracy_score(y_test, freq.predict(X_test)),
+        "sklearn_accuracy": accuracy_score(y_test, freq.predict(X_test_freq)),
         "sklearn_auc": roc_auc_score(y_test, p_freq),
         "fit_seconds": fit_seconds,
     }
