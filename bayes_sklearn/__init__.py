@@ -5,7 +5,12 @@ when a model is fitted or its ``idata_`` is used.
 """
 
 from bayes_sklearn.diagnostics import BayesianConvergenceWarning, ConvergenceDiagnostics
-from bayes_sklearn.estimators import BayesianLinearRegression, BayesianLogisticRegression
+from bayes_sklearn.estimators import (
+    BayesianLinearRegression,
+    BayesianLogisticRegression,
+    HierarchicalLogisticRegression,
+    HierarchicalRegression,
+)
 from bayes_sklearn.transformers import FormulaTransformer
 
 __version__ = "0.1.0"
@@ -16,5 +21,7 @@ __all__ = [
     "BayesianLogisticRegression",
     "ConvergenceDiagnostics",
     "FormulaTransformer",
+    "HierarchicalLogisticRegression",
+    "HierarchicalRegression",
     "__version__",
 ]

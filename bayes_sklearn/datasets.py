@@ -2,8 +2,37 @@
 
 from __future__ import annotations
 
+from importlib import resources
+
 import numpy as np
 import pandas as pd
+
+
+def load_radon() -> pd.DataFrame:
+    """Minnesota household radon measurements (Gelman & Hill 2007).
+
+    919 households in 85 counties; the standard partial-pooling example
+    ``log_radon ~ floor`` with intercept and slope varying by ``county``.
+    Source and licence: ``bayes_sklearn/data/README.md``.
+
+    Returns
+    -------
+    DataFrame
+        All 29 columns of the survey extract, among them ``log_radon``
+        (response), ``floor`` (0 basement, 1 first floor), ``county``
+        (name), ``county_code`` (0..84) and ``Uppm`` (county soil uranium).
+
+    Examples
+    --------
+    >>> from bayes_sklearn.datasets import load_radon
+    >>> radon = load_radon()
+    >>> radon.shape, radon["county"].nunique()
+    ((919, 29), 85)
+    """
+    with resources.files("bayes_sklearn").joinpath("data/radon.csv").open("r") as handle:
+        frame = pd.read_csv(handle)
+    frame["county"] = frame["county"].str.strip()
+    return frame
 
 
 def make_logistic_interaction(

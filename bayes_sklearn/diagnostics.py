@@ -66,8 +66,17 @@ class ConvergenceDiagnostics:
 
 def compute_diagnostics(posterior, sample_stats) -> ConvergenceDiagnostics:
     """Diagnostics of an ArviZ posterior group and its sampler statistics."""
+    import warnings
+
     import arviz as az
 
+    with warnings.catch_warnings():
+        # arviz warns on short chains; our warning reports the ESS itself
+        warnings.filterwarnings("ignore", message="Only .* samples per chain")
+        return _compute_diagnostics(az, posterior, sample_stats)
+
+
+def _compute_diagnostics(az, posterior, sample_stats) -> ConvergenceDiagnostics:
     n_chains = posterior.sizes["chain"]
     if n_chains > 1:
         rhat = az.rhat(posterior)

@@ -166,3 +166,86 @@ def plot_score_distribution(scores, *, label: str = "score", reference: float | 
     ax.set_ylabel("posterior draws")
     ax.legend(fontsize=8)
     return ax
+
+
+def plot_elbo(estimator, *, smooth: int = 100, ax=None):
+    """ELBO history of an ADVI fit, raw and as a running mean.
+
+    Parameters
+    ----------
+    estimator : fitted estimator with ``inference="advi"`` or ``"fullrank_advi"``
+    smooth : int, default=100
+        Window of the running mean.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    check_is_fitted(estimator)
+    history = getattr(estimator, "elbo_history_", None)
+    if history is None:
+        raise ValueError("plot_elbo needs an estimator fitted with ADVI (elbo_history_ is None).")
+    plt = _pyplot()
+    ax = ax if ax is not None else plt.subplots(figsize=(6, 3.5))[1]
+    steps = np.arange(1, len(history) + 1)
+    ax.plot(steps, history, color="0.75", lw=0.5, label="ELBO")
+    if len(history) >= smooth:
+        running = np.convolve(history, np.ones(smooth) / smooth, mode="valid")
+        ax.plot(steps[smooth - 1:], running, color="C0", lw=1.5, label=f"running mean ({smooth})")
+    low, high = np.quantile(history[len(history) // 10:], [0.01, 0.99])
+    pad = 0.1 * (high - low)
+    ax.set_ylim(low - pad, high + pad)
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("ELBO")
+    ax.set_title(estimator.inference_method_, fontsize=9)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_posterior_comparison(fits: dict, var_names=("intercept", "coef", "sigma", "group_sd"),
+                              *, prob: float = 0.94, ax=None):
+    """Posterior means and central intervals of the same parameters under several fits.
+
+    Parameters
+    ----------
+    fits : dict of str to fitted estimator
+        E.g. ``{"NUTS": nuts_model, "minibatch ADVI": advi_model}``.
+    var_names : sequence of str
+        Scalar or vector variables of ``idata_.posterior`` to show.
+    prob : float, default=0.94
+        Mass of the intervals.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    plt = _pyplot()
+    rows = []
+    for name in var_names:
+        first = next(iter(fits.values())).idata_.posterior
+        if name not in first:
+            continue
+        extra = [d for d in first[name].dims if d not in ("chain", "draw")]
+        labels = [name] if not extra else [f"{name}[{v}]" for v in first[name][extra[0]].values]
+        rows.extend((name, extra[0] if extra else None, i, label) for i, label in enumerate(labels))
+    ax = ax if ax is not None else plt.subplots(figsize=(6, 0.45 * len(rows) + 1))[1]
+    q = [(1 - prob) / 2, (1 + prob) / 2]
+    offsets = np.linspace(-0.2, 0.2, len(fits)) if len(fits) > 1 else [0.0]
+    for (fit_name, estimator), offset in zip(fits.items(), offsets):
+        post = estimator.idata_.posterior
+        for row, (name, dim, index, _) in enumerate(rows):
+            values = post[name] if dim is None else post[name].isel({dim: index})
+            values = np.asarray(values).ravel()
+            low, high = np.quantile(values, q)
+            ax.plot([low, high], [row + offset] * 2, lw=2,
+                    color=f"C{list(fits).index(fit_name)}",
+                    label=fit_name if row == 0 else None)
+            ax.plot(values.mean(), row + offset, "o", color=f"C{list(fits).index(fit_name)}")
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels([label for *_, label in rows])
+    ax.invert_yaxis()
+    ax.set_xlabel(f"posterior mean and {prob:.0%} interval")
+    ax.legend(fontsize=8)
+    return ax

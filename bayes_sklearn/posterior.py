@@ -10,7 +10,7 @@ imported here: a pickled estimator predicts without it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -18,6 +18,64 @@ from bayes_sklearn.model.families import FAMILIES, Family
 
 #: Upper bound on the bytes of one block of linear predictors.
 CHUNK_BYTES = 64 * 2**20
+
+
+@dataclass(frozen=True, eq=False)
+class GroupEffects:
+    """Draws of varying effects on the original feature scale.
+
+    Attributes
+    ----------
+    intercept : ndarray of shape (n_draws, n_groups)
+        Group deviations of the intercept.
+    slopes : ndarray of shape (n_draws, n_groups, n_varying)
+        Group deviations of the varying slopes.
+    varying : tuple of int
+        Design columns of the varying slopes.
+    sd_z : ndarray of shape (n_draws, 1 + n_varying)
+        Group standard deviations on the standardised scale.
+    center, scale : ndarray of shape (n_varying,)
+        Standardisation of the varying columns (to draw new groups).
+    """
+
+    intercept: np.ndarray
+    slopes: np.ndarray
+    varying: tuple[int, ...]
+    sd_z: np.ndarray
+    center: np.ndarray
+    scale: np.ndarray
+
+    @classmethod
+    def from_standardised(cls, effect_z: np.ndarray, sd_z: np.ndarray, varying, center, scale):
+        """From draws ``effect_z`` of shape (n_draws, n_groups, 1 + n_varying)."""
+        slopes = effect_z[..., 1:] / scale
+        intercept = effect_z[..., 0] - slopes @ center
+        return cls(intercept, slopes, tuple(varying), sd_z, center, scale)
+
+    def subset(self, index: np.ndarray) -> GroupEffects:
+        return GroupEffects(self.intercept[index], self.slopes[index], self.varying,
+                            self.sd_z[index], self.center, self.scale)
+
+    def with_new_groups(self, n_new: int, rng: np.random.Generator) -> GroupEffects:
+        """Append ``n_new`` groups drawn from the fitted population distribution."""
+        n_draws = self.sd_z.shape[0]
+        effect_z = rng.standard_normal((n_draws, n_new, self.sd_z.shape[1])) * self.sd_z[:, None, :]
+        new = GroupEffects.from_standardised(effect_z, self.sd_z, self.varying, self.center,
+                                             self.scale)
+        return GroupEffects(
+            np.concatenate([self.intercept, new.intercept], axis=1),
+            np.concatenate([self.slopes, new.slopes], axis=1),
+            self.varying, self.sd_z, self.center, self.scale,
+        )
+
+    def contribution(self, X: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """``(n_draws, n_rows)`` effects of each row's group; code -1 means none."""
+        known = codes >= 0
+        safe = np.where(known, codes, 0)
+        out = self.intercept[:, safe]
+        if self.varying:
+            out = out + np.einsum("snk,nk->sn", self.slopes[:, safe, :], X[:, list(self.varying)])
+        return np.where(known[None, :], out, 0.0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,12 +89,19 @@ class Posterior:
     intercept : ndarray of shape (n_draws, n_outputs)
     coef : ndarray of shape (n_draws, n_features, n_outputs)
     sigma : ndarray of shape (n_draws,) or None
+    groups : GroupEffects or None
+        Varying effects of hierarchical models.
+    group_codes : ndarray of shape (n_rows,) or None
+        Group of each row to predict (-1: population level only); set with
+        :meth:`with_groups`. Without it predictions are population-level.
     """
 
     family: str
     intercept: np.ndarray
     coef: np.ndarray
     sigma: np.ndarray | None = None
+    groups: GroupEffects | None = None
+    group_codes: np.ndarray | None = None
 
     @property
     def n_draws(self) -> int:
@@ -49,11 +114,17 @@ class Posterior:
     def subset(self, index: np.ndarray) -> Posterior:
         """The posterior restricted to the draws at ``index``."""
         sigma = None if self.sigma is None else self.sigma[index]
-        return Posterior(self.family, self.intercept[index], self.coef[index], sigma)
+        groups = None if self.groups is None else self.groups.subset(index)
+        return replace(self, intercept=self.intercept[index], coef=self.coef[index],
+                       sigma=sigma, groups=groups)
 
     def _rows_per_chunk(self, chunk_bytes: int) -> int:
         per_row = self.n_draws * self.intercept.shape[1] * 8
         return max(1, chunk_bytes // per_row)
+
+    def with_groups(self, codes: np.ndarray | None) -> Posterior:
+        """Bind each row's group code (-1: population level only) for prediction."""
+        return replace(self, group_codes=codes)
 
     def linear_predictor_chunks(
         self, X: np.ndarray, chunk_bytes: int = CHUNK_BYTES
@@ -65,6 +136,8 @@ class Posterior:
             rows = slice(start, min(start + step, X.shape[0]))
             eta = np.einsum("np,spo->sno", X[rows], self.coef, optimize=True)
             eta += self.intercept[:, None, :]
+            if self.groups is not None and self.group_codes is not None:
+                eta[..., 0] += self.groups.contribution(X[rows], self.group_codes[rows])
             yield rows, (eta[..., 0] if squeeze else eta)
 
     def map_rows(

@@ -9,6 +9,8 @@ from bayes_sklearn import (
     BayesianConvergenceWarning,
     BayesianLinearRegression,
     BayesianLogisticRegression,
+    HierarchicalLogisticRegression,
+    HierarchicalRegression,
 )
 
 FAST = dict(draws=150, tune=150, chains=2, progressbar=False)
@@ -25,6 +27,11 @@ def _expected_failed_checks(estimator):
         BayesianLinearRegression(inference="exact", **FAST),
         BayesianLinearRegression(**FAST),
         BayesianLogisticRegression(**FAST),
+        # group=None: one pooled group, i.e. the linear / logistic model
+        HierarchicalRegression(inference="exact", **FAST),
+        HierarchicalLogisticRegression(**FAST),
+        # variational inference goes through the same estimator contract
+        BayesianLinearRegression(inference="advi", max_iter=2000, **FAST),
     ],
     expected_failed_checks=_expected_failed_checks,
 )

@@ -90,7 +90,7 @@ class FormulaDesign:
             model_spec=matrix.model_spec,
             column_names=tuple(names[i] for i in keep),
         )
-        return design, _to_float(matrix)[:, keep]
+        return design, _to_float(matrix, keep)
 
     def transform(self, X: pd.DataFrame, handle_unknown: str = "error") -> np.ndarray:
         """Replay the fitted design on new rows (one output row per input row).
@@ -122,10 +122,10 @@ class FormulaDesign:
                 "Set handle_unknown='ignore' to encode them as the reference level."
             )
         keep = [i for i, name in enumerate(matrix.columns) if name != "Intercept"]
-        return _to_float(matrix)[:, keep]
+        return _to_float(matrix, keep)
 
 
-def _to_float(matrix: Any) -> np.ndarray:
-    # C order always: BLAS rounds differently by layout, and NUTS amplifies
-    # rounding, so the same design must reach the sampler in the same layout.
-    return np.ascontiguousarray(matrix, dtype=np.float64)
+def _to_float(matrix: Any, columns: list[int]) -> np.ndarray:
+    # C order always: sums and BLAS round differently by memory layout, and
+    # NUTS amplifies rounding, so equal designs must reach it in equal layout.
+    return np.ascontiguousarray(np.asarray(matrix, dtype=np.float64)[:, columns])

@@ -25,6 +25,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from bayes_sklearn._draws import posterior_dataset, posterior_from_dataset
 from bayes_sklearn._idata import MAX_LOG_LIKELIHOOD_VALUES, build_inference_data
 from bayes_sklearn.design.arrays import ArrayDesign
 from bayes_sklearn.design.formula import HANDLE_UNKNOWN_OPTIONS, FormulaDesign, as_frame
@@ -50,6 +51,10 @@ COMMON_PARAMETER_CONSTRAINTS: dict[str, list[Any]] = {
     "random_state": ["random_state"],
     "progressbar": ["boolean"],
     "formula": [None, str],
+    "nuts_init": [StrOptions({"auto", "advi"})],
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "tol": [Interval(Real, 0, None, closed="neither")],
+    "batch_size": [None, Interval(Integral, 1, None, closed="left")],
     "handle_unknown": [StrOptions(set(HANDLE_UNKNOWN_OPTIONS))],
 }
 
@@ -102,36 +107,31 @@ class BayesianGLMBase(BaseEstimator):
         return self
 
     def _fit(self, X, y) -> None:
+        X, group_labels, group_codes = self._split_groups(X, fitting=True)
         design, X_design, y = self._fit_design(X, y)
         y_fit, y_observed, family, n_outputs, output_names = self._encode_target(y)
-        spec = self._resolve_spec(design.column_names, X_design, y_fit, family, n_outputs)
+        spec = self._resolve_spec(design.column_names, X_design, y_fit, family, n_outputs,
+                                  group_labels)
         settings = self._inference_settings()
-        result = run_inference(spec, spec.standardizer.transform(X_design), y_fit, settings)
-        intercept, coef = spec.standardizer.coef_to_original(result.intercept_z, result.coef_z)
-        chains, draws = intercept.shape[:2]
-        posterior = Posterior(
-            family=family,
-            intercept=intercept.reshape(chains * draws, n_outputs),
-            coef=coef.reshape(chains * draws, spec.n_coef, n_outputs),
-            sigma=None if result.sigma is None else result.sigma.reshape(-1),
-        )
+        result = run_inference(spec, spec.standardizer.transform(X_design), y_fit, settings,
+                               group_codes)
+        draws_ds = posterior_dataset(spec, result, output_names)
+        chains, draws = draws_ds.sizes["chain"], draws_ds.sizes["draw"]
+        posterior = posterior_from_dataset(draws_ds, spec)
         log_lik = None
-        if X_design.shape[0] * posterior.n_draws <= MAX_LOG_LIKELIHOOD_VALUES:
-            log_lik = posterior.log_likelihood(X_design, y_fit).reshape(chains, draws, -1)
+        if X_design.shape[0] * chains * draws <= MAX_LOG_LIKELIHOOD_VALUES:
+            log_lik = posterior.with_groups(group_codes).log_likelihood(X_design, y_fit)
+            log_lik = log_lik.reshape(chains, draws, -1)
         else:
             warnings.warn(
                 f"idata_ has no log_likelihood group: {X_design.shape[0]} rows x "
-                f"{posterior.n_draws} draws exceeds {MAX_LOG_LIKELIHOOD_VALUES} values. "
+                f"{chains * draws} draws exceeds {MAX_LOG_LIKELIHOOD_VALUES} values. "
                 "Call log_likelihood(X, y) on a subset of rows instead.",
                 UserWarning,
                 stacklevel=3,
             )
         idata = build_inference_data(
-            intercept=intercept,
-            coef=coef,
-            sigma=result.sigma,
-            coef_names=spec.coef_names,
-            output_names=output_names,
+            posterior=draws_ds,
             sample_stats=result.sample_stats,
             y_observed=y_observed,
             log_likelihood=log_lik,
@@ -146,12 +146,28 @@ class BayesianGLMBase(BaseEstimator):
                     ),
                     stacklevel=3,
                 )
+        elif result.converged is False:
+            warnings.warn(
+                BayesianConvergenceWarning(
+                    f"{type(self).__name__}: {result.method} stopped at max_iter="
+                    f"{settings.max_iter} before the relative parameter change fell below "
+                    f"tol={settings.tol}; the approximation may be poor. Raise max_iter.",
+                    None,
+                ),
+                stacklevel=3,
+            )
         self.design_ = design
         self.model_spec_ = spec
         self.idata_ = idata
         self.inference_method_ = result.method
         self.convergence_ = diagnostics
+        self.elbo_history_ = result.elbo_history
+        self.n_iter_ = _iterations(settings, result)
         self._set_point_estimates(posterior)
+
+    def _split_groups(self, X, fitting: bool):
+        """Hold the group column apart from the features; no groups here."""
+        return X, None, None
 
     def _validate_kwargs(self) -> dict[str, Any]:
         return {}
@@ -182,6 +198,7 @@ class BayesianGLMBase(BaseEstimator):
         y_fit: np.ndarray,
         family: str,
         n_outputs: int,
+        group_labels=None,
     ) -> ModelSpec:
         return resolve_model_spec(
             family=family,
@@ -193,7 +210,11 @@ class BayesianGLMBase(BaseEstimator):
             prior_intercept_scale=self.prior_intercept_scale,
             priors=self.priors,
             prior_noise=getattr(self, "prior_noise", None),
+            **self._group_spec_kwargs(group_labels),
         )
+
+    def _group_spec_kwargs(self, group_labels) -> dict[str, Any]:
+        return {}
 
     def _inference_settings(self) -> InferenceSettings:
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
@@ -206,27 +227,29 @@ class BayesianGLMBase(BaseEstimator):
             nuts_sampler=self.nuts_sampler,
             seed=int(seed),
             progressbar=bool(self.progressbar) and not _inside_model_selection(),
+            nuts_init=self.nuts_init,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            batch_size=self.batch_size,
         )
 
     # -- reading the fit -----------------------------------------------------
 
     def _posterior(self) -> Posterior:
         """Flat views of the draws in ``idata_`` (no copy)."""
-        post = self.idata_.posterior
-        intercept = np.asarray(post["intercept"].values)
-        coef = np.asarray(post["coef"].values)
-        n_draws = intercept.shape[0] * intercept.shape[1]
-        n_coef = coef.shape[2]
-        sigma = np.asarray(post["sigma"].values).reshape(n_draws) if "sigma" in post else None
-        return Posterior(
-            family=self.model_spec_.family,
-            intercept=intercept.reshape(n_draws, -1),
-            coef=coef.reshape(n_draws, n_coef, -1),
-            sigma=sigma,
-        )
+        return posterior_from_dataset(self.idata_.posterior, self.model_spec_)
+
+    def _prepare(self, X) -> tuple[np.ndarray, Posterior]:
+        """Design matrix of new rows and the posterior that predicts them."""
+        check_is_fitted(self)
+        X, _, codes = self._split_groups(X, fitting=False)
+        X_design = self._design_matrix(X)
+        return X_design, self._posterior_for_rows(codes)
+
+    def _posterior_for_rows(self, codes) -> Posterior:
+        return self._posterior()
 
     def _design_matrix(self, X) -> np.ndarray:
-        check_is_fitted(self)
         if isinstance(self.design_, ArrayDesign):
             _refuse_non_numeric_frame(X)
             return self.design_.transform(validate_data(self, X, reset=False))
@@ -249,7 +272,7 @@ class BayesianGLMBase(BaseEstimator):
         ndarray of shape (n_chains, n_draws, n_samples)
             Usable with ``arviz.loo``/``waic`` or as a held-out predictive score.
         """
-        X_design = self._design_matrix(X)
+        X_design, posterior = self._prepare(X)
         y_fit = self._encode_new_target(np.asarray(y))
         if len(y_fit) != X_design.shape[0]:
             raise ValueError(
@@ -257,7 +280,7 @@ class BayesianGLMBase(BaseEstimator):
             )
         post = self.idata_.posterior
         shape = (post.sizes["chain"], post.sizes["draw"], -1)
-        return self._posterior().log_likelihood(X_design, y_fit).reshape(shape)
+        return posterior.log_likelihood(X_design, y_fit).reshape(shape)
 
     def summary(self, **kwargs):
         """Posterior summary table (``arviz.summary``) of the model parameters.
@@ -279,8 +302,7 @@ class BayesianGLMBase(BaseEstimator):
 
     def _expected_value_draws(self, X, n_draws: int | None, random_state) -> np.ndarray:
         """``E[y]`` (or class probabilities) under a subset of the posterior draws."""
-        X_design = self._design_matrix(X)
-        posterior = self._posterior()
+        X_design, posterior = self._prepare(X)
         index = _draw_index(posterior.n_draws, n_draws, _generator(random_state))
         subset = posterior.subset(np.sort(index))
         by_row = subset.map_rows(X_design, lambda eta: np.swapaxes(subset.expected_values(eta), 0, 1))
@@ -306,9 +328,8 @@ class BayesianGLMBase(BaseEstimator):
         ndarray of shape (n_samples, n_rows)
             Simulated targets (class labels for classifiers).
         """
-        X_design = self._design_matrix(X)
+        X_design, posterior = self._prepare(X)
         rng = _generator(random_state)
-        posterior = self._posterior()
         posterior = posterior.subset(_draw_index(posterior.n_draws, n_samples, rng))
         return self._decode_outcomes(posterior.sample_outcomes(X_design, rng))
 
@@ -339,6 +360,8 @@ class BayesianGLMBase(BaseEstimator):
         if y is not None:
             spec, X_design, decode = self._prior_spec_from_data(X, y)
         elif hasattr(self, "model_spec_"):
+            check_is_fitted(self)
+            X, _, _ = self._split_groups(X, fitting=False)
             spec, X_design, decode = self.model_spec_, self._design_matrix(X), self._decode_outcomes
         else:
             raise NotFittedError(
@@ -350,9 +373,11 @@ class BayesianGLMBase(BaseEstimator):
     def _prior_spec_from_data(self, X, y):
         self._validate_params()
         unfitted = type(self)(**self.get_params())
+        X, group_labels, _ = unfitted._split_groups(X, fitting=True)
         design, X_design, y = unfitted._fit_design(X, y)
         y_fit, _, family, n_outputs, _ = unfitted._encode_target(y)
-        spec = unfitted._resolve_spec(design.column_names, X_design, y_fit, family, n_outputs)
+        spec = unfitted._resolve_spec(design.column_names, X_design, y_fit, family, n_outputs,
+                                      group_labels)
         return spec, X_design, unfitted._decode_outcomes
 
     # -- hooks for subclasses ------------------------------------------------
@@ -368,6 +393,15 @@ class BayesianGLMBase(BaseEstimator):
 
     def _set_point_estimates(self, posterior: Posterior) -> None:  # pragma: no cover
         raise NotImplementedError
+
+
+def _iterations(settings: InferenceSettings, result) -> int:
+    """Iterations per chain: NUTS warm-up plus draws, ADVI steps, 1 for exact."""
+    if result.elbo_history is not None:
+        return len(result.elbo_history)
+    if settings.method == "nuts":
+        return settings.tune + settings.draws
+    return 1
 
 
 def _refuse_non_numeric_frame(X) -> None:

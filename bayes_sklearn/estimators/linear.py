@@ -37,12 +37,15 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
     handle_unknown : {"error", "ignore"}, default="error"
         Categorical levels not seen in ``fit``: raise a ``ValueError``, or
         encode them as the reference level (all dummy columns zero).
-    inference : {"nuts", "exact"}, default="nuts"
+    inference : {"nuts", "exact", "advi", "fullrank_advi"}, default="nuts"
         ``"nuts"`` samples with the No-U-Turn sampler. ``"exact"`` draws
         independent samples from the exact posterior (the coefficients are
         conditionally normal given ``sigma``, whose one-dimensional posterior
         is integrated numerically); it needs Normal coefficient priors and
-        costs one pass over the data.
+        costs one pass over the data. ``"advi"`` (mean-field) and
+        ``"fullrank_advi"`` fit a variational approximation, optionally on
+        minibatches (``batch_size``); fast on large data, but mean-field
+        ADVI understates posterior spread.
     draws : int, default=1000
         Kept draws per chain.
     tune : int, default=1000
@@ -71,6 +74,18 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
     progressbar : bool, default=True
         Show sampling progress. Always off inside sklearn's cross-validation
         and search tools.
+    nuts_init : {"auto", "advi"}, default="auto"
+        NUTS initialisation: PyMC's jittered start with an adapted diagonal
+        mass matrix, or start points and mass matrix from a mean-field ADVI run.
+    batch_size : int or None, default=None
+        ADVI only: rows per minibatch (``total_size`` is set for you). None
+        uses every row at every step.
+    max_iter : int, default=20000
+        ADVI only: maximum number of iterations.
+    tol : float, default=1e-2
+        ADVI only: stop when the relative change of the variational
+        parameters between consecutive 1000-step window averages is below
+        ``tol``, or stops shrinking (the optimiser's noise floor).
 
     Attributes
     ----------
@@ -88,6 +103,11 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         pointwise log likelihood.
     model_spec_ : ModelSpec
         The resolved model, including the priors actually used.
+    n_iter_ : int
+        Iterations per chain: NUTS warm-up plus draws, ADVI steps, or 1 for
+        exact inference.
+    elbo_history_ : ndarray or None
+        ELBO after each ADVI iteration (None for other inference).
     convergence_ : ConvergenceDiagnostics or None
         r_hat, ESS and divergences (None for exact inference).
     n_features_in_ : int
@@ -112,7 +132,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
 
     _parameter_constraints: dict = {
         **COMMON_PARAMETER_CONSTRAINTS,
-        "inference": [StrOptions({"nuts", "exact"})],
+        "inference": [StrOptions({"nuts", "exact", "advi", "fullrank_advi"})],
         "prior_noise": [None, *SCALE_PRIOR_TYPES],
     }
 
@@ -133,6 +153,10 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         prior_noise: Any = None,
         random_state: Any = None,
         progressbar: bool = True,
+        nuts_init: str = "auto",
+        batch_size: int | None = None,
+        max_iter: int = 20_000,
+        tol: float = 1e-2,
     ):
         self.formula = formula
         self.handle_unknown = handle_unknown
@@ -148,6 +172,10 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         self.prior_noise = prior_noise
         self.random_state = random_state
         self.progressbar = progressbar
+        self.nuts_init = nuts_init
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
 
     def _validate_kwargs(self) -> dict[str, Any]:
         return {"y_numeric": True}
@@ -181,8 +209,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         y_mean : ndarray of shape (n_samples,)
         y_std : ndarray of shape (n_samples,), only if ``return_std``
         """
-        X_design = self._design_matrix(X)
-        posterior = self._posterior()
+        X_design, posterior = self._prepare(X)
         mean = posterior.mean(X_design)
         if not return_std:
             return mean
@@ -225,9 +252,8 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         check_prob(prob)
         if kind not in ("predictive", "mean"):
             raise ValueError(f"kind must be 'predictive' or 'mean', got {kind!r}.")
-        X_design = self._design_matrix(X)
+        X_design, posterior = self._prepare(X)
         q = np.array([(1 - prob) / 2, (1 + prob) / 2])
-        posterior = self._posterior()
         if kind == "mean":
             return posterior.quantiles(X_design, q)
         return posterior.gaussian_predictive_quantiles(X_design, q)

@@ -42,9 +42,10 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
     handle_unknown : {"error", "ignore"}, default="error"
         Categorical levels not seen in ``fit``: raise a ``ValueError``, or
         encode them as the reference level (all dummy columns zero).
-    inference : {"nuts"}, default="nuts"
-        Only NUTS applies: the logistic posterior has no closed form, so
-        ``"exact"`` is refused with an explanation.
+    inference : {"nuts", "advi", "fullrank_advi"}, default="nuts"
+        NUTS, or variational inference (mean-field or full-rank ADVI,
+        optionally on minibatches). The logistic posterior has no closed
+        form, so ``"exact"`` is refused with an explanation.
     draws : int, default=1000
         Kept draws per chain.
     tune : int, default=1000
@@ -68,6 +69,18 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         Seed of the sampler.
     progressbar : bool, default=True
         Show sampling progress (always off inside sklearn's model selection).
+    nuts_init : {"auto", "advi"}, default="auto"
+        NUTS initialisation: PyMC's jittered start with an adapted diagonal
+        mass matrix, or start points and mass matrix from a mean-field ADVI run.
+    batch_size : int or None, default=None
+        ADVI only: rows per minibatch (``total_size`` is set for you). None
+        uses every row at every step.
+    max_iter : int, default=20000
+        ADVI only: maximum number of iterations.
+    tol : float, default=1e-2
+        ADVI only: stop when the relative change of the variational
+        parameters between consecutive 1000-step window averages is below
+        ``tol``, or stops shrinking (the optimiser's noise floor).
 
     Attributes
     ----------
@@ -84,6 +97,11 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         observed data and pointwise log likelihood.
     model_spec_ : ModelSpec
         The resolved model, including the priors actually used.
+    n_iter_ : int
+        Iterations per chain: NUTS warm-up plus draws, ADVI steps, or 1 for
+        exact inference.
+    elbo_history_ : ndarray or None
+        ELBO after each ADVI iteration (None for other inference).
     convergence_ : ConvergenceDiagnostics
         r_hat, ESS and divergences.
     n_features_in_ : int
@@ -105,7 +123,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
 
     _parameter_constraints: dict = {
         **COMMON_PARAMETER_CONSTRAINTS,
-        "inference": [StrOptions({"nuts"})],
+        "inference": [StrOptions({"nuts", "advi", "fullrank_advi"})],
     }
 
     def __init__(
@@ -124,6 +142,10 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         priors: Any = None,
         random_state: Any = None,
         progressbar: bool = True,
+        nuts_init: str = "auto",
+        batch_size: int | None = None,
+        max_iter: int = 20_000,
+        tol: float = 1e-2,
     ):
         self.formula = formula
         self.handle_unknown = handle_unknown
@@ -138,6 +160,10 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         self.priors = priors
         self.random_state = random_state
         self.progressbar = progressbar
+        self.nuts_init = nuts_init
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
 
     def _validate_params(self) -> None:
         if self.inference == "exact":
@@ -197,8 +223,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         proba : ndarray of shape (n_samples, n_classes)
         proba_std : ndarray of shape (n_samples, n_classes), only if ``return_std``
         """
-        X_design = self._design_matrix(X)
-        posterior = self._posterior()
+        X_design, posterior = self._prepare(X)
         proba = posterior.mean(X_design)
         if not return_std:
             return proba
@@ -236,9 +261,9 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
             Lower and upper bounds.
         """
         check_prob(prob)
-        X_design = self._design_matrix(X)
+        X_design, posterior = self._prepare(X)
         q = np.array([(1 - prob) / 2, (1 + prob) / 2])
-        return self._posterior().quantiles(X_design, q)
+        return posterior.quantiles(X_design, q)
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`."""

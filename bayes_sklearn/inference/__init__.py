@@ -18,15 +18,31 @@ __all__ = ["InferenceSettings", "SamplerResult", "run_inference"]
 
 
 def run_inference(
-    spec: ModelSpec, X_z: np.ndarray, y: np.ndarray, settings: InferenceSettings
+    spec: ModelSpec,
+    X_z: np.ndarray,
+    y: np.ndarray,
+    settings: InferenceSettings,
+    group_codes: np.ndarray | None = None,
 ) -> SamplerResult:
-    """Fit ``spec`` to standardised design ``X_z`` and response ``y``."""
+    """Fit ``spec`` to standardised design ``X_z`` and response ``y``.
+
+    ``group_codes`` gives each row's group (0..n_groups-1) for hierarchical specs.
+    """
     if settings.method == "exact":
         from bayes_sklearn.inference.exact import sample_exact
 
+        if spec.groups is not None:
+            raise ValueError(
+                "inference='exact' is not available for hierarchical models: the group "
+                "standard deviations have no closed-form posterior. Use 'nuts' or 'advi'."
+            )
         return sample_exact(spec, X_z, y, settings)
     if settings.method == "nuts":
         from bayes_sklearn.inference.nuts import sample_nuts
 
-        return sample_nuts(spec, X_z, y, settings)
+        return sample_nuts(spec, X_z, y, settings, group_codes)
+    if settings.method in ("advi", "fullrank_advi"):
+        from bayes_sklearn.inference.advi import fit_advi
+
+        return fit_advi(spec, X_z, y, settings, group_codes)
     raise ValueError(f"Unknown inference method {settings.method!r}.")

@@ -13,20 +13,30 @@ from bayes_sklearn.inference.settings import InferenceSettings
 from bayes_sklearn.model.spec import ModelSpec
 
 
-def _quiet_pymc_logging() -> None:
+def quiet_pymc_logging() -> None:
     # PyMC logs "Sampling 4 chains..." at INFO on every fit; sklearn users
     # running grid searches see hundreds of such lines. Warnings still show.
     for name in ("pymc", "pymc.sampling.mcmc", "pymc.stats.convergence"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def _posterior_arrays(posterior, spec: ModelSpec) -> SamplerResult:
-    intercept = np.asarray(posterior["intercept_z"].values, dtype=np.float64)
-    coef = np.asarray(posterior["coef_z"].values, dtype=np.float64)
-    sigma = None
-    if "sigma" in posterior:
-        sigma = np.asarray(posterior["sigma"].values, dtype=np.float64)
-    return intercept, coef, sigma
+def result_from_posterior(posterior, method: str, **fields) -> SamplerResult:
+    """A :class:`SamplerResult` from an ArviZ posterior group of the built model."""
+
+    def values(name: str) -> np.ndarray | None:
+        if name not in posterior:
+            return None
+        return np.asarray(posterior[name].values, dtype=np.float64)
+
+    return SamplerResult(
+        intercept_z=values("intercept_z"),
+        coef_z=values("coef_z"),
+        sigma=values("sigma"),
+        group_effect_z=values("group_effect_z"),
+        group_sd_z=values("group_sd_z"),
+        method=method,
+        **fields,
+    )
 
 
 def _sample_pymc(model, settings: InferenceSettings):
@@ -44,6 +54,7 @@ def _sample_pymc(model, settings: InferenceSettings):
             target_accept=settings.target_accept,
             random_seed=settings.seed,
             progressbar=settings.progressbar,
+            init="advi+adapt_diag" if settings.nuts_init == "advi" else "auto",
             compute_convergence_checks=False,
             idata_kwargs={"log_likelihood": False},
         )
@@ -71,22 +82,23 @@ def _sample_nutpie(model, settings: InferenceSettings):
 
 
 def sample_nuts(
-    spec: ModelSpec, X_z: np.ndarray, y: np.ndarray, settings: InferenceSettings
+    spec: ModelSpec,
+    X_z: np.ndarray,
+    y: np.ndarray,
+    settings: InferenceSettings,
+    group_codes: np.ndarray | None = None,
 ) -> SamplerResult:
     """Sample the posterior of ``spec`` with NUTS."""
     from bayes_sklearn.inference._pymc_model import build_pymc_model
 
-    _quiet_pymc_logging()
-    model = build_pymc_model(spec, X_z, y)
+    quiet_pymc_logging()
+    model = build_pymc_model(spec, X_z, y, group_codes)
     if settings.nuts_sampler == "nutpie":
         idata = _sample_nutpie(model, settings)
     else:
         idata = _sample_pymc(model, settings)
-    intercept, coef, sigma = _posterior_arrays(idata.posterior, spec)
-    return SamplerResult(
-        intercept_z=intercept,
-        coef_z=coef,
-        sigma=sigma,
-        sample_stats=idata.sample_stats,
+    return result_from_posterior(
+        idata.posterior,
         method=f"nuts ({settings.nuts_sampler})",
+        sample_stats=idata.sample_stats,
     )

@@ -25,6 +25,16 @@ class InferenceSettings:
         Seed for all randomness of the fit.
     progressbar : bool
         Whether the sampler shows progress.
+    nuts_init : str
+        ``"auto"`` (PyMC's jitter + adapted diagonal mass matrix) or
+        ``"advi"`` (start points and mass matrix from a mean-field ADVI run).
+    max_iter : int
+        Maximum ADVI iterations.
+    tol : float
+        ADVI stops when the relative change of its parameters, checked every
+        100 iterations, falls below ``tol``.
+    batch_size : int or None
+        Minibatch size for ADVI; None uses all rows at every step.
     """
 
     method: str = "nuts"
@@ -35,3 +45,7 @@ class InferenceSettings:
     nuts_sampler: str = "pymc"
     seed: int = 0
     progressbar: bool = False
+    nuts_init: str = "auto"
+    max_iter: int = 20_000
+    tol: float = 1e-2
+    batch_size: int | None = None

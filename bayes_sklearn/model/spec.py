@@ -29,12 +29,48 @@ from bayes_sklearn.priors import (
     SCALE_PRIOR_TYPES,
     CoefficientPrior,
     Exponential,
+    HalfNormal,
     Normal,
     ScalePrior,
     as_coefficient_prior,
 )
 
 INTERCEPT_KEY = "intercept"
+
+
+@dataclass(frozen=True, eq=False)
+class GroupSpec:
+    """Varying effects by group (partial pooling).
+
+    Attributes
+    ----------
+    labels : tuple
+        Group labels seen in fit; position = integer code.
+    varying : tuple of int
+        Design columns whose slopes vary by group (the intercept always does).
+    effect_names : tuple of str
+        ``("intercept", *slope names)``.
+    sd_priors : tuple of HalfNormal
+        Priors of the group standard deviations, on the standardised scale
+        (intercept at the feature means; slopes per unit sd of the feature).
+    centered : bool
+        Centered (``b ~ Normal(0, tau)``) or non-centered (``b = tau * z``)
+        parameterisation.
+    """
+
+    labels: tuple
+    varying: tuple[int, ...]
+    effect_names: tuple[str, ...]
+    sd_priors: tuple
+    centered: bool = False
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.labels)
+
+    @property
+    def n_effects(self) -> int:
+        return len(self.effect_names)
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,6 +94,8 @@ class ModelSpec:
         Prior of the noise scale, for families that have one.
     standardizer : Standardizer
         Centering and scaling applied to the design before sampling.
+    groups : GroupSpec or None
+        Varying effects, for hierarchical models.
     """
 
     family: str
@@ -67,6 +105,7 @@ class ModelSpec:
     coef_priors: tuple[CoefficientPrior, ...]
     noise_prior: ScalePrior | None
     standardizer: Standardizer
+    groups: GroupSpec | None = None
 
     @property
     def family_obj(self) -> Family:
@@ -143,6 +182,10 @@ def resolve_model_spec(
     prior_intercept_scale: float = 2.5,
     priors: object = None,
     prior_noise: ScalePrior | None = None,
+    group_labels: Sequence | None = None,
+    varying_slopes: Sequence[str] | None = None,
+    prior_group_scale: float = 1.0,
+    centered: bool = False,
 ) -> ModelSpec:
     """Resolve the estimator's prior parameters against the training data.
 
@@ -165,6 +208,15 @@ def resolve_model_spec(
         coefficient name, integer index or ``"intercept"``.
     prior_noise : prior or None
         Prior of the noise scale; None autoscales.
+    group_labels : sequence or None
+        Labels of the groups seen in fit; None for no varying effects.
+    varying_slopes : sequence of str or None
+        Design columns whose slopes vary by group.
+    prior_group_scale : float, default=1.0
+        Group standard deviations get ``HalfNormal(prior_group_scale * s_y)``
+        priors on the standardised scale.
+    centered : bool, default=False
+        Parameterisation of the group effects.
 
     Returns
     -------
@@ -190,6 +242,16 @@ def resolve_model_spec(
                 "prior_noise must be None, Exponential, HalfNormal or HalfStudentT; "
                 f"got {prior_noise!r}."
             )
+    groups = None
+    if group_labels is not None:
+        varying = tuple(_varying_index(name, coef_names) for name in (varying_slopes or ()))
+        groups = GroupSpec(
+            labels=tuple(group_labels),
+            varying=varying,
+            effect_names=("intercept",) + tuple(coef_names[j] for j in varying),
+            sd_priors=(HalfNormal(prior_group_scale * y_scale),) * (1 + len(varying)),
+            centered=centered,
+        )
     return ModelSpec(
         family=family,
         coef_names=coef_names,
@@ -198,4 +260,14 @@ def resolve_model_spec(
         coef_priors=coef_priors,
         noise_prior=noise_prior,
         standardizer=standardizer,
+        groups=groups,
     )
+
+
+def _varying_index(name: str, coef_names: tuple[str, ...]) -> int:
+    if name not in coef_names:
+        raise ValueError(
+            f"varying_slopes names {name!r}, which is not a design column. "
+            f"Design columns: {list(coef_names)}."
+        )
+    return coef_names.index(name)

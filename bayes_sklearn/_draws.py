@@ -1,0 +1,102 @@
+"""Between the samplers' standardised draws, ``idata_`` and :class:`Posterior`.
+
+Backends return draws of the standardised model; users see them on the
+original scale in ``idata_`` with named coordinates; prediction reads them
+back from ``idata_`` as flat views. ``idata_`` is the single stored copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from bayes_sklearn.inference.result import SamplerResult
+from bayes_sklearn.model.spec import ModelSpec
+from bayes_sklearn.posterior import GroupEffects, Posterior
+
+
+def posterior_dataset(
+    spec: ModelSpec, result: SamplerResult, output_names: Sequence[Any] | None
+):
+    """Original-scale draws as an ``xarray.Dataset`` with named coordinates.
+
+    ``output_names`` names the non-reference classes of a categorical model
+    (None for single-output models, whose output axis is dropped).
+    """
+    import xarray as xr
+
+    standardizer = spec.standardizer
+    intercept, coef = standardizer.coef_to_original(result.intercept_z, result.coef_z)
+    chains, draws = intercept.shape[:2]
+    coords: dict[str, Any] = {
+        "chain": np.arange(chains),
+        "draw": np.arange(draws),
+        "feature": list(spec.coef_names),
+    }
+    if output_names is None:
+        variables = {
+            "intercept": (("chain", "draw"), intercept[..., 0]),
+            "coef": (("chain", "draw", "feature"), coef[..., 0]),
+        }
+    else:
+        coords["class"] = list(output_names)
+        variables = {
+            "intercept": (("chain", "draw", "class"), intercept),
+            "coef": (("chain", "draw", "feature", "class"), coef),
+        }
+    if result.sigma is not None:
+        variables["sigma"] = (("chain", "draw"), result.sigma)
+    if spec.groups is not None:
+        groups = spec.groups
+        varying = list(groups.varying)
+        effects = GroupEffects.from_standardised(
+            result.group_effect_z, result.group_sd_z, varying,
+            standardizer.center[varying], standardizer.scale[varying],
+        )
+        coords["group"] = list(groups.labels)
+        coords["effect"] = list(groups.effect_names)
+        variables["group_intercept"] = (("chain", "draw", "group"), effects.intercept)
+        sd = result.group_sd_z.copy()
+        sd[..., 1:] /= standardizer.scale[varying]
+        variables["group_sd"] = (("chain", "draw", "effect"), sd)
+        if varying:
+            coords["slope"] = list(groups.effect_names[1:])
+            variables["group_slope"] = (("chain", "draw", "group", "slope"), effects.slopes)
+    used = {dim for dims, _ in variables.values() for dim in dims}
+    return xr.Dataset(variables, coords={k: v for k, v in coords.items() if k in used})
+
+
+def posterior_from_dataset(post, spec: ModelSpec) -> Posterior:
+    """Flat views (no copy) of the draws in a posterior ``xarray.Dataset``."""
+    chains, draws = post.sizes["chain"], post.sizes["draw"]
+    n_draws = chains * draws
+
+    def flat(name: str, *trailing: int) -> np.ndarray:
+        return np.asarray(post[name].values).reshape((n_draws,) + trailing)
+
+    groups = None
+    if spec.groups is not None:
+        varying = list(spec.groups.varying)
+        n_effects = spec.groups.n_effects
+        sd_z = flat("group_sd", n_effects).copy()
+        sd_z[:, 1:] *= spec.standardizer.scale[varying]
+        n_groups = spec.groups.n_groups
+        slopes = (flat("group_slope", n_groups, n_effects - 1) if varying
+                  else np.zeros((n_draws, n_groups, 0)))
+        groups = GroupEffects(
+            intercept=flat("group_intercept", n_groups),
+            slopes=slopes,
+            varying=tuple(varying),
+            sd_z=sd_z,
+            center=spec.standardizer.center[varying],
+            scale=spec.standardizer.scale[varying],
+        )
+    return Posterior(
+        family=spec.family,
+        intercept=flat("intercept", -1),
+        coef=flat("coef", spec.n_coef, spec.n_outputs),
+        sigma=flat("sigma") if "sigma" in post else None,
+        groups=groups,
+    )

@@ -1,0 +1,175 @@
+"""HierarchicalRegression: recovery of known parameters, new groups, ADVI, CV."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.model_selection import GroupKFold, cross_val_score
+
+from bayes_sklearn import (
+    BayesianLinearRegression,
+    HierarchicalLogisticRegression,
+    HierarchicalRegression,
+)
+
+from conftest import FAST_NUTS
+
+TRUE = {"intercept": 1.0, "slope": 2.0, "tau_intercept": 0.8, "tau_slope": 0.5, "sigma": 0.5}
+
+
+def _grouped_data(n_groups=20, per_group=25, seed=0, labels="str"):
+    rng = np.random.default_rng(seed)
+    group = np.repeat(np.arange(n_groups), per_group)
+    x = rng.normal(size=group.size)
+    b0 = rng.normal(0, TRUE["tau_intercept"], n_groups)
+    b1 = rng.normal(0, TRUE["tau_slope"], n_groups)
+    y = (TRUE["intercept"] + b0[group] + (TRUE["slope"] + b1[group]) * x
+         + rng.normal(0, TRUE["sigma"], group.size))
+    names = np.array([f"g{i:02d}" for i in range(n_groups)]) if labels == "str" else np.arange(n_groups) * 10
+    return pd.DataFrame({"x": x, "site": names[group]}), pd.Series(y), (b0, b1)
+
+
+@pytest.fixture(scope="module")
+def grouped():
+    return _grouped_data()
+
+
+@pytest.fixture(scope="module")
+def nuts_fit(grouped):
+    X, y, _ = grouped
+    return HierarchicalRegression(group="site", varying_slopes=["x"], draws=1000, tune=1000,
+                                  chains=2, random_state=0, progressbar=False).fit(X, y)
+
+
+def test_nuts_recovers_known_parameters(nuts_fit, grouped):
+    X, _, (b0, b1) = grouped
+    post = nuts_fit.idata_.posterior
+    assert nuts_fit.convergence_.n_divergences == 0
+    assert list(post["group"].values) == sorted(X["site"].unique())
+
+    def inside(draws, truth, mass=0.99):
+        low, high = np.quantile(np.asarray(draws).ravel(), [(1 - mass) / 2, (1 + mass) / 2])
+        return low < truth < high
+
+    assert inside(post["intercept"], TRUE["intercept"])
+    assert inside(post["coef"], TRUE["slope"])
+    assert inside(post["sigma"], TRUE["sigma"])
+    # x ~ N(0, 1): the standardised scale is close to the original one
+    assert inside(post["group_sd"].sel(effect="intercept"), TRUE["tau_intercept"])
+    assert inside(post["group_sd"].sel(effect="x"), TRUE["tau_slope"])
+    # the realised group slopes are estimated: correlation with the truth
+    slopes = post["group_slope"].sel(slope="x").mean(("chain", "draw")).values
+    assert np.corrcoef(slopes, b1)[0, 1] > 0.8
+
+
+def test_group_predictions_use_their_group(nuts_fit, grouped):
+    X, _, _ = grouped
+    post = nuts_fit.idata_.posterior
+    row = X.iloc[[0]]
+    g = row["site"].iloc[0]
+    mean_line = (post["intercept"] + post["group_intercept"].sel(group=g)
+                 + (post["coef"].sel(feature="x") + post["group_slope"].sel(group=g, slope="x"))
+                 * row["x"].iloc[0])
+    np.testing.assert_allclose(nuts_fit.predict(row), [float(mean_line.mean())], rtol=1e-10)
+
+
+def test_unseen_group_policies(nuts_fit, grouped):
+    X, _, _ = grouped
+    new = pd.DataFrame({"x": [0.5, 0.5], "site": ["elsewhere", "elsewhere"]})
+    population = nuts_fit.intercept_ + nuts_fit.coef_[0] * 0.5
+    mean, std = nuts_fit.predict(new, return_std=True)
+    np.testing.assert_allclose(mean, population, rtol=1e-10)
+
+    sampling = nuts_fit.set_params(new_groups="sample")
+    mean_s, std_s = sampling.predict(new, return_std=True)
+    # a new group's effect adds between-group spread (tau ~ 0.8 at x = 0.5)
+    assert np.all(std_s > std + 0.2)
+    # the mean integrates over new effects drawn per draw: Monte Carlo error
+    # of a mean of 1000 draws with sd ~1 is ~0.03
+    assert np.all(np.abs(mean_s - population) < 0.15)
+    assert mean_s[0] == mean_s[1]  # the same new group, the same draws
+
+    strict = nuts_fit.set_params(new_groups="error")
+    with pytest.raises(ValueError, match="not seen during fit.*elsewhere"):
+        strict.predict(new)
+    nuts_fit.set_params(new_groups="population")
+
+
+def test_missing_group_column(nuts_fit, grouped):
+    X, y, _ = grouped
+    with pytest.raises(ValueError, match="group column 'site' is not in X"):
+        nuts_fit.predict(X[["x"]])
+    with pytest.raises(ValueError, match="missing values"):
+        HierarchicalRegression(group="site").fit(X.assign(site=None), y)
+
+
+def test_integer_labels_group_kfold_and_pickle():
+    X, y, _ = _grouped_data(n_groups=8, per_group=15, seed=1, labels="int")
+    model = HierarchicalRegression(group="site", **FAST_NUTS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scores = cross_val_score(model, X, y, groups=X["site"], cv=GroupKFold(n_splits=2))
+        fitted = model.fit(X, y)
+    # every test fold holds only unseen groups: population-level predictions
+    # still explain most of the variance through the slope
+    assert scores.shape == (2,) and np.all(scores > 0.3)
+    assert list(fitted.groups_) == sorted(X["site"].unique())
+    restored = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(restored.predict(X), fitted.predict(X))
+
+
+def test_without_group_it_is_the_linear_model(regression_data):
+    X, y = regression_data
+    hier = HierarchicalRegression(inference="exact", random_state=0).fit(X, y)
+    linear = BayesianLinearRegression(inference="exact", random_state=0).fit(X, y)
+    np.testing.assert_array_equal(hier.predict(X), linear.predict(X))
+    with pytest.raises(ValueError, match="not available for hierarchical"):
+        HierarchicalRegression(group=0, inference="exact").fit(
+            np.column_stack([np.arange(len(X)) % 3, X]), y)
+
+
+def test_advi_agrees_with_nuts_on_population_means(nuts_fit, grouped):
+    X, y, _ = grouped
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        advi = HierarchicalRegression(group="site", varying_slopes=["x"], inference="advi",
+                                      max_iter=15_000, random_state=0,
+                                      progressbar=False).fit(X, y)
+        minibatch = HierarchicalRegression(group="site", varying_slopes=["x"], inference="advi",
+                                           batch_size=100, max_iter=15_000, random_state=0,
+                                           progressbar=False).fit(X, y)
+    post = nuts_fit.idata_.posterior
+    for fit in (advi, minibatch):
+        assert fit.elbo_history_.shape[0] > 100
+        # ELBO improves from the start to the end of optimisation
+        assert fit.elbo_history_[-500:].mean() > fit.elbo_history_[:500].mean()
+        # Population means within half a NUTS posterior sd: mean-field ADVI's
+        # known bias on means of such models is a small fraction of an sd.
+        for name in ("intercept", "coef", "sigma"):
+            nuts_mean = float(post[name].mean())
+            nuts_sd = float(post[name].std())
+            assert abs(float(fit.idata_.posterior[name].mean()) - nuts_mean) < 0.5 * nuts_sd, name
+    assert "minibatch 100" in minibatch.inference_method_
+
+
+def test_hierarchical_logistic_regression():
+    rng = np.random.default_rng(4)
+    group = np.repeat(np.arange(12), 40)
+    x = rng.normal(size=group.size)
+    effect = rng.normal(0, 1.0, 12)
+    p = 1 / (1 + np.exp(-(-0.3 + effect[group] + 1.5 * x)))
+    y = np.where(rng.random(group.size) < p, "yes", "no")
+    X = pd.DataFrame({"x": x, "team": group})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = HierarchicalLogisticRegression(group="team", **FAST_NUTS).fit(X, y)
+    assert list(clf.classes_) == ["no", "yes"]
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), 2)
+    effects = clf.idata_.posterior["group_intercept"].mean(("chain", "draw")).values
+    assert np.corrcoef(effects, effect)[0, 1] > 0.7
+    assert abs(clf.coef_[0, 0] - 1.5) < 0.5
+    with pytest.raises(ValueError, match="two classes"):
+        HierarchicalLogisticRegression(group="team").fit(X, np.array(["a", "b", "c"] * 160))
