@@ -1,18 +1,11 @@
 """Posterior score distributions, plots and the shipped example."""
 
-import importlib.util
-import warnings
-from pathlib import Path
-
 import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, roc_auc_score
 
 from bayes_sklearn.metrics import posterior_score
 from bayes_sklearn.plotting import plot_decision_boundary, plot_score_distribution
-
-EXAMPLE = Path(__file__).parents[1] / "docs" / "examples" / "logistic_interaction.py"
-
 
 def test_posterior_accuracy_is_the_accuracy_of_each_draw(fitted_binary, binary_data):
     X, y = binary_data
@@ -58,18 +51,3 @@ def test_decision_boundary_needs_two_features(regression_data):
     clf.idata_ = None
     with pytest.raises(ValueError, match="exactly two input features"):
         plot_decision_boundary(clf, X, y > y.mean())
-
-
-def test_example_runs_and_writes_its_figures(tmp_path):
-    spec = importlib.util.spec_from_file_location("logistic_interaction", EXAMPLE)
-    example = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(example)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = example.main(draws=200, tune=200, chains=2, outdir=tmp_path)
-    assert {p.name for p in tmp_path.iterdir()} == {
-        "roc_curve.png", "decision_boundary.png", "accuracy_posterior.png"}
-    assert list(result["summary"].index) == ["intercept", "coef[x1]", "coef[x2]", "coef[x1:x2]"]
-    # the interaction is found: its 94% interval excludes zero
-    assert result["summary"].loc["coef[x1:x2]", "hdi_3%"] > 0
-    assert result["auc"] > 0.8

@@ -27,16 +27,15 @@ def _expected_failed_checks(estimator):
         BayesianLinearRegression(inference="exact", **FAST),
         BayesianLinearRegression(**FAST),
         BayesianLogisticRegression(**FAST),
-        # group=None: one pooled group, i.e. the linear / logistic model
+        # group=None: one pooled group, i.e. the linear / logistic model;
+        # the logistic one also takes the variational inference path
         HierarchicalRegression(inference="exact", **FAST),
-        HierarchicalLogisticRegression(**FAST),
-        # variational inference goes through the same estimator contract
-        BayesianLinearRegression(inference="advi", max_iter=2000, **FAST),
+        HierarchicalLogisticRegression(inference="advi", max_iter=300, **FAST),
     ],
     expected_failed_checks=_expected_failed_checks,
 )
 def test_sklearn_estimator_checks(estimator, check):
     with warnings.catch_warnings():
-        # Short chains in these checks trip the ESS guideline by design.
+        # Short chains (and 300 ADVI steps) trip the convergence checks by design.
         warnings.simplefilter("ignore", BayesianConvergenceWarning)
         check(estimator)

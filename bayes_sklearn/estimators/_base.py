@@ -282,11 +282,14 @@ class BayesianGLMBase(BaseEstimator):
         shape = (post.sizes["chain"], post.sizes["draw"], -1)
         return posterior.log_likelihood(X_design, y_fit).reshape(shape)
 
-    def summary(self, **kwargs):
+    def summary(self, var_names=None, **kwargs):
         """Posterior summary table (``arviz.summary``) of the model parameters.
 
         Parameters
         ----------
+        var_names : list of str, optional
+            Variables of ``idata_.posterior``; default intercept, coefficients
+            and noise scale (group effects have their own variables).
         **kwargs
             Passed to :func:`arviz.summary` (e.g. ``hdi_prob=0.9``).
 
@@ -297,7 +300,8 @@ class BayesianGLMBase(BaseEstimator):
         import arviz as az
 
         check_is_fitted(self)
-        var_names = [v for v in ("intercept", "coef", "sigma") if v in self.idata_.posterior]
+        if var_names is None:
+            var_names = [v for v in ("intercept", "coef", "sigma") if v in self.idata_.posterior]
         return az.summary(self.idata_, var_names=var_names, **kwargs)
 
     def _expected_value_draws(self, X, n_draws: int | None, random_state) -> np.ndarray:

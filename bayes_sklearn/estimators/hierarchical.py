@@ -119,6 +119,10 @@ class HierarchicalRegression(GroupedEstimatorMixin, BayesianLinearRegression):
     prior_group_scale : float, default=1.0
         Scale of the half-normal priors of the group standard deviations, in
         units of ``sd(y)``.
+    target_accept : float, default=0.9
+        Higher than the linear model's 0.8: group standard deviations near
+        zero make a funnel that smaller steps cross without divergences (at
+        0.8 the radon model showed 2 divergences in 4000 draws).
     **linear_params
         ``formula``, priors, inference and sampler settings as in
         :class:`BayesianLinearRegression` (``inference="exact"`` does not
@@ -168,7 +172,7 @@ class HierarchicalRegression(GroupedEstimatorMixin, BayesianLinearRegression):
         draws: int = 1000,
         tune: int = 1000,
         chains: int = 4,
-        target_accept: float = 0.8,
+        target_accept: float = 0.9,
         nuts_sampler: str = "pymc",
         prior_scale: float = 2.5,
         prior_intercept_scale: float = 2.5,
@@ -241,7 +245,7 @@ class HierarchicalLogisticRegression(GroupedEstimatorMixin, BayesianLogisticRegr
         draws: int = 1000,
         tune: int = 1000,
         chains: int = 4,
-        target_accept: float = 0.8,
+        target_accept: float = 0.9,
         nuts_sampler: str = "pymc",
         prior_scale: float = 2.5,
         prior_intercept_scale: float = 2.5,

@@ -107,6 +107,10 @@ def fit_advi(
         )
         idata = approx.sample(settings.draws * settings.chains, random_seed=settings.seed)
     losses = np.asarray(approx.hist, dtype=np.float64)
+    if batch_size is not None:
+        # PyMC reports the minibatch ELBO scaled down to one batch; put it on
+        # the full-data scale so that full-batch and minibatch runs compare.
+        losses *= X_z.shape[0] / batch_size
     # approx.sample gives one chain of independent draws; lay them out as
     # (chains, draws) like every other backend
     post = idata.posterior
