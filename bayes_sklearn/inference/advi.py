@@ -12,11 +12,13 @@ docs quantify it against NUTS.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
-from bayes_sklearn.inference.nuts import quiet_pymc_logging, result_from_posterior
+from bayes_sklearn.inference.nuts import (
+    backend_warnings_filtered,
+    quiet_pymc_logging,
+    result_from_posterior,
+)
 from bayes_sklearn.inference.result import SamplerResult
 from bayes_sklearn.inference.settings import InferenceSettings
 from bayes_sklearn.model.spec import ModelSpec
@@ -95,8 +97,7 @@ def fit_advi(
     model = build_pymc_model(spec, X_z, y, group_codes, batch_size=batch_size)
     method = "advi" if settings.method == "advi" else "fullrank_advi"
     convergence = WindowedParameterConvergence(settings.tol)
-    with model, warnings.catch_warnings():
-        warnings.filterwarnings("ignore", module="pymc")
+    with model, backend_warnings_filtered():
         approx = pm.fit(
             n=settings.max_iter,
             method=method,
