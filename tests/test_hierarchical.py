@@ -218,3 +218,19 @@ def test_minibatch_advi_logistic_with_integer_labels_and_elbo_plot():
     ax = plot_elbo(clf)
     assert ax.get_xlabel() == "iteration"
     plt.close(ax.figure)
+
+
+def test_prior_predictive_includes_group_effects(grouped):
+    X, y, _ = grouped
+    model = HierarchicalRegression(group="site", varying_slopes=["x"], prior_group_scale=1.0)
+    sims = model.sample_prior_predictive(X, y, n_samples=4000, random_state=0)
+    pooled = HierarchicalRegression(prior_group_scale=1.0).sample_prior_predictive(
+        X[["x"]], y, n_samples=4000, random_state=0)
+    # Rows of one group share a prior group effect: within a draw, rows of
+    # the same group at the same x move together, which the pooled model
+    # (no group effects) does not do. Compare the spread of group means.
+    groups = X["site"].to_numpy()
+    first = groups == groups[0]
+    group_mean_spread = np.std(sims[:, first].mean(axis=1) - sims.mean(axis=1))
+    pooled_spread = np.std(pooled[:, first].mean(axis=1) - pooled.mean(axis=1))
+    assert group_mean_spread > 1.5 * pooled_spread

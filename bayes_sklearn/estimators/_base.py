@@ -36,7 +36,7 @@ from bayes_sklearn.diagnostics import (
 )
 from bayes_sklearn.inference import InferenceSettings, run_inference
 from bayes_sklearn.model.spec import ModelSpec, resolve_model_spec
-from bayes_sklearn.posterior import Posterior
+from bayes_sklearn.posterior import GroupEffects, Posterior
 from bayes_sklearn.priors import COEFFICIENT_PRIOR_TYPES
 
 COMMON_PARAMETER_CONSTRAINTS: dict[str, list[Any]] = {
@@ -362,27 +362,29 @@ class BayesianGLMBase(BaseEstimator):
         """
         rng = _generator(random_state)
         if y is not None:
-            spec, X_design, decode = self._prior_spec_from_data(X, y)
+            spec, X_design, codes, decode = self._prior_spec_from_data(X, y)
         elif hasattr(self, "model_spec_"):
             check_is_fitted(self)
-            X, _, _ = self._split_groups(X, fitting=False)
+            X, _, codes = self._split_groups(X, fitting=False)
             spec, X_design, decode = self.model_spec_, self._design_matrix(X), self._decode_outcomes
         else:
             raise NotFittedError(
                 f"{type(self).__name__}.sample_prior_predictive needs y (to scale the "
                 "default priors) or a fitted estimator."
             )
-        return decode(prior_draws(spec, n_samples, rng).sample_outcomes(X_design, rng))
+        n_groups = None if codes is None else int(codes.max(initial=-1)) + 1
+        prior = prior_draws(spec, n_samples, rng, n_groups).with_groups(codes)
+        return decode(prior.sample_outcomes(X_design, rng))
 
     def _prior_spec_from_data(self, X, y):
         self._validate_params()
         unfitted = type(self)(**self.get_params())
-        X, group_labels, _ = unfitted._split_groups(X, fitting=True)
+        X, group_labels, codes = unfitted._split_groups(X, fitting=True)
         design, X_design, y = unfitted._fit_design(X, y)
         y_fit, _, family, n_outputs, _ = unfitted._encode_target(y)
         spec = unfitted._resolve_spec(design.column_names, X_design, y_fit, family, n_outputs,
                                       group_labels)
-        return spec, X_design, unfitted._decode_outcomes
+        return spec, X_design, codes, unfitted._decode_outcomes
 
     # -- hooks for subclasses ------------------------------------------------
 
@@ -433,8 +435,14 @@ def _check_finite_design(X_design: np.ndarray, names) -> None:
         )
 
 
-def prior_draws(spec: ModelSpec, n_draws: int, rng: np.random.Generator) -> Posterior:
-    """Draws from the prior of ``spec``, as a :class:`Posterior` value."""
+def prior_draws(
+    spec: ModelSpec, n_draws: int, rng: np.random.Generator, n_groups: int | None = None
+) -> Posterior:
+    """Draws from the prior of ``spec``, as a :class:`Posterior` value.
+
+    Hierarchical specs also get group effects for ``n_groups`` groups (default:
+    the groups of the spec), drawn through the priors of the group scales.
+    """
     m = spec.n_outputs
     intercept_z = spec.intercept_prior.rvs((n_draws, m), rng)
     coef_z = np.stack(
@@ -442,7 +450,17 @@ def prior_draws(spec: ModelSpec, n_draws: int, rng: np.random.Generator) -> Post
     )
     intercept, coef = spec.standardizer.coef_to_original(intercept_z, coef_z)
     sigma = spec.noise_prior.rvs(n_draws, rng) if spec.noise_prior is not None else None
-    return Posterior(spec.family, intercept, coef, sigma)
+    groups = None
+    if spec.groups is not None:
+        n_groups = spec.groups.n_groups if n_groups is None else max(n_groups, 1)
+        sd_z = np.column_stack([p.rvs(n_draws, rng) for p in spec.groups.sd_priors])
+        effect_z = rng.standard_normal((n_draws, n_groups, spec.groups.n_effects)) * sd_z[:, None]
+        varying = list(spec.groups.varying)
+        groups = GroupEffects.from_standardised(
+            effect_z, sd_z, varying,
+            spec.standardizer.center[varying], spec.standardizer.scale[varying],
+        )
+    return Posterior(spec.family, intercept, coef, sigma, groups)
 
 
 def _generator(random_state) -> np.random.Generator:
