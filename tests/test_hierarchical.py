@@ -141,16 +141,20 @@ def test_advi_agrees_with_nuts_on_population_means(nuts_fit, grouped):
                                            batch_size=100, max_iter=15_000, random_state=0,
                                            progressbar=False).fit(X, y)
     post = nuts_fit.idata_.posterior
-    for fit in (advi, minibatch):
+    # Population means within half a NUTS posterior sd for full-batch ADVI
+    # (mean-field's bias on such means is a small fraction of an sd), one sd
+    # for minibatches of 100 of 500 rows, whose gradient noise moves the point
+    # where Adam settles. The failure this guards against, PyMC's default
+    # optimiser, left the slope 3.8 sds away.
+    for fit, tolerance in ((advi, 0.5), (minibatch, 1.0)):
         assert fit.elbo_history_.shape[0] > 100
         # ELBO improves from the start to the end of optimisation
         assert fit.elbo_history_[-500:].mean() > fit.elbo_history_[:500].mean()
-        # Population means within half a NUTS posterior sd: mean-field ADVI's
-        # known bias on means of such models is a small fraction of an sd.
         for name in ("intercept", "coef", "sigma"):
             nuts_mean = float(post[name].mean())
             nuts_sd = float(post[name].std())
-            assert abs(float(fit.idata_.posterior[name].mean()) - nuts_mean) < 0.5 * nuts_sd, name
+            error = abs(float(fit.idata_.posterior[name].mean()) - nuts_mean)
+            assert error < tolerance * nuts_sd, (name, fit.inference_method_)
     assert "minibatch 100" in minibatch.inference_method_
 
 

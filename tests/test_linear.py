@@ -179,3 +179,26 @@ def test_nutpie_sampler_agrees_with_exact(regression_data):
     assert abs(model.intercept_ - mean[0]) < 0.25 * sd[0]
     np.testing.assert_array_less(np.abs(model.coef_ - mean[1:]), 0.25 * sd[1:])
     assert model.inference_method_ == "nuts (nutpie)"
+
+
+@pytest.mark.parametrize("method", ["advi", "fullrank_advi"])
+def test_variational_inference_against_exact(method, exact_and_nuts, regression_data):
+    X, y = regression_data
+    exact, _ = exact_and_nuts
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = BayesianLinearRegression(inference=method, random_state=0,
+                                         progressbar=False).fit(X, y)
+    mean, cov = _exact_moments(model, X, y)
+    sd = np.sqrt(np.diag(cov))
+    post = model.idata_.posterior
+    draws = np.column_stack([post["intercept"].values.ravel(),
+                             post["coef"].values.reshape(-1, X.shape[1])])
+    # Means within half a posterior sd of the exact ones (stochastic
+    # optimisation stops at a noise floor, not at the optimum).
+    np.testing.assert_array_less(np.abs(draws.mean(axis=0) - mean), 0.5 * sd)
+    if method == "fullrank_advi":
+        # a full-rank Gaussian can represent this (Gaussian-like) posterior:
+        # marginal sds within 30%
+        np.testing.assert_allclose(draws.std(axis=0), sd, rtol=0.3)
+    assert model.elbo_history_ is not None and model.n_iter_ == len(model.elbo_history_)

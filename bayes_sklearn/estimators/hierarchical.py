@@ -1,4 +1,4 @@
-"""Hierarchical (multilevel) linear regression with partial pooling."""
+"""Hierarchical (multilevel) linear and logistic regression with partial pooling."""
 
 from __future__ import annotations
 
@@ -304,5 +304,4 @@ def _take_group_column(X, group) -> tuple[np.ndarray, Any]:
 
 def _codes_of(labels: np.ndarray, known: np.ndarray) -> np.ndarray:
     """Integer code of each label among ``known``; -1 when unseen."""
-    lookup = {label: code for code, label in enumerate(known.tolist())}
-    return np.array([lookup.get(label, -1) for label in labels.tolist()], dtype=np.int64)
+    return pd.Index(known).get_indexer(labels).astype(np.int64)
