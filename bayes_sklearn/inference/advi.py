@@ -3,11 +3,12 @@
 Mean-field ADVI fits independent normals on the unconstrained parameters;
 full-rank ADVI a multivariate normal. With ``batch_size`` every step uses a
 random minibatch of rows and the likelihood is scaled by ``total_size`` (set
-from the data), so large data cost ``batch_size`` rows per step. Iterations
-stop when the relative change of the variational parameters, checked every
-100 steps, falls below ``tol`` (PyMC's ``CheckParametersConvergence``), or at
+from the data), so large data cost ``batch_size`` rows per step. The
+optimiser is Adam; iterations stop when the relative change of the
+variational parameters, averaged over windows of 1000 steps, falls below
+``tol`` or stops shrinking (see :class:`WindowedParameterConvergence`), or at
 ``max_iter``. Mean-field ADVI is known to understate posterior spread; the
-docs quantify it against NUTS.
+README and the radon example quantify it against NUTS.
 """
 
 from __future__ import annotations

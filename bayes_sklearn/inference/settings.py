@@ -12,7 +12,7 @@ class InferenceSettings:
     Attributes
     ----------
     method : str
-        ``"nuts"`` or ``"exact"``.
+        ``"nuts"``, ``"exact"``, ``"advi"`` or ``"fullrank_advi"``.
     draws, tune, chains : int
         Kept draws and warm-up iterations per chain, and number of chains.
         Exact inference draws ``draws * chains`` independent samples laid
@@ -31,8 +31,8 @@ class InferenceSettings:
     max_iter : int
         Maximum ADVI iterations.
     tol : float
-        ADVI stops when the relative change of its parameters, checked every
-        100 iterations, falls below ``tol``.
+        ADVI stops when the relative change of its window-averaged
+        parameters falls below ``tol`` (or stops shrinking).
     batch_size : int or None
         Minibatch size for ADVI; None uses all rows at every step.
     """
