@@ -52,16 +52,20 @@ class GroupEffects:
         intercept = effect_z[..., 0] - slopes @ center
         return cls(intercept, slopes, tuple(varying), sd_z, center, scale)
 
+    @classmethod
+    def draw(cls, sd_z: np.ndarray, n_groups: int, varying, center, scale,
+             rng: np.random.Generator) -> GroupEffects:
+        """Effects of ``n_groups`` new groups: ``Normal(0, sd_z)`` per draw, standardised scale."""
+        effect_z = rng.standard_normal((sd_z.shape[0], n_groups, sd_z.shape[1])) * sd_z[:, None, :]
+        return cls.from_standardised(effect_z, sd_z, varying, center, scale)
+
     def subset(self, index: np.ndarray) -> GroupEffects:
         return GroupEffects(self.intercept[index], self.slopes[index], self.varying,
                             self.sd_z[index], self.center, self.scale)
 
     def with_new_groups(self, n_new: int, rng: np.random.Generator) -> GroupEffects:
         """Append ``n_new`` groups drawn from the fitted population distribution."""
-        n_draws = self.sd_z.shape[0]
-        effect_z = rng.standard_normal((n_draws, n_new, self.sd_z.shape[1])) * self.sd_z[:, None, :]
-        new = GroupEffects.from_standardised(effect_z, self.sd_z, self.varying, self.center,
-                                             self.scale)
+        new = GroupEffects.draw(self.sd_z, n_new, self.varying, self.center, self.scale, rng)
         return GroupEffects(
             np.concatenate([self.intercept, new.intercept], axis=1),
             np.concatenate([self.slopes, new.slopes], axis=1),

@@ -454,11 +454,10 @@ def prior_draws(
     if spec.groups is not None:
         n_groups = spec.groups.n_groups if n_groups is None else max(n_groups, 1)
         sd_z = np.column_stack([p.rvs(n_draws, rng) for p in spec.groups.sd_priors])
-        effect_z = rng.standard_normal((n_draws, n_groups, spec.groups.n_effects)) * sd_z[:, None]
         varying = list(spec.groups.varying)
-        groups = GroupEffects.from_standardised(
-            effect_z, sd_z, varying,
-            spec.standardizer.center[varying], spec.standardizer.scale[varying],
+        groups = GroupEffects.draw(
+            sd_z, n_groups, varying,
+            spec.standardizer.center[varying], spec.standardizer.scale[varying], rng,
         )
     return Posterior(spec.family, intercept, coef, sigma, groups)
 

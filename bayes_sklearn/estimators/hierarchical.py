@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from numbers import Integral, Real
 from typing import Any
 
@@ -64,9 +65,8 @@ class GroupedEstimatorMixin:
             return posterior
         n_new = int(codes.max(initial=-1)) + 1 - len(self.groups_)
         if n_new > 0:
-            rng = _generator(self.random_state)
-            posterior = Posterior(posterior.family, posterior.intercept, posterior.coef,
-                                  posterior.sigma, posterior.groups.with_new_groups(n_new, rng))
+            new = posterior.groups.with_new_groups(n_new, _generator(self.random_state))
+            posterior = replace(posterior, groups=new)
         return posterior.with_groups(codes)
 
     def _group_spec_kwargs(self, group_labels) -> dict[str, Any]:
