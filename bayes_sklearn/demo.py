@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, roc_auc_score
 from sklearn.model_selection import train_test_split

@@ -10,7 +10,6 @@ from bayes_sklearn import BayesianLinearRegression
 from bayes_sklearn.inference.exact import exact_posterior
 from bayes_sklearn.priors import Normal, StudentT
 
-from conftest import FAST_NUTS
 
 
 @pytest.fixture(scope="module")
