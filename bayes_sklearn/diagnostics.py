@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from bayes_sklearn._mcmc_stats import ess_bulk, ess_tail, rhat
+
 #: Largest acceptable split r_hat (Vehtari et al. 2021).
 RHAT_THRESHOLD = 1.01
 #: Smallest acceptable bulk/tail ESS per chain (Vehtari et al. 2021).
@@ -65,33 +67,31 @@ class ConvergenceDiagnostics:
 
 
 def compute_diagnostics(posterior, sample_stats) -> ConvergenceDiagnostics:
-    """Diagnostics of an ArviZ posterior group and its sampler statistics."""
-    import warnings
+    """Diagnostics of every posterior variable and the sampler statistics.
 
-    import arviz as az
-
-    with warnings.catch_warnings():
-        # arviz warns on short chains; our warning reports the ESS itself
-        warnings.filterwarnings("ignore", message="Only .* samples per chain")
-        return _compute_diagnostics(az, posterior, sample_stats)
-
-
-def _compute_diagnostics(az, posterior, sample_stats) -> ConvergenceDiagnostics:
-    n_chains = posterior.sizes["chain"]
-    if n_chains > 1:
-        rhat = az.rhat(posterior)
-        max_rhat = float(max(np.nanmax(v.values) for v in rhat.data_vars.values()))
-    else:
-        max_rhat = float("nan")
-    ess_bulk = az.ess(posterior, method="bulk")
-    ess_tail = az.ess(posterior, method="tail")
+    Parameters
+    ----------
+    posterior : xarray.Dataset
+        Draws with leading ``chain`` and ``draw`` dimensions.
+    sample_stats : dict of str to ndarray or None
+        Sampler statistics; ``"diverging"`` is counted.
+    """
+    n_chains, n_draws = posterior.sizes["chain"], posterior.sizes["draw"]
+    draws = np.concatenate(
+        [
+            np.asarray(variable.values, dtype=np.float64).reshape(n_chains, n_draws, -1)
+            for variable in posterior.data_vars.values()
+        ],
+        axis=-1,
+    )
     n_div = 0
     if sample_stats is not None and "diverging" in sample_stats:
-        n_div = int(np.asarray(sample_stats["diverging"].values).sum())
+        n_div = int(np.asarray(sample_stats["diverging"]).sum())
+    too_short = n_draws < 4
     return ConvergenceDiagnostics(
-        max_rhat=max_rhat,
-        min_ess_bulk=float(min(np.nanmin(v.values) for v in ess_bulk.data_vars.values())),
-        min_ess_tail=float(min(np.nanmin(v.values) for v in ess_tail.data_vars.values())),
+        max_rhat=float("nan") if n_chains < 2 or too_short else float(np.nanmax(rhat(draws))),
+        min_ess_bulk=float("nan") if too_short else float(np.nanmin(ess_bulk(draws))),
+        min_ess_tail=float("nan") if too_short else float(np.nanmin(ess_tail(draws))),
         n_divergences=n_div,
         n_chains=n_chains,
     )

@@ -165,19 +165,20 @@ def test_prior_predictive_after_fit_uses_fitted_priors(exact_and_nuts, regressio
     np.testing.assert_allclose(a, b)
 
 
-def test_nutpie_sampler_agrees_with_exact(regression_data):
-    pytest.importorskip("nutpie")
+@pytest.mark.parametrize("sampler", ["pymc", "nutpie"])
+def test_compiled_pymc_samplers_agree_with_exact(sampler, regression_data):
+    """The PyMC-model paths, kept as cross-checks of the precompiled default."""
     X, y = regression_data
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = BayesianLinearRegression(nuts_sampler="nutpie", draws=500, tune=500,
+        model = BayesianLinearRegression(nuts_sampler=sampler, draws=500, tune=500,
                                          chains=2, random_state=0, progressbar=False).fit(X, y)
     mean, cov = _exact_moments(model, X, y)
     sd = np.sqrt(np.diag(cov))
     # 1000 draws with ESS of several hundred: 0.25 sd is > 5 Monte Carlo errors.
     assert abs(model.intercept_ - mean[0]) < 0.25 * sd[0]
     np.testing.assert_array_less(np.abs(model.coef_ - mean[1:]), 0.25 * sd[1:])
-    assert model.inference_method_ == "nuts (nutpie)"
+    assert model.inference_method_ == f"nuts ({sampler})"
 
 
 @pytest.mark.parametrize("method", ["advi", "fullrank_advi"])

@@ -48,6 +48,6 @@ def test_decision_boundary_needs_two_features(regression_data):
     X, y = regression_data
     clf = BayesianLogisticRegression()
     clf.n_features_in_, clf.classes_ = 3, np.array([0, 1])
-    clf.idata_ = None
+    clf.posterior_ = None
     with pytest.raises(ValueError, match="exactly two input features"):
         plot_decision_boundary(clf, X, y > y.mean())

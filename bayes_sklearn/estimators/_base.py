@@ -2,8 +2,9 @@
 
 Public ``fit`` validates once and fits in private steps; a fit that fails or
 is interrupted restores the estimator's previous state. All fitted state is
-plain data: the design, the resolved model description and the ArviZ
-``InferenceData``; prediction reads the draws from ``idata_``.
+plain data: the design, the resolved model description and the draws as
+xarray datasets; prediction reads the draws from ``posterior_``, and
+``idata_`` wraps the datasets as ArviZ ``InferenceData`` on access.
 """
 
 from __future__ import annotations
@@ -26,7 +27,11 @@ from sklearn.utils.validation import (
 )
 
 from bayes_sklearn._draws import posterior_dataset, posterior_from_dataset
-from bayes_sklearn._idata import MAX_LOG_LIKELIHOOD_VALUES, build_inference_data
+from bayes_sklearn._idata import (
+    MAX_LOG_LIKELIHOOD_VALUES,
+    build_inference_data,
+    inference_data_groups,
+)
 from bayes_sklearn.design.arrays import ArrayDesign
 from bayes_sklearn.design.formula import HANDLE_UNKNOWN_OPTIONS, FormulaDesign, as_frame
 from bayes_sklearn.diagnostics import (
@@ -44,7 +49,7 @@ COMMON_PARAMETER_CONSTRAINTS: dict[str, list[Any]] = {
     "tune": [Interval(Integral, 0, None, closed="left")],
     "chains": [Interval(Integral, 1, None, closed="left")],
     "target_accept": [Interval(Real, 0, 1, closed="neither")],
-    "nuts_sampler": [StrOptions({"pymc", "nutpie"})],
+    "nuts_sampler": [StrOptions({"auto", "pymc", "nutpie"})],
     "prior_scale": [Interval(Real, 0, None, closed="neither")],
     "prior_intercept_scale": [Interval(Real, 0, None, closed="neither")],
     "priors": [None, dict, *COEFFICIENT_PRIOR_TYPES],
@@ -130,7 +135,7 @@ class BayesianGLMBase(BaseEstimator):
                 UserWarning,
                 stacklevel=3,
             )
-        idata = build_inference_data(
+        idata_groups = inference_data_groups(
             posterior=draws_ds,
             sample_stats=result.sample_stats,
             y_observed=y_observed,
@@ -138,7 +143,7 @@ class BayesianGLMBase(BaseEstimator):
         )
         diagnostics = None
         if settings.method == "nuts":
-            diagnostics = compute_diagnostics(idata.posterior, result.sample_stats)
+            diagnostics = compute_diagnostics(draws_ds, result.sample_stats)
             if diagnostics.problems():
                 warnings.warn(
                     BayesianConvergenceWarning(
@@ -158,7 +163,8 @@ class BayesianGLMBase(BaseEstimator):
             )
         self.design_ = design
         self.model_spec_ = spec
-        self.idata_ = idata
+        self.posterior_ = draws_ds
+        self._idata_groups = idata_groups
         self.inference_method_ = result.method
         self.convergence_ = diagnostics
         self.elbo_history_ = result.elbo_history
@@ -235,9 +241,16 @@ class BayesianGLMBase(BaseEstimator):
 
     # -- reading the fit -----------------------------------------------------
 
+    @property
+    def idata_(self):
+        """The fit as ``arviz.InferenceData``: posterior, sample_stats,
+        observed_data and log_likelihood (built on access from ``posterior_``
+        and the other stored groups)."""
+        return build_inference_data(self.posterior_, self._idata_groups)
+
     def _posterior(self) -> Posterior:
-        """Flat views of the draws in ``idata_`` (no copy)."""
-        return posterior_from_dataset(self.idata_.posterior, self.model_spec_)
+        """Flat views of the draws in ``posterior_`` (no copy)."""
+        return posterior_from_dataset(self.posterior_, self.model_spec_)
 
     def _prepare(self, X) -> tuple[np.ndarray, Posterior]:
         """Design matrix of new rows and the posterior that predicts them."""
@@ -278,7 +291,7 @@ class BayesianGLMBase(BaseEstimator):
             raise ValueError(
                 f"X has {X_design.shape[0]} rows but y has {len(y_fit)} values."
             )
-        post = self.idata_.posterior
+        post = self.posterior_
         shape = (post.sizes["chain"], post.sizes["draw"], -1)
         return posterior.log_likelihood(X_design, y_fit).reshape(shape)
 
@@ -301,7 +314,7 @@ class BayesianGLMBase(BaseEstimator):
 
         check_is_fitted(self)
         if var_names is None:
-            var_names = [v for v in ("intercept", "coef", "sigma") if v in self.idata_.posterior]
+            var_names = [v for v in ("intercept", "coef", "sigma") if v in self.posterior_]
         return az.summary(self.idata_, var_names=var_names, **kwargs)
 
     def _expected_value_draws(self, X, n_draws: int | None, random_state) -> np.ndarray:

@@ -131,13 +131,16 @@ class HierarchicalRegression(GroupedEstimatorMixin, BayesianLinearRegression):
     Attributes
     ----------
     groups_ : ndarray
-        Group labels seen in fit (the ``group`` coordinate of ``idata_``).
-    idata_ : arviz.InferenceData
+        Group labels seen in fit (the ``group`` coordinate of ``posterior_``).
+    posterior_ : xarray.Dataset
         As for the linear model, plus ``group_intercept`` (chain, draw,
         group), ``group_slope`` (chain, draw, group, slope) and ``group_sd``
         (chain, draw, effect). ``group_sd`` of the intercept is on the
         standardised scale (spread of group intercepts at the feature
         means); of slopes, per unit of the feature.
+    idata_ : arviz.InferenceData
+        ``posterior_`` with sampler statistics, observed data and pointwise
+        log likelihood, built on access.
     n_features_in_ : int
         Number of feature columns, the group column excluded.
     feature_names_in_ : ndarray
@@ -173,7 +176,7 @@ class HierarchicalRegression(GroupedEstimatorMixin, BayesianLinearRegression):
         tune: int = 1000,
         chains: int = 4,
         target_accept: float = 0.9,
-        nuts_sampler: str = "pymc",
+        nuts_sampler: str = "auto",
         prior_scale: float = 2.5,
         prior_intercept_scale: float = 2.5,
         priors: Any = None,
@@ -222,8 +225,11 @@ class HierarchicalLogisticRegression(GroupedEstimatorMixin, BayesianLogisticRegr
     groups_ : ndarray
         Group labels seen in fit.
     classes_ : ndarray of shape (2,)
-    idata_ : arviz.InferenceData
+    posterior_ : xarray.Dataset
         As for :class:`HierarchicalRegression`, without ``sigma``.
+    idata_ : arviz.InferenceData
+        ``posterior_`` with sampler statistics, observed data and pointwise
+        log likelihood, built on access.
     """
 
     _parameter_constraints: dict = {
@@ -246,7 +252,7 @@ class HierarchicalLogisticRegression(GroupedEstimatorMixin, BayesianLogisticRegr
         tune: int = 1000,
         chains: int = 4,
         target_accept: float = 0.9,
-        nuts_sampler: str = "pymc",
+        nuts_sampler: str = "auto",
         prior_scale: float = 2.5,
         prior_intercept_scale: float = 2.5,
         priors: Any = None,

@@ -54,8 +54,12 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         Number of chains.
     target_accept : float, default=0.8
         NUTS target acceptance rate; raise it (e.g. 0.95) after divergences.
-    nuts_sampler : {"pymc", "nutpie"}, default="pymc"
-        Which NUTS implementation runs the model.
+    nuts_sampler : {"auto", "pymc", "nutpie"}, default="auto"
+        Which NUTS implementation runs the model. ``"auto"`` runs nutpie's
+        sampler on bayes_sklearn's precompiled log density (nothing is
+        compiled per fit); ``"pymc"`` and ``"nutpie"`` build and compile the
+        PyMC model and sample it with PyMC's or nutpie's sampler (slower;
+        useful as a cross-check).
     prior_scale : float, default=2.5
         Width of the autoscaled coefficient priors, in units of
         ``sd(y) / sd(x_j)``.
@@ -97,10 +101,12 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         Posterior mean of the noise scale.
     coef_cov_ : ndarray of shape (n_features + 1, n_features + 1)
         Posterior covariance of ``[intercept, coef...]``.
+    posterior_ : xarray.Dataset
+        Posterior draws on the original scale: ``intercept``, ``coef`` with
+        a ``feature`` coordinate, ``sigma``; dims ``chain`` and ``draw``.
     idata_ : arviz.InferenceData
-        Posterior draws (``intercept``, ``coef`` with a ``feature``
-        coordinate, ``sigma``), sampler statistics, observed data and
-        pointwise log likelihood.
+        ``posterior_`` with sampler statistics, observed data and pointwise
+        log likelihood (built on access; fitting does not import ArviZ).
     model_spec_ : ModelSpec
         The resolved model, including the priors actually used.
     n_iter_ : int
@@ -146,7 +152,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         tune: int = 1000,
         chains: int = 4,
         target_accept: float = 0.8,
-        nuts_sampler: str = "pymc",
+        nuts_sampler: str = "auto",
         prior_scale: float = 2.5,
         prior_intercept_scale: float = 2.5,
         priors: Any = None,

@@ -54,8 +54,12 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         Number of chains.
     target_accept : float, default=0.8
         NUTS target acceptance rate.
-    nuts_sampler : {"pymc", "nutpie"}, default="pymc"
-        Which NUTS implementation runs the model.
+    nuts_sampler : {"auto", "pymc", "nutpie"}, default="auto"
+        Which NUTS implementation runs the model. ``"auto"`` runs nutpie's
+        sampler on bayes_sklearn's precompiled log density (nothing is
+        compiled per fit); ``"pymc"`` and ``"nutpie"`` build and compile the
+        PyMC model and sample it with PyMC's or nutpie's sampler (slower;
+        useful as a cross-check).
     prior_scale : float, default=2.5
         Width of the autoscaled coefficient priors, in units of ``1 / sd(x_j)``.
     prior_intercept_scale : float, default=2.5
@@ -91,10 +95,12 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         reference row is zero for several classes).
     intercept_ : ndarray of shape (1,) or (n_classes,)
         Posterior mean intercepts.
+    posterior_ : xarray.Dataset
+        Posterior draws on the original scale: ``intercept``, ``coef`` with
+        ``feature`` and, for several classes, ``class`` coordinates.
     idata_ : arviz.InferenceData
-        Posterior draws (``intercept``, ``coef`` with ``feature`` and, for
-        several classes, ``class`` coordinates), sampler statistics,
-        observed data and pointwise log likelihood.
+        ``posterior_`` with sampler statistics, observed data and pointwise
+        log likelihood (built on access; fitting does not import ArviZ).
     model_spec_ : ModelSpec
         The resolved model, including the priors actually used.
     n_iter_ : int
@@ -136,7 +142,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         tune: int = 1000,
         chains: int = 4,
         target_accept: float = 0.8,
-        nuts_sampler: str = "pymc",
+        nuts_sampler: str = "auto",
         prior_scale: float = 2.5,
         prior_intercept_scale: float = 2.5,
         priors: Any = None,

@@ -37,6 +37,10 @@ def run_inference(
                 "standard deviations have no closed-form posterior. Use 'nuts' or 'advi'."
             )
         return sample_exact(spec, X_z, y, settings)
+    if settings.method == "nuts" and settings.nuts_sampler == "auto":
+        from bayes_sklearn.inference.fast_nuts import sample_fast_nuts
+
+        return sample_fast_nuts(spec, X_z, y, settings, group_codes)
     if settings.method == "nuts":
         from bayes_sklearn.inference.nuts import sample_nuts
 

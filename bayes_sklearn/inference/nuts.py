@@ -112,8 +112,7 @@ def sample_nuts(
         idata = _sample_nutpie(model, settings)
     else:
         idata = _sample_pymc(model, settings)
+    stats = {name: np.asarray(values) for name, values in idata.sample_stats.items()}
     return result_from_posterior(
-        idata.posterior,
-        method=f"nuts ({settings.nuts_sampler})",
-        sample_stats=idata.sample_stats,
+        idata.posterior, method=f"nuts ({settings.nuts_sampler})", sample_stats=stats
     )

@@ -20,8 +20,9 @@ class SamplerResult:
         Coefficients of the standardised design columns.
     sigma : ndarray of shape (n_chains, n_draws) or None
         Noise scale, for families that have one.
-    sample_stats : xarray.Dataset or None
-        Sampler statistics (divergences, step sizes, ...) where the method has them.
+    sample_stats : dict of str to ndarray of shape (n_chains, n_draws), or None
+        Sampler statistics (``diverging``, ``step_size``, ...) where the
+        method has them, under ArviZ's names.
     method : str
         Name of the inference method that produced the draws.
     group_effect_z : ndarray of shape (n_chains, n_draws, n_groups, n_effects) or None

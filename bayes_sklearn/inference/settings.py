@@ -20,7 +20,9 @@ class InferenceSettings:
     target_accept : float
         NUTS target acceptance rate.
     nuts_sampler : str
-        ``"pymc"`` or ``"nutpie"``.
+        ``"auto"`` (nutpie's sampler on the precompiled log density of
+        :mod:`bayes_sklearn.inference._kernel`), ``"pymc"`` or ``"nutpie"``
+        (PyMC's or nutpie's sampler on the compiled PyMC model).
     seed : int
         Seed for all randomness of the fit.
     progressbar : bool
@@ -42,7 +44,7 @@ class InferenceSettings:
     tune: int = 1000
     chains: int = 4
     target_accept: float = 0.8
-    nuts_sampler: str = "pymc"
+    nuts_sampler: str = "auto"
     seed: int = 0
     progressbar: bool = False
     nuts_init: str = "auto"

@@ -1,0 +1,342 @@
+"""Log density and gradient of every model bayes_sklearn fits, as one numba C function.
+
+NUTS spends its time in ``logp`` and its gradient. Building that function from a
+PyMC graph costs seconds of compilation for every new model shape; here it is
+written once, by hand, for the whole model class (gaussian, bernoulli and
+categorical GLMs with normal, Student-t or Laplace coefficient priors and
+optional group effects). All sizes, priors and data arrive at run time through
+a small header of integers and pointers, so the machine code never changes and
+numba compiles it once per installation (``cache=True``), not once per fit.
+
+Unconstrained parameter vector ``theta`` (the PyMC model in
+``_pymc_model.py`` has the same variables and transforms):
+
+    intercept_z (m) | coef_z (p, m) row-major | log sigma (gaussian only)
+    | log group_sd (E) | group raw (G, E) row-major (hierarchical only)
+
+where ``raw`` are the offsets ``z`` of ``b = sd * z`` (non-centered) or the
+effects ``b`` themselves (centered). Densities drop additive constants.
+
+For the gaussian family without groups the data enter only through
+sufficient statistics, so one gradient costs O(p^2) whatever the number of rows.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+GAUSSIAN, BERNOULLI, CATEGORICAL = 0, 1, 2
+NORMAL, STUDENT_T, LAPLACE = 0, 1, 2
+EXPONENTIAL, HALF_NORMAL, HALF_STUDENT_T = 0, 1, 2
+
+# Header slots (int64). Pointers are addresses of C-contiguous numpy arrays.
+FAMILY, N_ROWS, N_COEF, N_OUT, N_GROUPS, N_EFFECTS, CENTERED, SUFFSTATS, N_DIM = range(9)
+(
+    P_X,
+    P_Y,
+    P_CODES,
+    P_VARYING,
+    P_LOC_KIND,
+    P_LOC,
+    P_SCALE,
+    P_NU,
+    P_SCALE_KIND,
+    P_SCALE_SCALE,
+    P_SCALE_NU,
+    P_XTX,
+    P_BETA_HAT,
+    P_XT_RESID,
+    P_X_SUM,
+    P_SCALARS,
+) = range(10, 26)
+HEADER_SIZE = 26
+# P_SCALARS holds [y mean, residual sum of squares at beta_hat, sum of residuals].
+
+LOGP_SIGNATURE = types.int64(
+    types.uint64,
+    types.CPointer(types.double),
+    types.CPointer(types.double),
+    types.CPointer(types.double),
+    types.voidptr,
+)
+EXPAND_SIGNATURE = types.int64(
+    types.uint64,
+    types.uint64,
+    types.CPointer(types.double),
+    types.CPointer(types.double),
+    types.voidptr,
+)
+
+
+@intrinsic
+def _as_pointer(typingctx, address):
+    """Reinterpret an integer address as ``void*``."""
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], cgutils.voidptr_t)
+
+    return types.voidptr(address), codegen
+
+
+@numba.njit(cache=True, inline="always")
+def _floats(header, slot, size):
+    return numba.carray(_as_pointer(header[slot]), (size,), np.float64)
+
+
+@numba.njit(cache=True, inline="always")
+def _ints(header, slot, size):
+    return numba.carray(_as_pointer(header[slot]), (size,), np.int64)
+
+
+@numba.njit(cache=True)
+def _location_prior(kind, loc, scale, nu, x):
+    """Log density (up to a constant) and its derivative."""
+    z = (x - loc) / scale
+    if kind == NORMAL:
+        return -0.5 * z * z, -z / scale
+    if kind == STUDENT_T:
+        return -0.5 * (nu + 1.0) * np.log1p(z * z / nu), -(nu + 1.0) * z / ((nu + z * z) * scale)
+    return -abs(z), -np.sign(z) / scale
+
+
+@numba.njit(cache=True)
+def _log_scale_prior(kind, scale, nu, u):
+    """Log density of ``s = exp(u)`` including the log Jacobian, and d/du."""
+    s = np.exp(u)
+    if kind == EXPONENTIAL:
+        logp, dlogp_ds = -s / scale, -1.0 / scale
+    elif kind == HALF_NORMAL:
+        t = s / scale
+        logp, dlogp_ds = -0.5 * t * t, -t / scale
+    else:
+        t = s / scale
+        logp = -0.5 * (nu + 1.0) * np.log1p(t * t / nu)
+        dlogp_ds = -(nu + 1.0) * s / (nu * scale * scale + s * s)
+    return logp + u, dlogp_ds * s + 1.0
+
+
+@numba.njit(cache=True)
+def _softplus(x):
+    if x > 0.0:
+        return x + np.log1p(np.exp(-x))
+    return np.log1p(np.exp(x))
+
+
+@numba.njit(cache=True)
+def _gaussian_suffstats_loglik(header, theta, grad, p, sigma_index):
+    """Gaussian log likelihood from X'X and least-squares residual statistics."""
+    n = header[N_ROWS]
+    xtx = numba.carray(_as_pointer(header[P_XTX]), (p, p), np.float64)
+    beta_hat = _floats(header, P_BETA_HAT, p)
+    xt_resid = _floats(header, P_XT_RESID, p)
+    x_sum = _floats(header, P_X_SUM, p)
+    scalars = _floats(header, P_SCALARS, 3)
+    y_mean, resid_ss, resid_sum = scalars[0], scalars[1], scalars[2]
+    u = theta[sigma_index]
+    inv_var = np.exp(-2.0 * u)
+    c = theta[0] - y_mean
+    d = np.empty(p)
+    for j in range(p):
+        d[j] = theta[1 + j] - beta_hat[j]
+    # e_i = c + x_i.d - r_i, with r the least-squares residuals of the centred y.
+    ssr_centered = resid_ss
+    sx_d = 0.0
+    for j in range(p):
+        q = 0.0
+        for k in range(p):
+            q += xtx[j, k] * d[k]
+        ssr_centered += d[j] * q - 2.0 * d[j] * xt_resid[j]
+        sx_d += x_sum[j] * d[j]
+        # dSSR/dbeta_j = 2 (q_j - X'r_j + c * x_sum_j)
+        grad[1 + j] += -(q - xt_resid[j] + c * x_sum[j]) * inv_var
+    cross = sx_d - resid_sum
+    ssr = n * c * c + 2.0 * c * cross + ssr_centered
+    grad[0] += -(n * c + cross) * inv_var
+    grad[sigma_index] += -n + ssr * inv_var
+    return -n * u - 0.5 * ssr * inv_var
+
+
+@numba.njit(cache=True)
+def _row_loglik(header, theta, grad, p, m, sigma_index, group_start):
+    """Log likelihood by a pass over the rows (any family, with group effects)."""
+    family = header[FAMILY]
+    n = header[N_ROWS]
+    n_groups = header[N_GROUPS]
+    n_effects = header[N_EFFECTS]
+    X = numba.carray(_as_pointer(header[P_X]), (n, p), np.float64)
+    y = _floats(header, P_Y, n)
+    inv_var = 0.0
+    if family == GAUSSIAN:
+        inv_var = np.exp(-2.0 * theta[sigma_index])
+    codes = _ints(header, P_CODES, n if n_groups > 0 else 0)
+    varying = _ints(header, P_VARYING, n_effects - 1 if n_groups > 0 else 0)
+    effects = np.zeros((n_groups, n_effects))
+    grad_effects = np.zeros((n_groups, n_effects))
+    if n_groups > 0:
+        raw_start = group_start + n_effects
+        for e in range(n_effects):
+            sd = 1.0 if header[CENTERED] else np.exp(theta[group_start + e])
+            for g in range(n_groups):
+                effects[g, e] = sd * theta[raw_start + g * n_effects + e]
+    eta = np.empty(m)
+    resid = np.empty(m)
+    loglik = 0.0
+    ssr = 0.0
+    for i in range(n):
+        for k in range(m):
+            eta[k] = theta[k]
+        for j in range(p):
+            x = X[i, j]
+            for k in range(m):
+                eta[k] += x * theta[m + j * m + k]
+        if n_groups > 0:
+            g = codes[i]
+            eta[0] += effects[g, 0]
+            for e in range(1, n_effects):
+                eta[0] += effects[g, e] * X[i, varying[e - 1]]
+        if family == GAUSSIAN:
+            err = y[i] - eta[0]
+            ssr += err * err
+            resid[0] = err * inv_var
+        elif family == BERNOULLI:
+            loglik += y[i] * eta[0] - _softplus(eta[0])
+            resid[0] = y[i] - 1.0 / (1.0 + np.exp(-eta[0]))
+        else:
+            # Reference class 0 has logit 0.
+            top = 0.0
+            for k in range(m):
+                top = max(top, eta[k])
+            total = np.exp(-top)
+            for k in range(m):
+                total += np.exp(eta[k] - top)
+            label = int(y[i])
+            loglik -= top + np.log(total)
+            if label > 0:
+                loglik += eta[label - 1]
+            for k in range(m):
+                resid[k] = (1.0 if label == k + 1 else 0.0) - np.exp(eta[k] - top) / total
+        for k in range(m):
+            grad[k] += resid[k]
+        for j in range(p):
+            x = X[i, j]
+            for k in range(m):
+                grad[m + j * m + k] += resid[k] * x
+        if n_groups > 0:
+            g = codes[i]
+            grad_effects[g, 0] += resid[0]
+            for e in range(1, n_effects):
+                grad_effects[g, e] += resid[0] * X[i, varying[e - 1]]
+    if family == GAUSSIAN:
+        loglik = -n * theta[sigma_index] - 0.5 * ssr * inv_var
+        grad[sigma_index] += -n + ssr * inv_var
+    if n_groups > 0:
+        loglik += _group_prior(header, theta, grad, effects, grad_effects, group_start)
+    return loglik
+
+
+@numba.njit(cache=True)
+def _group_prior(header, theta, grad, effects, grad_effects, group_start):
+    """Prior of the group effects; chains the likelihood gradient through ``b``."""
+    n_groups = header[N_GROUPS]
+    n_effects = header[N_EFFECTS]
+    raw_start = group_start + n_effects
+    logp = 0.0
+    for e in range(n_effects):
+        u = theta[group_start + e]
+        sd = np.exp(u)
+        for g in range(n_groups):
+            index = raw_start + g * n_effects + e
+            raw = theta[index]
+            if header[CENTERED]:
+                z = raw / sd
+                logp += -0.5 * z * z - u
+                grad[index] += grad_effects[g, e] - z / sd
+                grad[group_start + e] += z * z - 1.0
+            else:
+                logp += -0.5 * raw * raw
+                grad[index] += grad_effects[g, e] * sd - raw
+                grad[group_start + e] += grad_effects[g, e] * effects[g, e]
+    return logp
+
+
+@numba.njit(cache=True)
+def _log_density(header, theta, grad):
+    family = header[FAMILY]
+    p = header[N_COEF]
+    m = header[N_OUT]
+    n_groups = header[N_GROUPS]
+    n_effects = header[N_EFFECTS]
+    n_loc = m * (p + 1)
+    sigma_index = n_loc
+    group_start = n_loc + (1 if family == GAUSSIAN else 0)
+    n_scale = group_start - n_loc + (n_effects if n_groups > 0 else 0)
+    for i in range(grad.shape[0]):
+        grad[i] = 0.0
+
+    loc_kind = _ints(header, P_LOC_KIND, n_loc)
+    loc = _floats(header, P_LOC, n_loc)
+    scale = _floats(header, P_SCALE, n_loc)
+    nu = _floats(header, P_NU, n_loc)
+    logp = 0.0
+    for i in range(n_loc):
+        value, slope = _location_prior(loc_kind[i], loc[i], scale[i], nu[i], theta[i])
+        logp += value
+        grad[i] += slope
+
+    scale_kind = _ints(header, P_SCALE_KIND, n_scale)
+    scale_scale = _floats(header, P_SCALE_SCALE, n_scale)
+    scale_nu = _floats(header, P_SCALE_NU, n_scale)
+    for i in range(n_scale):
+        value, slope = _log_scale_prior(
+            scale_kind[i], scale_scale[i], scale_nu[i], theta[n_loc + i]
+        )
+        logp += value
+        grad[n_loc + i] += slope
+
+    if header[SUFFSTATS]:
+        logp += _gaussian_suffstats_loglik(header, theta, grad, p, sigma_index)
+    else:
+        logp += _row_loglik(header, theta, grad, p, m, sigma_index, group_start)
+    return logp
+
+
+@numba.cfunc(LOGP_SIGNATURE, cache=True, nogil=True)
+def logp_cfunc(dim, theta_, grad_, logp_, user_data):
+    """nutpie's C calling convention: 0 on success, nonzero for a bad point."""
+    header = numba.carray(user_data, (HEADER_SIZE,), np.int64)
+    if dim != header[N_DIM]:
+        return -1
+    theta = numba.carray(theta_, (dim,))
+    grad = numba.carray(grad_, (dim,))
+    logp = numba.carray(logp_, (1,))
+    value = _log_density(header, theta, grad)
+    logp[0] = value
+    if not np.isfinite(value):
+        return 4
+    for i in range(dim):
+        if not np.isfinite(grad[i]):
+            return 3
+    return 0
+
+
+@numba.cfunc(EXPAND_SIGNATURE, cache=True, nogil=True)
+def expand_cfunc(dim, n_expanded, theta_, out_, user_data):
+    """Store the unconstrained draw; constraining happens in numpy afterwards."""
+    if dim != n_expanded:
+        return -1
+    theta = numba.carray(theta_, (dim,))
+    out = numba.carray(out_, (dim,))
+    for i in range(dim):
+        out[i] = theta[i]
+    return 0
+
+
+@numba.njit(cache=True)
+def log_density(header, theta):
+    """Python-callable log density and gradient, for tests and benchmarks."""
+    grad = np.empty(theta.shape[0])
+    return _log_density(header, theta, grad), grad
