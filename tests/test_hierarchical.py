@@ -49,7 +49,10 @@ def test_nuts_recovers_known_parameters(nuts_fit, grouped):
     assert nuts_fit.convergence_.n_divergences == 0
     assert list(post["group"].values) == sorted(X["site"].unique())
 
-    def inside(draws, truth, mass=0.99):
+    # 99.9% intervals: five checks on one simulated data set, and for this
+    # realisation the true sigma sits at the 99.4th percentile of its posterior
+    # (PyMC's sampler and ours agree on that), so 99% would fail on MC noise.
+    def inside(draws, truth, mass=0.999):
         low, high = np.quantile(np.asarray(draws).ravel(), [(1 - mass) / 2, (1 + mass) / 2])
         return low < truth < high
 

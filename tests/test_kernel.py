@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bayes_sklearn.inference._kernel import log_density
-from bayes_sklearn.inference.fast_nuts import pack_model
+from bayes_sklearn.inference.packing import pack_model
 from bayes_sklearn.model.spec import resolve_model_spec
 from bayes_sklearn.priors import HalfStudentT, Laplace, Normal, StudentT
 
@@ -155,3 +155,22 @@ def test_sufficient_statistics_do_not_cancel_on_almost_exact_fits():
     np.testing.assert_allclose(fast, slow, rtol=1e-6)
     # Row by row, each residual itself carries ~eps * 3e4 rounding, times 1/sigma^2.
     np.testing.assert_allclose(fast_grad, slow_grad, atol=1e-5 * np.abs(slow_grad).max())
+
+
+@pytest.mark.parametrize("family", ["gaussian", "bernoulli", "categorical"])
+def test_row_weight_counts_each_row_that_many_times(family):
+    """A minibatch weighted n / batch stands in for n rows: weight 2 = rows twice."""
+    spec, X_z, y, codes = _spec_and_data(family, groups=family != "categorical")
+    twice = pack_model(
+        spec,
+        np.ascontiguousarray(np.vstack([X_z, X_z])),
+        np.concatenate([y, y]),
+        None if codes is None else np.concatenate([codes, codes]),
+        sufficient_statistics=False,
+    )
+    weighted = pack_model(spec, X_z, y, codes, row_weight=2.0, sufficient_statistics=False)
+    theta = weighted.initial_point + np.random.default_rng(2).normal(scale=0.4, size=weighted.n_dim)
+    value_twice, grad_twice = log_density(twice.header, theta)
+    value_weighted, grad_weighted = log_density(weighted.header, theta)
+    np.testing.assert_allclose(value_weighted, value_twice, rtol=1e-10)
+    np.testing.assert_allclose(grad_weighted, grad_twice, rtol=1e-9, atol=1e-9)

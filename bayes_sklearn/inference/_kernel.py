@@ -52,9 +52,12 @@ FAMILY, N_ROWS, N_COEF, N_OUT, N_GROUPS, N_EFFECTS, CENTERED, SUFFSTATS, N_DIM =
     P_XT_RESID,
     P_X_SUM,
     P_SCALARS,
-) = range(10, 26)
-HEADER_SIZE = 26
+    P_ROW_WEIGHT,
+) = range(10, 27)
+HEADER_SIZE = 27
 # P_SCALARS holds [y mean, residual sum of squares at beta_hat, sum of residuals].
+# P_ROW_WEIGHT holds one float: the likelihood of each row counts this many
+# times (n / batch size for a minibatch standing in for all n rows).
 
 LOGP_SIGNATURE = types.int64(
     types.uint64,
@@ -160,6 +163,93 @@ def _gaussian_suffstats_loglik(header, theta, grad, p, sigma_index):
     return -n * u - 0.5 * ssr * inv_var
 
 
+@numba.njit(cache=True, fastmath={"contract", "reassoc"})
+def _single_output_rows(
+    family, X, y, codes, varying, effects, grad_effects, theta, grad, inv_var, weight
+):
+    """One fused pass over the rows for a single linear predictor.
+
+    Returns the bernoulli log likelihood (0 for gaussian) and the gaussian
+    residual sum of squares (0 for bernoulli), each row counted ``weight``
+    times; adds d logp / d eta times the row into ``grad`` and, per group,
+    into ``grad_effects``.
+    """
+    n, p = X.shape
+    n_groups, n_effects = effects.shape
+    intercept = theta[0]
+    coef = theta[1 : 1 + p]
+    grad_coef = np.zeros(p)
+    grad_intercept = 0.0
+    loglik = 0.0
+    ssr = 0.0
+    for i in range(n):
+        eta = intercept
+        for j in range(p):
+            eta += X[i, j] * coef[j]
+        if n_groups > 0:
+            g = codes[i]
+            eta += effects[g, 0]
+            for e in range(1, n_effects):
+                eta += effects[g, e] * X[i, varying[e - 1]]
+        if family == GAUSSIAN:
+            err = y[i] - eta
+            ssr += err * err
+            resid = err * inv_var
+        else:
+            # One exp and one log1p per row: softplus and sigmoid share exp(-|eta|).
+            t = np.exp(-abs(eta))
+            loglik += y[i] * eta - max(eta, 0.0) - np.log1p(t)
+            resid = y[i] - (1.0 / (1.0 + t) if eta >= 0.0 else t / (1.0 + t))
+        resid *= weight
+        grad_intercept += resid
+        for j in range(p):
+            grad_coef[j] += resid * X[i, j]
+        if n_groups > 0:
+            g = codes[i]
+            grad_effects[g, 0] += resid
+            for e in range(1, n_effects):
+                grad_effects[g, e] += resid * X[i, varying[e - 1]]
+    grad[0] += grad_intercept
+    for j in range(p):
+        grad[1 + j] += grad_coef[j]
+    return weight * loglik, weight * ssr
+
+
+@numba.njit(cache=True)
+def _categorical_rows(X, y, theta, grad, m, weight):
+    """Softmax over ``m`` logits plus the reference class 0 (logit 0)."""
+    n, p = X.shape
+    eta = np.empty(m)
+    resid = np.empty(m)
+    loglik = 0.0
+    for i in range(n):
+        for k in range(m):
+            eta[k] = theta[k]
+        for j in range(p):
+            x = X[i, j]
+            for k in range(m):
+                eta[k] += x * theta[m + j * m + k]
+        top = 0.0
+        for k in range(m):
+            top = max(top, eta[k])
+        total = np.exp(-top)
+        for k in range(m):
+            total += np.exp(eta[k] - top)
+        label = int(y[i])
+        loglik -= top + np.log(total)
+        if label > 0:
+            loglik += eta[label - 1]
+        for k in range(m):
+            resid[k] = weight * ((1.0 if label == k + 1 else 0.0) - np.exp(eta[k] - top) / total)
+        for k in range(m):
+            grad[k] += resid[k]
+        for j in range(p):
+            x = X[i, j]
+            for k in range(m):
+                grad[m + j * m + k] += resid[k] * x
+    return weight * loglik, 0.0
+
+
 @numba.njit(cache=True)
 def _row_loglik(header, theta, grad, p, m, sigma_index, group_start):
     """Log likelihood by a pass over the rows (any family, with group effects)."""
@@ -182,57 +272,16 @@ def _row_loglik(header, theta, grad, p, m, sigma_index, group_start):
             sd = 1.0 if header[CENTERED] else np.exp(theta[group_start + e])
             for g in range(n_groups):
                 effects[g, e] = sd * theta[raw_start + g * n_effects + e]
-    eta = np.empty(m)
-    resid = np.empty(m)
-    loglik = 0.0
-    ssr = 0.0
-    for i in range(n):
-        for k in range(m):
-            eta[k] = theta[k]
-        for j in range(p):
-            x = X[i, j]
-            for k in range(m):
-                eta[k] += x * theta[m + j * m + k]
-        if n_groups > 0:
-            g = codes[i]
-            eta[0] += effects[g, 0]
-            for e in range(1, n_effects):
-                eta[0] += effects[g, e] * X[i, varying[e - 1]]
-        if family == GAUSSIAN:
-            err = y[i] - eta[0]
-            ssr += err * err
-            resid[0] = err * inv_var
-        elif family == BERNOULLI:
-            loglik += y[i] * eta[0] - _softplus(eta[0])
-            resid[0] = y[i] - 1.0 / (1.0 + np.exp(-eta[0]))
-        else:
-            # Reference class 0 has logit 0.
-            top = 0.0
-            for k in range(m):
-                top = max(top, eta[k])
-            total = np.exp(-top)
-            for k in range(m):
-                total += np.exp(eta[k] - top)
-            label = int(y[i])
-            loglik -= top + np.log(total)
-            if label > 0:
-                loglik += eta[label - 1]
-            for k in range(m):
-                resid[k] = (1.0 if label == k + 1 else 0.0) - np.exp(eta[k] - top) / total
-        for k in range(m):
-            grad[k] += resid[k]
-        for j in range(p):
-            x = X[i, j]
-            for k in range(m):
-                grad[m + j * m + k] += resid[k] * x
-        if n_groups > 0:
-            g = codes[i]
-            grad_effects[g, 0] += resid[0]
-            for e in range(1, n_effects):
-                grad_effects[g, e] += resid[0] * X[i, varying[e - 1]]
+    weight = _floats(header, P_ROW_WEIGHT, 1)[0]
+    if m == 1:
+        loglik, ssr = _single_output_rows(
+            family, X, y, codes, varying, effects, grad_effects, theta, grad, inv_var, weight
+        )
+    else:
+        loglik, ssr = _categorical_rows(X, y, theta, grad, m, weight)
     if family == GAUSSIAN:
-        loglik = -n * theta[sigma_index] - 0.5 * ssr * inv_var
-        grad[sigma_index] += -n + ssr * inv_var
+        loglik = -weight * n * theta[sigma_index] - 0.5 * ssr * inv_var
+        grad[sigma_index] += -weight * n + ssr * inv_var
     if n_groups > 0:
         loglik += _group_prior(header, theta, grad, effects, grad_effects, group_start)
     return loglik

@@ -1,0 +1,172 @@
+"""Lay out a model and its data for the precompiled kernel.
+
+:mod:`bayes_sklearn.inference._kernel` reads everything through one int64
+header of sizes and pointers; :func:`pack_model` builds that header and keeps
+every array it points into alive in a :class:`PackedModel`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bayes_sklearn.inference.result import SamplerResult
+from bayes_sklearn.model.spec import ModelSpec
+from bayes_sklearn.priors import (
+    Exponential,
+    HalfNormal,
+    HalfStudentT,
+    Laplace,
+    Normal,
+    StudentT,
+)
+
+_FAMILY_CODES = {"gaussian": 0, "bernoulli": 1, "categorical": 2}
+_LOCATION_KINDS = {Normal: 0, StudentT: 1, Laplace: 2}
+_SCALE_KINDS = {Exponential: 0, HalfNormal: 1, HalfStudentT: 2}
+
+
+@dataclass(frozen=True, eq=False)
+class PackedModel:
+    """The kernel's header and every array it points into (kept alive here)."""
+
+    header: np.ndarray
+    arrays: tuple[np.ndarray, ...]
+    initial_point: np.ndarray
+    n_dim: int
+
+
+def _location_arrays(priors) -> list[np.ndarray]:
+    kinds = np.array([_LOCATION_KINDS[type(p)] for p in priors], dtype=np.int64)
+    loc = np.array([p.loc for p in priors], dtype=np.float64)
+    scale = np.array([p.scale for p in priors], dtype=np.float64)
+    nu = np.array([getattr(p, "nu", 1.0) for p in priors], dtype=np.float64)
+    return [kinds, loc, scale, nu]
+
+
+def _scale_arrays(priors) -> list[np.ndarray]:
+    kinds = np.array([_SCALE_KINDS[type(p)] for p in priors], dtype=np.int64)
+    scale = np.array([p.scale for p in priors], dtype=np.float64)
+    nu = np.array([getattr(p, "nu", 1.0) for p in priors], dtype=np.float64)
+    return [kinds, scale, nu]
+
+
+def gaussian_sufficient_statistics(X: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
+    """``X'X``, least-squares fit and residual statistics of the centred ``y``.
+
+    Writing the residual sum of squares around the least-squares fit keeps it
+    accurate when the data are fitted almost exactly (no cancellation of
+    ``y'y - 2 b'X'y + b'X'X b``).
+    """
+    y_mean = float(np.mean(y))
+    y_centered = y - y_mean
+    xtx = X.T @ X
+    beta_hat = np.linalg.lstsq(xtx, X.T @ y_centered, rcond=None)[0]
+    resid = y_centered - X @ beta_hat
+    scalars = np.array([y_mean, resid @ resid, resid.sum()])
+    return [np.ascontiguousarray(xtx), beta_hat, X.T @ resid, X.sum(axis=0), scalars]
+
+
+def pack_model(
+    spec: ModelSpec,
+    X_z: np.ndarray,
+    y: np.ndarray,
+    group_codes: np.ndarray | None = None,
+    row_weight: float = 1.0,
+    sufficient_statistics: bool = True,
+) -> PackedModel:
+    """Lay out ``spec`` and the data for the kernel (see its module docstring).
+
+    ``row_weight`` counts each row's likelihood that many times (a minibatch
+    standing in for the full data). The gaussian family without groups is
+    reduced to sufficient statistics unless ``sufficient_statistics`` is False
+    (for buffers whose rows are rewritten between calls).
+    """
+    from bayes_sklearn.inference import _kernel as k
+
+    n, p = X_z.shape
+    m = spec.n_outputs
+    groups = spec.groups
+    gaussian = spec.family == "gaussian"
+    use_suffstats = gaussian and groups is None and sufficient_statistics
+    X = np.ascontiguousarray(X_z, dtype=np.float64)
+    y = np.ascontiguousarray(y, dtype=np.float64)
+
+    location = [spec.intercept_prior] * m + [
+        prior for prior in spec.sampling_coef_priors() for _ in range(m)
+    ]
+    scale_priors = ([spec.noise_prior] if gaussian else []) + list(
+        groups.sd_priors if groups is not None else []
+    )
+    n_groups = groups.n_groups if groups is not None else 0
+    n_effects = groups.n_effects if groups is not None else 0
+    n_dim = m * (p + 1) + len(scale_priors) + n_groups * n_effects
+
+    empty_f, empty_i = np.zeros(1), np.zeros(1, dtype=np.int64)
+    codes = empty_i
+    varying = empty_i
+    if groups is not None:
+        codes = np.ascontiguousarray(group_codes, dtype=np.int64)
+        varying = np.array(list(groups.varying) or [0], dtype=np.int64)
+    stats = gaussian_sufficient_statistics(X, y) if use_suffstats else [empty_f] * 5
+    scale_arrays = _scale_arrays(scale_priors) if scale_priors else [empty_i, empty_f, empty_f]
+    pointed = [
+        X if not use_suffstats else empty_f,
+        y if not use_suffstats else empty_f,
+        codes,
+        varying,
+        *_location_arrays(location),
+        *scale_arrays,
+        *stats,
+        np.array([row_weight], dtype=np.float64),
+    ]
+    header = np.zeros(k.HEADER_SIZE, dtype=np.int64)
+    header[: k.N_DIM + 1] = [
+        _FAMILY_CODES[spec.family],
+        n,
+        p,
+        m,
+        n_groups,
+        n_effects,
+        int(bool(groups is not None and groups.centered)),
+        int(use_suffstats),
+        n_dim,
+    ]
+    for slot, array in zip(range(k.P_X, k.P_ROW_WEIGHT + 1), pointed, strict=True):
+        header[slot] = array.ctypes.data
+
+    initial = np.zeros(n_dim)
+    initial[:m] = spec.intercept_prior.loc
+    index = m * (p + 1)
+    for prior in scale_priors:
+        initial[index] = np.log(prior.scale)
+        index += 1
+    return PackedModel(header, tuple(pointed), initial, n_dim)
+
+
+def unpack_draws(spec: ModelSpec, theta: np.ndarray, method: str, **fields) -> SamplerResult:
+    """Split unconstrained draws ``(chains, draws, n_dim)`` into named quantities."""
+    m = spec.n_outputs
+    p = spec.n_coef
+    chains, draws = theta.shape[:2]
+    index = m * (p + 1)
+    sigma = None
+    if spec.family == "gaussian":
+        sigma = np.exp(theta[..., index])
+        index += 1
+    group_sd = group_effect = None
+    if spec.groups is not None:
+        n_groups, n_effects = spec.groups.n_groups, spec.groups.n_effects
+        group_sd = np.exp(theta[..., index : index + n_effects])
+        raw = theta[..., index + n_effects :].reshape(chains, draws, n_groups, n_effects)
+        group_effect = raw if spec.groups.centered else raw * group_sd[:, :, None, :]
+    return SamplerResult(
+        intercept_z=theta[..., :m].copy(),
+        coef_z=theta[..., m : m * (p + 1)].reshape(chains, draws, p, m),
+        sigma=sigma,
+        method=method,
+        group_effect_z=group_effect,
+        group_sd_z=group_sd,
+        **fields,
+    )
