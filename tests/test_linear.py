@@ -202,3 +202,14 @@ def test_variational_inference_against_exact(method, exact_and_nuts, regression_
         # marginal sds within 30%
         np.testing.assert_allclose(draws.std(axis=0), sd, rtol=0.3)
     assert model.elbo_history_ is not None and model.n_iter_ == len(model.elbo_history_)
+
+
+def test_advi_started_nuts_agrees_with_exact(regression_data):
+    X, y = regression_data
+    model = BayesianLinearRegression(nuts_init="advi", draws=500, tune=300, chains=2,
+                                     random_state=0, progressbar=False).fit(X, y)
+    mean, cov = _exact_moments(model, X, y)
+    sd = np.sqrt(np.diag(cov))
+    # 1000 draws with ESS of several hundred: 0.25 sd is > 5 Monte Carlo errors.
+    np.testing.assert_array_less(np.abs(model.coef_ - mean[1:]), 0.25 * sd[1:])
+    assert model.convergence_.n_divergences == 0

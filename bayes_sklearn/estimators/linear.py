@@ -79,8 +79,9 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         Show sampling progress. Always off inside sklearn's cross-validation
         and search tools.
     nuts_init : {"auto", "advi"}, default="auto"
-        NUTS initialisation: PyMC's jittered start with an adapted diagonal
-        mass matrix, or start points and mass matrix from a mean-field ADVI run.
+        NUTS initialisation: PyMC's jittered start, or chain start points
+        drawn from a mean-field ADVI fit (with ``nuts_sampler="pymc"`` the
+        ADVI fit also sets the initial mass matrix).
     batch_size : int or None, default=None
         ADVI only: rows per minibatch (``total_size`` is set for you). None
         uses every row at every step.

@@ -229,14 +229,30 @@ def _optimise(packed_for_step, refill, family, settings, rng):
     return averaged, elbo[:iteration], convergence.converged
 
 
-def fit_advi(
+@dataclass(frozen=True, eq=False)
+class VariationalFit:
+    """A fitted variational approximation on the unconstrained parameters."""
+
+    family: _Family
+    params: np.ndarray
+    elbo_history: np.ndarray
+    converged: bool
+    batch_size: int | None
+
+    def draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` draws ``(n, dim)`` from the approximation."""
+        return self.family.draw(self.params, rng.standard_normal((n, self.family.dim)))
+
+
+def fit_variational(
     spec: ModelSpec,
     X_z: np.ndarray,
     y: np.ndarray,
     settings: InferenceSettings,
     group_codes: np.ndarray | None = None,
-) -> SamplerResult:
-    """Fit ``spec`` by ADVI and draw ``chains * draws`` samples from the approximation."""
+    full_rank: bool = False,
+) -> VariationalFit:
+    """Optimise the ELBO of ``spec`` on the data; see the module docstring."""
     rng = np.random.default_rng(settings.seed)
     batch_size = settings.batch_size
     if batch_size is not None and batch_size >= X_z.shape[0]:
@@ -249,14 +265,33 @@ def fit_advi(
     else:
         batches = _Minibatches(spec, X_z, y, group_codes, batch_size)
         packed, refill = batches.packed, batches.refill
-    full_rank = settings.method == "fullrank_advi"
     family = _Family(packed.n_dim, full_rank)
     params, elbo, converged = _optimise(packed, refill, family, settings, rng)
-    eps = rng.standard_normal((settings.chains * settings.draws, family.dim))
-    theta = family.draw(params, eps).reshape(settings.chains, settings.draws, family.dim)
+    return VariationalFit(family, params, elbo, converged, batch_size)
+
+
+def fit_advi(
+    spec: ModelSpec,
+    X_z: np.ndarray,
+    y: np.ndarray,
+    settings: InferenceSettings,
+    group_codes: np.ndarray | None = None,
+) -> SamplerResult:
+    """Fit ``spec`` by ADVI and draw ``chains * draws`` samples from the approximation."""
+    full_rank = settings.method == "fullrank_advi"
+    fit = fit_variational(spec, X_z, y, settings, group_codes, full_rank=full_rank)
+    # Draws use their own stream, after the optimiser's.
+    rng = np.random.default_rng([settings.seed, 1])
+    theta = fit.draw(settings.chains * settings.draws, rng)
+    theta = theta.reshape(settings.chains, settings.draws, fit.family.dim)
     label = ("fullrank_advi" if full_rank else "advi") + (
-        f" (minibatch {batch_size})" if batch_size else ""
+        f" (minibatch {fit.batch_size})" if fit.batch_size else ""
     )
     return unpack_draws(
-        spec, theta, method=label, sample_stats=None, elbo_history=elbo, converged=converged
+        spec,
+        theta,
+        method=label,
+        sample_stats=None,
+        elbo_history=fit.elbo_history,
+        converged=fit.converged,
     )

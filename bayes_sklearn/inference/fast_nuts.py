@@ -63,10 +63,14 @@ def _nutpie_core() -> ModuleType:
         return module
 
 
-def _initial_point_function(packed: PackedModel):
+def _initial_point_function(packed: PackedModel, start=None):
+    """Chain start points: PyMC's default jitter of U(-1, 1) around the prior
+    centre, or draws from a fitted variational approximation ``start``."""
+
     def initial_point(seed: int) -> np.ndarray:
-        # PyMC's default: jitter of U(-1, 1) on the unconstrained scale.
         rng = np.random.default_rng(seed)
+        if start is not None:
+            return start.draw(1, rng)[0]
         return packed.initial_point + rng.uniform(-_INIT_JITTER, _INIT_JITTER, packed.n_dim)
 
     return initial_point
@@ -117,6 +121,11 @@ def sample_fast_nuts(
 
     lib = _nutpie_core()
     packed = pack_model(spec, X_z, y, group_codes)
+    start = None
+    if settings.nuts_init == "advi":
+        from bayes_sklearn.inference.advi import fit_variational
+
+        start = fit_variational(spec, X_z, y, settings, group_codes)
     logp = lib.LogpFunc(_kernel.logp_cfunc.address, packed.header.ctypes.data, packed)
     expand = lib.ExpandFunc(
         packed.n_dim, packed.n_dim, _kernel.expand_cfunc.address, packed.header.ctypes.data, packed
@@ -132,7 +141,7 @@ def sample_fast_nuts(
         packed.n_dim,
         dim_sizes,
         {"parameter": [str(i) for i in range(packed.n_dim)]},
-        _initial_point_function(packed),
+        _initial_point_function(packed, start),
         None,
     )
     nuts = lib.PyNutsSettings.Diag(settings.seed)
