@@ -81,6 +81,29 @@ def test_pickle_round_trip_predicts_identically(kind, regression_data, fitted_bi
     np.testing.assert_array_equal(np.asarray(before), np.asarray(after))
 
 
+@pytest.mark.parametrize("backend", ["loky", "threading"])
+def test_parallel_grid_search_equals_serial(backend, binary_data):
+    """Workers share nothing that can race: the precompiled kernel is read-only
+    and every fit owns its data buffers. Same seed, same scores, any backend."""
+    from joblib import parallel_backend
+
+    X, y = binary_data
+    grid = {"prior_scale": [0.1, 2.5]}
+
+    def search(n_jobs):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return GridSearchCV(BayesianLogisticRegression(**FAST_NUTS), grid, cv=2,
+                                scoring="neg_log_loss", n_jobs=n_jobs).fit(X, y)
+
+    serial = search(1)
+    with parallel_backend(backend, n_jobs=2):
+        parallel = search(2)
+    assert parallel.best_params_ == serial.best_params_
+    np.testing.assert_allclose(parallel.cv_results_["mean_test_score"],
+                               serial.cv_results_["mean_test_score"], rtol=1e-12)
+
+
 def test_clone_is_unfitted_and_keeps_priors(regression_data):
     X, y = regression_data
     priors = {"intercept": Normal(0, 10), 1: (0.0, 2.0)}

@@ -1,4 +1,8 @@
-"""NUTS through PyMC's own sampler or nutpie."""
+"""NUTS on the compiled PyMC model, with PyMC's own sampler or nutpie.
+
+The default sampler (:mod:`bayes_sklearn.inference.fast_nuts`) needs no PyMC
+model; these paths remain as independent cross-checks of it.
+"""
 
 from __future__ import annotations
 
@@ -75,13 +79,8 @@ def _sample_pymc(model, settings: InferenceSettings):
 
 
 def _sample_nutpie(model, settings: InferenceSettings):
-    try:
-        import nutpie
-    except ImportError as error:  # pragma: no cover - depends on the install
-        raise ImportError(
-            "nuts_sampler='nutpie' needs the nutpie package: "
-            "pip install 'bayes-sklearn[nutpie]'"
-        ) from error
+    import nutpie
+
     with backend_warnings_filtered():
         compiled = nutpie.compile_pymc_model(model)
     return nutpie.sample(
