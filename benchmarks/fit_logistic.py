@@ -1,101 +1,214 @@
-"""Time one fit of the seed logistic model against raw PyMC and sklearn, in one run.
+"""fit_logistic: one NUTS fit of the seed logistic model, as a user calls it.
 
-The seed model of the performance issue: 175 training rows of the
-logistic-interaction data, 4 coefficients, 4 chains x 1000 tune + 1000 draws.
-Each peer runs ``--repeats`` times in this process after one warm-up fit (so
-PyTensor's disk cache is warm, as for a user's second fit); medians are
-printed with ratios against raw ``pm.sample``.
+What it measures
+----------------
+The seed model of the performance issue: 175 training rows of
+``make_logistic_interaction(250, random_state=0)`` with an added ``x1:x2``
+column (70% split, ``train_test_split(train_size=0.7, random_state=0)``),
+an intercept and 3 slopes (4 coefficients), 4 chains x 1000 tune + 1000
+draws. Quick mode: 2 chains x 100 + 100.
 
-Run: ``python benchmarks/fit_logistic.py [--repeats 3] [--out results.json]``.
+How
+---
+Every fit runs in a fresh process that first imports its packages (timed and
+reported separately), then builds the data and times only the fit call as a
+user writes it: model building plus ``pm.sample`` (or nutpie's compile and
+sample) for raw PyMC code; ``estimator.fit(X, y)`` for bayes_sklearn,
+including whatever it imports lazily. Each peer runs once un-timed first (20
+draws) so the PyTensor and numba disk caches are warm, then ``--repeats``
+times; medians are reported. ESS is ArviZ's bulk ESS (``az.ess(...,
+method="bulk")``, minimum over parameters) for raw PyMC, nutpie, numpyro and
+Bambi, and ``convergence_.min_ess_bulk`` (the same formulas) for
+bayes_sklearn; it is computed after the timed call.
+
+Peers
+-----
+raw ``pm.sample`` (the baseline), nutpie on the same PyMC model
+(``nutpie.compile_pymc_model`` + ``nutpie.sample``; optional), numpyro via
+``pm.sample(nuts_sampler="numpyro")`` (optional), Bambi with the formula
+``y ~ x1 + x2 + x1:x2`` (optional, its own default priors), sklearn's
+``LogisticRegression`` (a point estimate, for scale), bayes_sklearn with
+``nuts_sampler="pymc"`` (PyMC's sampler on the compiled PyMC model) and with
+the default ``nuts_sampler="auto"`` (the precompiled kernel).
+
+Target (issue 5)
+----------------
+bayes_sklearn (default) takes at most 1/4 of the time of the equivalent
+``pm.sample`` code with the same draws and chains, with min bulk ESS >= 1000.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import statistics
 import time
-import warnings
+from typing import Any
 
-import numpy as np
+from benchmarks._data import (
+    divergences,
+    min_ess_bulk,
+    raw_logistic_model,
+    seed_logistic,
+    seed_logistic_frame,
+)
+from benchmarks._harness import (
+    Column,
+    Config,
+    PeerSpec,
+    Section,
+    Target,
+    WorkloadResult,
+    measure_peers,
+    record,
+    require,
+    summary_line,
+    timed_import,
+)
+
+NAME = "fit_logistic"
+RAW = "pm.sample (raw PyMC)"
+SUBJECT = 'bayes_sklearn default ("auto")'
+WARMUP = {"draws": 20, "tune": 20}
 
 
-def _data():
-    from sklearn.model_selection import train_test_split
-
-    from bayes_sklearn.datasets import make_logistic_interaction
-
-    X, y = make_logistic_interaction(250, random_state=0)
-    X["x1:x2"] = X["x1"] * X["x2"]
-    X_train, _, y_train, _ = train_test_split(X, y, train_size=0.7, random_state=0)
-    return X_train.to_numpy(), y_train.to_numpy()
+def sampler_settings(quick: bool) -> dict[str, int]:
+    """Draws, tune and chains of the workload."""
+    if quick:
+        return {"draws": 100, "tune": 100, "chains": 2}
+    return {"draws": 1000, "tune": 1000, "chains": 4}
 
 
-def raw_pymc(X, y, seed):
-    """The page of PyMC a user writes today for the same model and priors."""
-    import arviz as az
+# -- tasks (run in a fresh process by benchmarks._worker) -----------------------
+
+
+def raw_pymc(seed: int, draws: int, tune: int, chains: int) -> dict[str, Any]:
+    """Model building + ``pm.sample`` of the hand-written PyMC model."""
+    imports = {"pymc": timed_import("pymc"), "arviz": timed_import("arviz")}
     import pymc as pm
 
-    with pm.Model():
-        intercept = pm.Normal("intercept", 0, 2.5)
-        coef = pm.Normal("coef", 0, 2.5 / X.std(axis=0), shape=X.shape[1])
-        pm.Bernoulli("y", logit_p=intercept + pm.math.dot(X, coef), observed=y)
-        idata = pm.sample(1000, tune=1000, chains=4, random_seed=seed, progressbar=False)
-    return float(az.ess(idata, method="bulk").to_array().min())
+    X, y = seed_logistic()
+    start = time.perf_counter()
+    with raw_logistic_model(X, y):
+        idata = pm.sample(draws, tune=tune, chains=chains, random_seed=seed, progressbar=False)
+    elapsed = time.perf_counter() - start
+    return record(elapsed, imports,
+                  {"min_ess_bulk": min_ess_bulk(idata), "divergences": divergences(idata)})
 
 
-def bayes_sklearn_fit(X, y, seed, sampler="pymc"):
-    from bayes_sklearn import BayesianLogisticRegression
+def nutpie_pymc(seed: int, draws: int, tune: int, chains: int) -> dict[str, Any]:
+    """Model building + ``nutpie.compile_pymc_model`` + ``nutpie.sample``."""
+    require("nutpie")
+    imports = {"pymc": timed_import("pymc"), "nutpie": timed_import("nutpie")}
+    import nutpie
 
-    model = BayesianLogisticRegression(nuts_sampler=sampler, random_state=seed,
-                                       progressbar=False).fit(X, y)
-    return model.convergence_.min_ess_bulk
+    X, y = seed_logistic()
+    start = time.perf_counter()
+    compiled = nutpie.compile_pymc_model(raw_logistic_model(X, y))
+    idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, seed=seed,
+                          progress_bar=False)
+    elapsed = time.perf_counter() - start
+    return record(elapsed, imports,
+                  {"min_ess_bulk": min_ess_bulk(idata), "divergences": divergences(idata)})
 
 
-def sklearn_fit(X, y, seed):
+def numpyro_pymc(seed: int, draws: int, tune: int, chains: int) -> dict[str, Any]:
+    """Model building + ``pm.sample(nuts_sampler="numpyro")`` (JAX)."""
+    require("numpyro")
+    imports = {"pymc": timed_import("pymc"), "numpyro": timed_import("numpyro")}
+    import pymc as pm
+
+    X, y = seed_logistic()
+    start = time.perf_counter()
+    with raw_logistic_model(X, y):
+        idata = pm.sample(draws, tune=tune, chains=chains, random_seed=seed, progressbar=False,
+                          nuts_sampler="numpyro")
+    elapsed = time.perf_counter() - start
+    return record(elapsed, imports,
+                  {"min_ess_bulk": min_ess_bulk(idata), "divergences": divergences(idata)})
+
+
+def bambi_fit(seed: int, draws: int, tune: int, chains: int) -> dict[str, Any]:
+    """``bmb.Model("y ~ x1 + x2 + x1:x2", family="bernoulli").fit(...)``."""
+    require("bambi")
+    imports = {"bambi": timed_import("bambi")}
+    import bambi as bmb
+
+    frame = seed_logistic_frame().drop(columns=["x1:x2"])
+    start = time.perf_counter()
+    model = bmb.Model("y ~ x1 + x2 + x1:x2", frame, family="bernoulli")
+    idata = model.fit(draws=draws, tune=tune, chains=chains, random_seed=seed, progressbar=False)
+    elapsed = time.perf_counter() - start
+    return record(elapsed, imports,
+                  {"min_ess_bulk": min_ess_bulk(idata), "divergences": divergences(idata)})
+
+
+def sklearn_fit(seed: int) -> dict[str, Any]:
+    """sklearn's ``LogisticRegression().fit`` (maximum penalised likelihood)."""
+    imports = {"sklearn.linear_model": timed_import("sklearn.linear_model")}
     from sklearn.linear_model import LogisticRegression
 
+    X, y = seed_logistic()
+    start = time.perf_counter()
     LogisticRegression().fit(X, y)
-    return float("nan")
+    return record(time.perf_counter() - start, imports)
 
 
-PEERS = {
-    "pm.sample (raw PyMC)": raw_pymc,
-    "bayes_sklearn (pymc NUTS)": bayes_sklearn_fit,
-    "bayes_sklearn (nutpie)": lambda X, y, seed: bayes_sklearn_fit(X, y, seed, "nutpie"),
-    "sklearn LogisticRegression": sklearn_fit,
-}
+def bayes_sklearn_fit(seed: int, draws: int, tune: int, chains: int,
+                      nuts_sampler: str = "auto") -> dict[str, Any]:
+    """``BayesianLogisticRegression(...).fit(X, y)`` in a fresh process."""
+    imports = {"bayes_sklearn": timed_import("bayes_sklearn")}
+    from bayes_sklearn import BayesianLogisticRegression
+
+    X, y = seed_logistic()
+    model = BayesianLogisticRegression(draws=draws, tune=tune, chains=chains,
+                                       nuts_sampler=nuts_sampler, random_state=seed,
+                                       progressbar=False)
+    start = time.perf_counter()
+    model.fit(X, y)
+    elapsed = time.perf_counter() - start
+    diagnostics = model.convergence_
+    return record(elapsed, imports,
+                  {"min_ess_bulk": diagnostics.min_ess_bulk,
+                   "divergences": diagnostics.n_divergences},
+                  {"inference_method": model.inference_method_})
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", default=None, help="write the results as JSON here")
-    args = parser.parse_args()
-    warnings.simplefilter("ignore")
-    X, y = _data()
-    results = {}
-    for name, fit in PEERS.items():
-        try:
-            fit(X, y, 0)  # warm-up: compile caches on disk
-        except ImportError as error:
-            print(f"{name}: skipped ({error})")
-            continue
-        times, ess = [], []
-        for seed in range(1, args.repeats + 1):
-            start = time.perf_counter()
-            ess.append(fit(X, y, seed))
-            times.append(time.perf_counter() - start)
-        results[name] = {"median_s": statistics.median(times), "min_ess_bulk": float(np.nanmin(ess))}
-    base = results["pm.sample (raw PyMC)"]["median_s"]
-    print(f"{'peer':<30}{'median fit (s)':>16}{'min bulk ESS':>14}{'x raw PyMC':>12}")
-    for name, row in results.items():
-        print(f"{name:<30}{row['median_s']:>16.2f}{row['min_ess_bulk']:>14.0f}"
-              f"{row['median_s'] / base:>12.2f}")
-    if args.out:
-        with open(args.out, "w") as handle:
-            json.dump(results, handle, indent=2)
+# -- the workload -----------------------------------------------------------------
 
 
-if __name__ == "__main__":
-    main()
+def peer_specs(config: Config) -> list[PeerSpec]:
+    mcmc = sampler_settings(config.quick)
+
+    def spec(name: str, function: str, **extra: Any) -> PeerSpec:
+        return PeerSpec(name, NAME, function, {**mcmc, **extra}, WARMUP)
+
+    return [
+        spec(RAW, "raw_pymc"),
+        spec("nutpie (compile_pymc_model)", "nutpie_pymc"),
+        spec("numpyro (pm.sample)", "numpyro_pymc"),
+        spec("Bambi", "bambi_fit"),
+        PeerSpec("sklearn LogisticRegression", NAME, "sklearn_fit"),
+        spec('bayes_sklearn nuts_sampler="pymc"', "bayes_sklearn_fit", nuts_sampler="pymc"),
+        spec(SUBJECT, "bayes_sklearn_fit", nuts_sampler="auto"),
+    ]
+
+
+def run(config: Config) -> WorkloadResult:
+    notes: list[str] = []
+    peers = measure_peers(config, peer_specs(config), notes)
+    mcmc = sampler_settings(config.quick)
+    section = Section(
+        title=f"seed logistic model, 175 rows, {mcmc['chains']} chains x "
+              f"{mcmc['tune']} tune + {mcmc['draws']} draws",
+        peers=peers,
+        baseline=RAW,
+        columns=[Column("min_ess_bulk", "min bulk ESS", ".0f"),
+                 Column("divergences", "divergences", ".0f")],
+    )
+    subject = section.peer(SUBJECT)
+    targets = [
+        Target.check(f"{SUBJECT} fit time / raw pm.sample time", section.ratio(SUBJECT),
+                     "<=", 0.25, config.quick),
+        Target.check(f"{SUBJECT} min bulk ESS", subject.metric("min_ess_bulk"),
+                     ">=", 1000, config.quick),
+    ]
+    return WorkloadResult(NAME, summary_line(__doc__), {"rows": 175, **mcmc}, [section],
+                          targets, notes, config.quick)

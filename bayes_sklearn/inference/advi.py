@@ -148,7 +148,8 @@ class _Minibatches:
     """Preallocated row buffers that the kernel reads, refilled every step."""
 
     def __init__(self, spec, X_z, y, group_codes, batch_size):
-        self.X, self.y, self.codes = X_z, y.astype(np.float64), group_codes
+        self.X, self.y = np.ascontiguousarray(X_z, dtype=np.float64), y.astype(np.float64)
+        self.codes = None if group_codes is None else group_codes.astype(np.int64)
         self.rows = np.empty(batch_size, dtype=np.int64)
         self.X_batch = np.empty((batch_size, X_z.shape[1]))
         self.y_batch = np.empty(batch_size)

@@ -93,19 +93,21 @@ def _progress(lib: ModuleType, cores: int):
     return lib.ProgressType.template_callback(500, _PROGRESS_TEMPLATE, cores, show)
 
 
-def _trace_to_arrays(draw_batches, stat_batches, n_dim: int, draws: int):
-    """Draws (chains, draws, n_dim) and sampler statistics from nutpie's arrow trace."""
+def _trace_to_arrays(draw_batches, stat_batches, n_dim: int):
+    """Post-warm-up draws (chains, draws, n_dim) and sampler statistics from
+    nutpie's arrow trace (one batch per chain; warm-up rows are flagged)."""
     import pyarrow as pa
 
     theta, stats = [], {name: [] for name in _STATS.values()}
     for draw_batch, stat_batch in zip(draw_batches, stat_batches, strict=True):
         draw_table = pa.record_batch(draw_batch)
         stat_table = pa.record_batch(stat_batch)
+        kept = ~stat_table.column("tuning").to_numpy(zero_copy_only=False)
         flat = draw_table.column("theta").flatten().to_numpy()
-        theta.append(flat.reshape(-1, n_dim)[-draws:])
+        theta.append(flat.reshape(-1, n_dim)[kept])
         for source, name in _STATS.items():
             values = stat_table.column(source).to_numpy(zero_copy_only=False)
-            stats[name].append(values[-draws:])
+            stats[name].append(values[kept])
     return np.stack(theta), {name: np.stack(values) for name, values in stats.items()}
 
 
@@ -166,5 +168,5 @@ def sample_fast_nuts(
     if settings.progressbar:
         sys.stderr.write("\n")
     results = sampler.take_results()
-    theta, stats = _trace_to_arrays(*results.get_arrow_trace(), packed.n_dim, settings.draws)
+    theta, stats = _trace_to_arrays(*results.get_arrow_trace(), packed.n_dim)
     return unpack_draws(spec, theta, method="nuts (nutpie, precompiled)", sample_stats=stats)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bayes_sklearn.inference import _kernel as k
 from bayes_sklearn.inference.result import SamplerResult
 from bayes_sklearn.model.spec import ModelSpec
 from bayes_sklearn.priors import (
@@ -22,9 +23,9 @@ from bayes_sklearn.priors import (
     StudentT,
 )
 
-_FAMILY_CODES = {"gaussian": 0, "bernoulli": 1, "categorical": 2}
-_LOCATION_KINDS = {Normal: 0, StudentT: 1, Laplace: 2}
-_SCALE_KINDS = {Exponential: 0, HalfNormal: 1, HalfStudentT: 2}
+_FAMILY_CODES = {"gaussian": k.GAUSSIAN, "bernoulli": k.BERNOULLI, "categorical": k.CATEGORICAL}
+_LOCATION_KINDS = {Normal: k.NORMAL, StudentT: k.STUDENT_T, Laplace: k.LAPLACE}
+_SCALE_KINDS = {Exponential: k.EXPONENTIAL, HalfNormal: k.HALF_NORMAL, HalfStudentT: k.HALF_STUDENT_T}
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,10 +82,10 @@ def pack_model(
     ``row_weight`` counts each row's likelihood that many times (a minibatch
     standing in for the full data). The gaussian family without groups is
     reduced to sufficient statistics unless ``sufficient_statistics`` is False
-    (for buffers whose rows are rewritten between calls).
+    (for buffers whose rows are rewritten between calls). Data arrays that
+    are already C-contiguous float64 (codes: int64) are pointed to in place,
+    not copied, so such buffers can be refilled between kernel calls.
     """
-    from bayes_sklearn.inference import _kernel as k
-
     n, p = X_z.shape
     m = spec.n_outputs
     groups = spec.groups
