@@ -105,3 +105,41 @@ def test_convergence_warning_carries_numbers(binary_data):
     diagnostics = [w.message for w in record if isinstance(w.message, BayesianConvergenceWarning)][0].diagnostics
     assert diagnostics.min_ess_bulk < 200
     assert diagnostics.n_chains == 2
+
+
+def test_interrupt_during_sampling_stops_the_sampler(binary_data, monkeypatch):
+    """Ctrl-C while nutpie samples: the Rust sampler is aborted (not left
+    running in its threads) and the interrupt reaches the caller."""
+    from bayes_sklearn.inference import fast_nuts
+
+    real = fast_nuts._nutpie_core()
+    events = []
+
+    class Sampler:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def wait(self, timeout):
+            events.append("wait")
+            raise KeyboardInterrupt
+
+        def abort(self):
+            events.append("abort")
+            self.inner.abort()
+
+    class Core:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        class PySampler:
+            @staticmethod
+            def from_pymc(*args):
+                return Sampler(real.PySampler.from_pymc(*args))
+
+    monkeypatch.setattr(fast_nuts, "_nutpie_core", lambda: Core())
+    X, y = binary_data
+    model = BayesianLogisticRegression(draws=50, tune=50, chains=2, progressbar=False)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, y)
+    assert events == ["wait", "abort"]
+    assert not hasattr(model, "posterior_")
