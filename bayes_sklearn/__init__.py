@@ -4,7 +4,11 @@ Importing the package is cheap: PyMC, PyTensor and ArviZ are imported only
 when a model is fitted or its ``idata_`` is used.
 """
 
-from bayes_sklearn.diagnostics import BayesianConvergenceWarning, ConvergenceDiagnostics
+from bayes_sklearn.diagnostics import (
+    BayesianConvergenceError,
+    BayesianConvergenceWarning,
+    ConvergenceDiagnostics,
+)
 from bayes_sklearn.estimators import (
     BayesianLinearRegression,
     BayesianLogisticRegression,
@@ -16,6 +20,7 @@ from bayes_sklearn.transformers import FormulaTransformer
 __version__ = "0.1.0"
 
 __all__ = [
+    "BayesianConvergenceError",
     "BayesianConvergenceWarning",
     "BayesianLinearRegression",
     "BayesianLogisticRegression",

@@ -29,6 +29,21 @@ class BayesianConvergenceWarning(ConvergenceWarning):
         self.diagnostics = diagnostics
 
 
+class BayesianConvergenceError(RuntimeError):
+    """Raised instead of :class:`BayesianConvergenceWarning` when the
+    estimator has ``on_convergence_problem="raise"``.
+
+    Attributes
+    ----------
+    diagnostics : ConvergenceDiagnostics or None
+        The numbers behind the error (None for variational inference).
+    """
+
+    def __init__(self, message: str, diagnostics: ConvergenceDiagnostics | None):
+        super().__init__(message)
+        self.diagnostics = diagnostics
+
+
 @dataclass(frozen=True)
 class ConvergenceDiagnostics:
     """Summary of a fit's convergence.

@@ -143,3 +143,19 @@ def test_interrupt_during_sampling_stops_the_sampler(binary_data, monkeypatch):
         model.fit(X, y)
     assert events == ["wait", "abort"]
     assert not hasattr(model, "posterior_")
+
+
+def test_convergence_problems_can_raise_and_leave_the_fit_alone(binary_data):
+    from bayes_sklearn import BayesianConvergenceError
+
+    X, y = binary_data
+    model = BayesianLogisticRegression(draws=300, tune=300, chains=2, random_state=0,
+                                       progressbar=False, on_convergence_problem="raise")
+    model.fit(X, y)
+    before = model.predict_proba(X)
+    with pytest.raises(BayesianConvergenceError, match="ESS") as error:
+        model.set_params(draws=30, tune=30).fit(X, y)
+    assert error.value.diagnostics.min_ess_bulk < 200
+    # the earlier fit is intact: same draws, same predictions
+    assert model.posterior_.sizes["draw"] == 300
+    np.testing.assert_array_equal(model.predict_proba(X), before)

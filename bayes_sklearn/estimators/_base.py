@@ -35,6 +35,7 @@ from bayes_sklearn._idata import (
 from bayes_sklearn.design.arrays import ArrayDesign
 from bayes_sklearn.design.formula import HANDLE_UNKNOWN_OPTIONS, FormulaDesign, as_frame
 from bayes_sklearn.diagnostics import (
+    BayesianConvergenceError,
     BayesianConvergenceWarning,
     compute_diagnostics,
     convergence_message,
@@ -61,6 +62,7 @@ COMMON_PARAMETER_CONSTRAINTS: dict[str, list[Any]] = {
     "tol": [Interval(Real, 0, None, closed="neither")],
     "batch_size": [None, Interval(Integral, 1, None, closed="left")],
     "handle_unknown": [StrOptions(set(HANDLE_UNKNOWN_OPTIONS))],
+    "on_convergence_problem": [StrOptions({"warn", "raise"})],
 }
 
 
@@ -142,25 +144,22 @@ class BayesianGLMBase(BaseEstimator):
             log_likelihood=log_lik,
         )
         diagnostics = None
+        problem = None
         if settings.method == "nuts":
             diagnostics = compute_diagnostics(draws_ds, result.sample_stats)
             if diagnostics.problems():
-                warnings.warn(
-                    BayesianConvergenceWarning(
-                        convergence_message(type(self).__name__, diagnostics), diagnostics
-                    ),
-                    stacklevel=3,
-                )
+                problem = convergence_message(type(self).__name__, diagnostics)
         elif result.converged is False:
-            warnings.warn(
-                BayesianConvergenceWarning(
-                    f"{type(self).__name__}: {result.method} stopped at max_iter="
-                    f"{settings.max_iter} before the relative parameter change fell below "
-                    f"tol={settings.tol}; the approximation may be poor. Raise max_iter.",
-                    None,
-                ),
-                stacklevel=3,
+            problem = (
+                f"{type(self).__name__}: {result.method} stopped at max_iter="
+                f"{settings.max_iter} before the relative parameter change fell below "
+                f"tol={settings.tol}; the approximation may be poor. Raise max_iter."
             )
+        if problem is not None and self.on_convergence_problem == "raise":
+            # Raised before any fitted attribute is set: fit() restores the old state.
+            raise BayesianConvergenceError(problem, diagnostics)
+        if problem is not None:
+            warnings.warn(BayesianConvergenceWarning(problem, diagnostics), stacklevel=3)
         self.design_ = design
         self.model_spec_ = spec
         self.posterior_ = draws_ds

@@ -187,6 +187,7 @@ class HierarchicalRegression(GroupedEstimatorMixin, BayesianLinearRegression):
         batch_size: int | None = None,
         max_iter: int = 20_000,
         tol: float = 1e-2,
+        on_convergence_problem: str = "warn",
     ):
         super().__init__(
             formula=formula, handle_unknown=handle_unknown, inference=inference, draws=draws,
@@ -194,7 +195,7 @@ class HierarchicalRegression(GroupedEstimatorMixin, BayesianLinearRegression):
             prior_scale=prior_scale, prior_intercept_scale=prior_intercept_scale,
             priors=priors, prior_noise=prior_noise, random_state=random_state,
             progressbar=progressbar, nuts_init=nuts_init, batch_size=batch_size,
-            max_iter=max_iter, tol=tol,
+            max_iter=max_iter, tol=tol, on_convergence_problem=on_convergence_problem,
         )
         self.group = group
         self.varying_slopes = varying_slopes
@@ -262,6 +263,7 @@ class HierarchicalLogisticRegression(GroupedEstimatorMixin, BayesianLogisticRegr
         batch_size: int | None = None,
         max_iter: int = 20_000,
         tol: float = 1e-2,
+        on_convergence_problem: str = "warn",
     ):
         super().__init__(
             formula=formula, handle_unknown=handle_unknown, inference=inference, draws=draws,
@@ -269,6 +271,7 @@ class HierarchicalLogisticRegression(GroupedEstimatorMixin, BayesianLogisticRegr
             prior_scale=prior_scale, prior_intercept_scale=prior_intercept_scale,
             priors=priors, random_state=random_state, progressbar=progressbar,
             nuts_init=nuts_init, batch_size=batch_size, max_iter=max_iter, tol=tol,
+            on_convergence_problem=on_convergence_problem,
         )
         self.group = group
         self.varying_slopes = varying_slopes

@@ -91,6 +91,13 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         ADVI only: stop when the relative change of the variational
         parameters between consecutive 1000-step window averages is below
         ``tol``, or stops shrinking (the optimiser's noise floor).
+    on_convergence_problem : {"warn", "raise"}, default="warn"
+        What a fit with convergence problems (r_hat, ESS, divergences, or
+        ADVI stopped at ``max_iter``) does: warn with
+        :class:`~bayes_sklearn.BayesianConvergenceWarning`, or raise
+        :class:`~bayes_sklearn.BayesianConvergenceError` and leave the
+        estimator as it was (for automated pipelines; ``GridSearchCV`` then
+        scores the candidate with ``error_score``).
 
     Attributes
     ----------
@@ -164,6 +171,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         batch_size: int | None = None,
         max_iter: int = 20_000,
         tol: float = 1e-2,
+        on_convergence_problem: str = "warn",
     ):
         self.formula = formula
         self.handle_unknown = handle_unknown
@@ -183,6 +191,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         self.batch_size = batch_size
         self.max_iter = max_iter
         self.tol = tol
+        self.on_convergence_problem = on_convergence_problem
 
     def _validate_kwargs(self) -> dict[str, Any]:
         return {"y_numeric": True}

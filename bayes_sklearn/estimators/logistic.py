@@ -86,6 +86,13 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         ADVI only: stop when the relative change of the variational
         parameters between consecutive 1000-step window averages is below
         ``tol``, or stops shrinking (the optimiser's noise floor).
+    on_convergence_problem : {"warn", "raise"}, default="warn"
+        What a fit with convergence problems (r_hat, ESS, divergences, or
+        ADVI stopped at ``max_iter``) does: warn with
+        :class:`~bayes_sklearn.BayesianConvergenceWarning`, or raise
+        :class:`~bayes_sklearn.BayesianConvergenceError` and leave the
+        estimator as it was (for automated pipelines; ``GridSearchCV`` then
+        scores the candidate with ``error_score``).
 
     Attributes
     ----------
@@ -153,6 +160,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         batch_size: int | None = None,
         max_iter: int = 20_000,
         tol: float = 1e-2,
+        on_convergence_problem: str = "warn",
     ):
         self.formula = formula
         self.handle_unknown = handle_unknown
@@ -171,6 +179,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         self.batch_size = batch_size
         self.max_iter = max_iter
         self.tol = tol
+        self.on_convergence_problem = on_convergence_problem
 
     def _validate_params(self) -> None:
         if self.inference == "exact":
