@@ -122,7 +122,10 @@ class _Family:
 
     def draw(self, params: np.ndarray, eps: np.ndarray) -> np.ndarray:
         """Points ``mu + L eps`` for rows of standard normal ``eps``."""
-        scale = self.scale_matrix(params)
+        return self.point(params, self.scale_matrix(params), eps)
+
+    def point(self, params: np.ndarray, scale: np.ndarray, eps: np.ndarray) -> np.ndarray:
+        """``mu + L eps`` given ``scale = scale_matrix(params)``."""
         if self.full_rank:
             return params[: self.dim] + eps @ scale.T
         return params[: self.dim] + eps * scale
@@ -133,9 +136,8 @@ class _Family:
             return float(np.trace(raw.reshape(self.dim, self.dim)))
         return float(raw.sum())
 
-    def elbo_gradient(self, params: np.ndarray, eps: np.ndarray, grad: np.ndarray) -> np.ndarray:
+    def elbo_gradient(self, scale: np.ndarray, eps: np.ndarray, grad: np.ndarray) -> np.ndarray:
         """Reparameterisation gradient of the ELBO given d logp at ``mu + L eps``."""
-        scale = self.scale_matrix(params)
         if not self.full_rank:
             return np.concatenate([grad, grad * eps * scale + 1.0])
         grad_L = np.tril(np.outer(grad, eps), -1)
@@ -210,13 +212,15 @@ def _optimise(packed_for_step, refill, family, settings, rng):
     for iteration in range(1, settings.max_iter + 1):
         refill(rng)
         eps = rng.standard_normal(family.dim)
-        logp, grad = log_density(packed_for_step.header, family.draw(params, eps))
+        # One scale matrix per step serves the draw and the gradient.
+        scale = family.scale_matrix(params)
+        logp, grad = log_density(packed_for_step.header, family.point(params, scale, eps))
         elbo[iteration - 1] = logp + family.entropy(params)
         if not np.all(np.isfinite(grad)):
             raise FloatingPointError(
                 f"ADVI diverged at iteration {iteration}: the gradient is not finite."
             )
-        step = family.elbo_gradient(params, eps, grad)
+        step = family.elbo_gradient(scale, eps, grad)
         first = beta1 * first + (1 - beta1) * step
         second = beta2 * second + (1 - beta2) * step * step
         corrected = first / (1 - beta1**iteration)
