@@ -12,6 +12,20 @@ from dataclasses import dataclass
 import numpy as np
 
 
+def column_moments(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, standard deviation and largest magnitude of each column of ``X``.
+
+    Columns are divided by their largest magnitude first, so the squares in
+    the variance neither overflow (values near 1e200) nor underflow (values
+    near 1e-200) and both moments stay exact to rounding at any scale.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    magnitude = np.abs(X).max(axis=0) if X.shape[0] else np.zeros(X.shape[1:])
+    divisor = np.where(magnitude > 0, magnitude, 1.0)
+    unit = X / divisor
+    return unit.mean(axis=0) * divisor, unit.std(axis=0) * divisor, magnitude
+
+
 @dataclass(frozen=True)
 class Standardizer:
     """Column centres and scales learnt from the training design matrix.
@@ -25,10 +39,9 @@ class Standardizer:
 
     @classmethod
     def fit(cls, X: np.ndarray) -> Standardizer:
-        center = X.mean(axis=0)
-        scale = X.std(axis=0)
+        center, scale, magnitude = column_moments(X)
         # A column is constant when its spread is at rounding level of its values.
-        constant = scale <= 1e-12 * np.maximum(np.abs(center), 1.0)
+        constant = scale <= 1e-12 * magnitude
         scale = np.where(constant, 1.0, scale)
         return cls(center=center, scale=scale)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bayes_sklearn.inference.response import ResponseScale
 from bayes_sklearn.inference.result import SamplerResult
 from bayes_sklearn.inference.settings import InferenceSettings
 from bayes_sklearn.model.spec import ModelSpec
@@ -27,7 +28,24 @@ def run_inference(
     """Fit ``spec`` to standardised design ``X_z`` and response ``y``.
 
     ``group_codes`` gives each row's group (0..n_groups-1) for hierarchical specs.
+    A gaussian response is fitted on unit scale and the draws mapped back
+    (see :mod:`bayes_sklearn.inference.response`).
     """
+    if spec.family == "gaussian":
+        response = ResponseScale.fit(y)
+        result = _run_backend(response.spec_to_unit(spec), X_z, response.transform(y),
+                              settings, group_codes)
+        return response.result_to_original(result, len(y))
+    return _run_backend(spec, X_z, y, settings, group_codes)
+
+
+def _run_backend(
+    spec: ModelSpec,
+    X_z: np.ndarray,
+    y: np.ndarray,
+    settings: InferenceSettings,
+    group_codes: np.ndarray | None,
+) -> SamplerResult:
     if settings.method == "exact":
         from bayes_sklearn.inference.exact import sample_exact
 

@@ -1,0 +1,70 @@
+"""Samplers see a gaussian response on unit scale.
+
+A response in the thousands (prices) or at 1e-10 (rates) would leave the
+intercept and the noise scale many orders of magnitude away from the
+sampler's starting point and step sizes: ADVI's fixed learning rate never
+reaches them and NUTS' warm-up struggles. Every backend therefore fits
+``(y - center) / scale`` with priors mapped to match, and the draws are mapped
+back; the posterior is the same, only its coordinates change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from bayes_sklearn.design.standardize import column_moments
+from bayes_sklearn.inference.result import SamplerResult
+from bayes_sklearn.model.spec import ModelSpec
+
+
+@dataclass(frozen=True)
+class ResponseScale:
+    """Centre and scale of a gaussian response (scale 1 for a constant one)."""
+
+    center: float
+    scale: float
+
+    @classmethod
+    def fit(cls, y: np.ndarray) -> ResponseScale:
+        center, scale, _ = column_moments(np.asarray(y, dtype=np.float64))
+        return cls(center=float(center), scale=float(scale) if scale > 0 else 1.0)
+
+    def transform(self, y: np.ndarray) -> np.ndarray:
+        return (np.asarray(y, dtype=np.float64) - self.center) / self.scale
+
+    def spec_to_unit(self, spec: ModelSpec) -> ModelSpec:
+        """The priors of ``spec`` as priors of the unit-scale model's parameters."""
+        factor = 1.0 / self.scale
+        intercept = replace(spec.intercept_prior, mu=spec.intercept_prior.mu - self.center)
+        groups = spec.groups
+        if groups is not None:
+            groups = replace(groups, sd_priors=tuple(p.scaled(factor) for p in groups.sd_priors))
+        return replace(
+            spec,
+            intercept_prior=intercept.scaled(factor),
+            coef_priors=tuple(p.scaled(factor) for p in spec.coef_priors),
+            noise_prior=spec.noise_prior.scaled(factor),
+            groups=groups,
+        )
+
+    def result_to_original(self, result: SamplerResult, n_rows: int) -> SamplerResult:
+        """Draws of the unit-scale model mapped back to the response's scale."""
+
+        def scaled(values: np.ndarray | None) -> np.ndarray | None:
+            return None if values is None else values * self.scale
+
+        elbo = result.elbo_history
+        if elbo is not None:
+            # log p(y) = log p(y_unit) - n log(scale): the same ELBO as on y itself
+            elbo = elbo - n_rows * np.log(self.scale)
+        return replace(
+            result,
+            intercept_z=result.intercept_z * self.scale + self.center,
+            coef_z=scaled(result.coef_z),
+            sigma=scaled(result.sigma),
+            group_effect_z=scaled(result.group_effect_z),
+            group_sd_z=scaled(result.group_sd_z),
+            elbo_history=elbo,
+        )
