@@ -179,6 +179,7 @@ class BayesianGLMBase(BaseEstimator):
 
     def _fit_design(self, X, y):
         """Validate training data and learn the design: arrays as given, or a formula."""
+        _refuse_multi_output(y, type(self).__name__)
         if self.formula is None:
             _refuse_non_numeric_frame(X)
             X, y = validate_data(self, X, y, reset=True, **self._validate_kwargs())
@@ -435,6 +436,17 @@ def _refuse_non_numeric_frame(X) -> None:
         raise ValueError(
             f"X has non-numeric columns {bad}. Encode them first (e.g. OneHotEncoder) "
             "or pass a formula, e.g. formula='x1 + C(region)', to encode them."
+        )
+
+
+def _refuse_multi_output(y, estimator_name: str) -> None:
+    """A clear error for multi-output or multilabel targets (one target per row only)."""
+    shape = np.asarray(y).shape if not hasattr(y, "shape") else tuple(y.shape)
+    if len(shape) == 2 and shape[1] > 1:
+        raise ValueError(
+            f"{estimator_name} fits one target per row, but y has shape {shape} "
+            "(multi-output or multilabel). Fit one model per column, e.g. with "
+            "sklearn.multioutput.MultiOutputRegressor or MultiOutputClassifier."
         )
 
 

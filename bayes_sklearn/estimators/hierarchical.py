@@ -40,6 +40,11 @@ class GroupedEstimatorMixin:
         if self.group is None:
             return X, None, None
         labels, rest = _take_group_column(X, self.group)
+        if fitting and rest.shape[1] == 0:
+            raise ValueError(
+                f"X has no feature columns besides the group column {self.group!r}; "
+                f"{type(self).__name__} needs at least one feature."
+            )
         if fitting:
             if pd.isna(labels).any():
                 raise ValueError(f"The group column {self.group!r} contains missing values.")
@@ -291,6 +296,11 @@ class HierarchicalLogisticRegression(GroupedEstimatorMixin, BayesianLogisticRegr
 
 def _take_group_column(X, group) -> tuple[np.ndarray, Any]:
     """Split ``X`` into the group labels and the remaining feature columns."""
+    if np.ndim(X) != 2:
+        raise ValueError(
+            f"Expected a 2D array or DataFrame holding the group column {group!r} and "
+            f"the features, got {type(X).__name__} of shape {np.shape(X)}."
+        )
     if isinstance(X, pd.DataFrame):
         if isinstance(group, str):
             if group not in X.columns:

@@ -194,8 +194,8 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         classes, codes = np.unique(y, return_inverse=True)
         if len(classes) < 2:
             raise ValueError(
-                "BayesianLogisticRegression needs samples of at least 2 classes in "
-                f"the data, but the data contain only one class: {classes[0]!r}."
+                f"{type(self).__name__} needs samples of at least 2 classes in "
+                f"the data, but the data contain only one class: {classes[0].item()!r}."
             )
         self.classes_ = classes
         if len(classes) == 2:
