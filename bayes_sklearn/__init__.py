@@ -15,6 +15,7 @@ from bayes_sklearn.estimators import (
     HierarchicalLogisticRegression,
     HierarchicalRegression,
 )
+from bayes_sklearn.persistence import load
 from bayes_sklearn.transformers import FormulaTransformer
 
 __version__ = "0.1.0"
@@ -29,4 +30,5 @@ __all__ = [
     "HierarchicalLogisticRegression",
     "HierarchicalRegression",
     "__version__",
+    "load",
 ]

@@ -325,6 +325,56 @@ class BayesianGLMBase(BaseEstimator):
         by_row = subset.map_rows(X_design, lambda eta: np.swapaxes(subset.expected_values(eta), 0, 1))
         return np.swapaxes(by_row, 0, 1)
 
+    # -- persistence ---------------------------------------------------------
+
+    def save(self, path, *, include_data: bool = False):
+        """Write the fitted estimator to a file that loading cannot execute.
+
+        The file is NetCDF-4: the posterior and sampler statistics as groups,
+        parameters and fitted design as JSON attributes. Unlike pickle,
+        :meth:`load` builds only known types and checks formulas against a
+        list of allowed transforms, so files from others are safe to load.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination file (replaced only when the new one is complete).
+        include_data : bool, default=False
+            Also store the training targets and their pointwise log likelihood.
+
+        Returns
+        -------
+        pathlib.Path
+        """
+        from bayes_sklearn.persistence import save
+
+        return save(self, path, include_data=include_data)
+
+    @classmethod
+    def load(cls, path):
+        """Read an estimator of this class written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or path-like
+
+        Returns
+        -------
+        estimator
+            A fitted estimator that predicts exactly as the saved one did.
+
+        Raises
+        ------
+        TypeError
+            If the file holds another estimator class.
+        ValueError
+            If the file is not a bayes_sklearn file, has another format
+            version, or holds a formula with a transform not on the allowed list.
+        """
+        from bayes_sklearn.persistence import load
+
+        return load(path, expected_class=cls)
+
     # -- simulation ----------------------------------------------------------
 
     def sample_posterior_predictive(

@@ -1,0 +1,201 @@
+"""Saving fitted estimators to a file that loading cannot execute.
+
+One NetCDF-4 file per estimator: the posterior draws and sampler statistics
+as NetCDF groups (readable by xarray, ArviZ or any HDF5 tool), and the
+parameters and fitted design as JSON in the file's attributes, decoded only
+to a fixed set of types (see ``_codec``). Formulas are checked against a list
+of allowed transforms before formulaic sees them (see ``_formula``).
+
+Unlike pickle or joblib, loading a file from someone else cannot run their
+code. Training data are not stored unless asked for.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import warnings
+from numbers import Integral
+from pathlib import Path
+from typing import Any
+
+from bayes_sklearn.persistence._codec import decode, encode
+from bayes_sklearn.persistence._formula import (
+    check_formula_is_safe,
+    formula_design_from_state,
+    formula_design_state,
+)
+
+__all__ = ["FORMAT_VERSION", "check_formula_is_safe", "load", "save"]
+
+FORMAT_NAME = "bayes_sklearn.estimator"
+#: Bumped whenever a stored field changes meaning; files of another version are refused.
+FORMAT_VERSION = 1
+#: NetCDF groups that hold training data, stored only with ``include_data=True``.
+DATA_GROUPS = ("observed_data", "log_likelihood")
+_ENGINE = "h5netcdf"
+
+
+def _estimator_classes() -> dict[str, type]:
+    from bayes_sklearn import estimators
+
+    return {name: getattr(estimators, name) for name in estimators.__all__}
+
+
+def save(estimator, path: str | os.PathLike, *, include_data: bool = False) -> Path:
+    """Write a fitted estimator to ``path`` (NetCDF-4 with JSON metadata).
+
+    Parameters
+    ----------
+    estimator : fitted bayes_sklearn estimator
+    path : str or path-like
+        Destination; an existing file is replaced only once the new one is
+        complete.
+    include_data : bool, default=False
+        Also store the training targets and the pointwise log likelihood of
+        the training rows (ArviZ's ``observed_data`` and ``log_likelihood``
+        groups, needed by ``arviz.loo``).
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(estimator)
+    name = type(estimator).__name__
+    if _estimator_classes().get(name) is not type(estimator):
+        raise TypeError(f"save() stores bayes_sklearn estimators, not {name}.")
+    state = json.dumps({
+        "params": _encode_params(estimator),
+        "fitted": _encode_fitted(estimator),
+    })
+    groups = {"posterior": estimator.posterior_}
+    for group, dataset in estimator._idata_groups.items():
+        if group not in DATA_GROUPS or include_data:
+            groups[group] = dataset
+    return _write_atomically(Path(path), name, state, groups)
+
+
+def load(path: str | os.PathLike, expected_class: type | None = None):
+    """Read an estimator written by :func:`save`.
+
+    Parameters
+    ----------
+    path : str or path-like
+    expected_class : type, optional
+        Refuse the file unless it holds an estimator of exactly this class.
+
+    Returns
+    -------
+    estimator
+        Fitted, predicting exactly as the saved one did.
+    """
+    import xarray as xr
+
+    from bayes_sklearn import __version__
+
+    path = Path(path)
+    with xr.open_dataset(path, engine=_ENGINE) as root:
+        attrs = dict(root.attrs)
+    if attrs.get("format") != FORMAT_NAME:
+        raise ValueError(f"{path} is not a bayes_sklearn estimator file.")
+    version = int(attrs.get("format_version", -1))
+    if version != FORMAT_VERSION:
+        raise ValueError(
+            f"{path} uses file format version {version}, written by bayes_sklearn "
+            f"{attrs.get('library_version')}; this bayes_sklearn "
+            f"({__version__}) reads version {FORMAT_VERSION}. Load it with the "
+            "version that wrote it and refit, or save it again."
+        )
+    cls = _estimator_classes().get(attrs.get("estimator"))
+    if cls is None:
+        raise ValueError(f"{path} holds an unknown estimator {attrs.get('estimator')!r}.")
+    if expected_class is not None and cls is not expected_class:
+        raise TypeError(
+            f"{path} holds a {cls.__name__}, not a {expected_class.__name__}; "
+            f"use {cls.__name__}.load or bayes_sklearn.load."
+        )
+    state = json.loads(attrs["state"])
+    estimator = cls(**_decode_params(state["params"]))
+    fitted = {key: _decode_fitted(key, value) for key, value in state["fitted"].items()}
+    groups = {}
+    for group in attrs["groups"].split(","):
+        with xr.open_dataset(path, group=group, engine=_ENGINE) as dataset:
+            groups[group] = dataset.load()
+    estimator.__dict__.update(fitted)
+    estimator.posterior_ = groups.pop("posterior")
+    estimator._idata_groups = groups
+    return estimator
+
+
+def _encode_params(estimator) -> dict[str, Any]:
+    params = estimator.get_params(deep=False)
+    random_state = params.get("random_state")
+    if random_state is not None and not isinstance(random_state, Integral):
+        warnings.warn(
+            f"random_state={random_state!r} is not an integer and is stored as None; "
+            "pass an integer seed to store it.", UserWarning, stacklevel=3,
+        )
+        params["random_state"] = None
+    try:
+        return encode(params)
+    except TypeError as error:
+        raise ValueError(f"Cannot save the parameters of {type(estimator).__name__}: {error}.") from error
+
+
+def _decode_params(data: Any) -> dict[str, Any]:
+    return decode(data)
+
+
+def _encode_fitted(estimator) -> dict[str, Any]:
+    from bayes_sklearn.design.formula import FormulaDesign
+
+    out = {}
+    for key, value in vars(estimator).items():
+        if not key.endswith("_") or key.startswith("_") or key == "posterior_":
+            continue
+        try:
+            if isinstance(value, FormulaDesign):
+                out[key] = {"__formula_design__": formula_design_state(value, encode)}
+            else:
+                out[key] = encode(value)
+        except TypeError as error:
+            raise ValueError(f"Cannot save fitted attribute {key}: {error}.") from error
+    return out
+
+
+def _decode_fitted(key: str, value: Any) -> Any:
+    if isinstance(value, dict) and "__formula_design__" in value:
+        return formula_design_from_state(value["__formula_design__"], decode)
+    return decode(value)
+
+
+def _write_atomically(path: Path, estimator_name: str, state: str, groups: dict) -> Path:
+    """Write to a temporary file beside ``path`` and move it into place when complete."""
+    import xarray as xr
+
+    from bayes_sklearn import __version__
+
+    root = xr.Dataset(attrs={
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "library_version": __version__,
+        "estimator": estimator_name,
+        "groups": ",".join(groups),
+        "state": state,
+    })
+    directory = path.resolve().parent
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        root.to_netcdf(temporary, mode="w", engine=_ENGINE)
+        for group, dataset in groups.items():
+            dataset.to_netcdf(temporary, mode="a", group=group, engine=_ENGINE)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
