@@ -145,3 +145,39 @@ def test_demo_runs_quickly(capsys):
     out = capsys.readouterr().out
     assert "BayesianLogisticRegression" in out and "sklearn LogisticRegression" in out
     assert "coef[x1:x2]" in out
+
+
+def test_concurrent_first_compilation_shares_one_cache(tmp_path):
+    """Two processes that both find the kernel cache empty compile it at the
+    same time into the same directory (as parallel workers on a fresh install
+    do): neither deadlocks or reads a half-written entry, both fit the same
+    posterior, and a third process then fits from the cache they left."""
+    import os
+    import subprocess
+    import sys
+
+    code = """
+import warnings, numpy as np
+from bayes_sklearn import BayesianLogisticRegression
+rng = np.random.default_rng(7)
+X = rng.normal(size=(150, 2))
+y = (0.3 + X @ np.array([1.5, -1.0]) + rng.logistic(size=150) > 0).astype(int)
+warnings.simplefilter("ignore")
+model = BayesianLogisticRegression(draws=100, tune=100, chains=2, progressbar=False,
+                                   random_state=0).fit(X, y)
+print(repr(model.predict_proba(X[:3])[:, 1].tolist()))
+"""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+
+    def start():
+        return subprocess.Popen([sys.executable, "-c", code], env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    first, second = start(), start()
+    outputs = [p.communicate(timeout=300) for p in (first, second)]
+    assert [p.returncode for p in (first, second)] == [0, 0], outputs
+    assert any(tmp_path.rglob("*.nbi")), "the kernel was not cached"
+    third = start()
+    out, err = third.communicate(timeout=300)
+    assert third.returncode == 0, err
+    assert outputs[0][0] == outputs[1][0] == out
