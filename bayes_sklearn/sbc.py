@@ -54,8 +54,8 @@ class SBCResult:
         return float(min(1.0, pvalues.min() * len(pvalues)))
 
 
-def _truth_and_draws(estimator, X, intercept_z, coef, sigma):
-    """True parameters and thinned posterior draws, on the original scale."""
+def _truth_and_draws(estimator, X, intercept_z, coef, sigma, group_sd, group_effects):
+    """True parameters and posterior draws, on the original scale."""
     post = estimator.posterior_
     intercept = intercept_z - X.mean(axis=0) @ coef
     truth = [intercept, *coef] + ([sigma] if sigma is not None else [])
@@ -63,6 +63,10 @@ def _truth_and_draws(estimator, X, intercept_z, coef, sigma):
     draws += list(post["coef"].values.reshape(-1, coef.shape[0]).T)
     if sigma is not None:
         draws.append(post["sigma"].values.ravel())
+    if group_sd is not None:
+        truth += [group_sd, group_effects[0]]
+        draws.append(post["group_sd"].sel(effect="intercept").values.ravel())
+        draws.append(post["group_intercept"].values[..., 0].ravel())
     return np.array(truth), np.stack(draws)
 
 
@@ -76,15 +80,20 @@ def simulation_based_calibration(
     simulate_prior_scale: float | None = None,
     random_state: int = 0,
     progress: Callable[[int], None] | None = None,
+    groups: np.ndarray | None = None,
+    group_scale: float = 1.0,
 ) -> SBCResult:
-    """Run SBC for a linear or logistic estimator on the fixed design ``X``.
+    """Run SBC for a linear, logistic or hierarchical logistic estimator on
+    the fixed design ``X``.
 
     Parameters
     ----------
-    estimator : BayesianLinearRegression or BayesianLogisticRegression
+    estimator : BayesianLinearRegression, BayesianLogisticRegression or HierarchicalLogisticRegression
         Unfitted template; it is cloned with explicit priors ``Normal(0,
         prior_scale)`` on the intercept and every coefficient (and, for the
-        linear model, ``Exponential(noise_scale)`` on ``sigma``).
+        linear model, ``Exponential(noise_scale)`` on ``sigma``; for the
+        hierarchical one, ``HalfNormal(group_scale)`` on the sd of the group
+        intercepts).
     X : ndarray of shape (n_samples, n_features)
         Design, the same in every replication.
     n_replications : int
@@ -103,10 +112,30 @@ def simulation_based_calibration(
         Seed of the simulations and of the fits.
     progress : callable or None
         Called with the replication index after each fit.
+    groups : ndarray of shape (n_samples,) of int, optional
+        Group of each row (codes ``0 .. n_groups - 1``), for a hierarchical
+        estimator; the group intercepts vary. The ranks then include the sd
+        of the group intercepts and the first group's intercept.
+    group_scale : float, default=1.0
+        Prior scale of the sd of the group intercepts.
 
     Returns
     -------
     SBCResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayes_sklearn import BayesianLinearRegression
+    >>> from bayes_sklearn.sbc import simulation_based_calibration
+    >>> X = np.random.default_rng(0).normal(size=(30, 2))
+    >>> result = simulation_based_calibration(
+    ...     BayesianLinearRegression(inference="exact", draws=200, chains=1), X,
+    ...     n_replications=20)
+    >>> result.ranks.shape
+    (20, 4)
+    >>> result.names
+    ('intercept', 'coef[0]', 'coef[1]', 'sigma')
     """
     from bayes_sklearn.estimators.logistic import BayesianLogisticRegression
 
@@ -119,6 +148,17 @@ def simulation_based_calibration(
     params = {"priors": priors, "random_state": random_state}
     if not logistic:
         params["prior_noise"] = Exponential(noise_scale)
+    X_fit = X
+    if groups is not None:
+        if not (logistic and "group" in estimator.get_params()):
+            raise ValueError(
+                "groups are supported for HierarchicalLogisticRegression only: the group "
+                "sd prior of HierarchicalRegression scales with sd(y), so it is not one "
+                "fixed prior to simulate from."
+            )
+        groups = np.asarray(groups, dtype=np.int64)
+        params.update(group=p, varying_slopes=None, prior_group_scale=group_scale)
+        X_fit = np.column_stack([X, groups])
     template = clone(estimator).set_params(**params)
     draw_scale = prior_scale if simulate_prior_scale is None else simulate_prior_scale
     centered = X - X.mean(axis=0)
@@ -127,7 +167,11 @@ def simulation_based_calibration(
         intercept_z = rng.normal(0.0, draw_scale)
         coef = rng.normal(0.0, draw_scale, size=p)
         eta = intercept_z + centered @ coef
-        sigma = None
+        sigma = group_sd = group_effects = None
+        if groups is not None:
+            group_sd = abs(rng.normal(0.0, group_scale))
+            group_effects = rng.normal(0.0, group_sd, size=groups.max() + 1)
+            eta = eta + group_effects[groups]
         if logistic:
             y = (rng.random(n) < 1.0 / (1.0 + np.exp(-eta))).astype(int)
             if y.min() == y.max():  # one class only: flip a row, as rare as it is
@@ -138,11 +182,14 @@ def simulation_based_calibration(
         model = clone(template).set_params(random_state=random_state + replication)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model.fit(X, y)
-        truth, draws = _truth_and_draws(model, X, intercept_z, coef, sigma)
+            model.fit(X_fit, y)
+        truth, draws = _truth_and_draws(model, X, intercept_z, coef, sigma, group_sd,
+                                        group_effects)
         keep = np.linspace(0, draws.shape[1] - 1, n_draws).round().astype(int)
         ranks.append((draws[:, keep] < truth[:, None]).sum(axis=1))
         if progress is not None:
             progress(replication)
     names = ("intercept", *(f"coef[{j}]" for j in range(p))) + (() if logistic else ("sigma",))
+    if groups is not None:
+        names += ("group_sd[intercept]", "group_intercept[0]")
     return SBCResult(np.array(ranks), n_draws, names)

@@ -52,3 +52,22 @@ def test_detects_mean_field_advi_underdispersion():
     assert simulation_based_calibration(advi, X_CORRELATED, 50).min_pvalue() < 1e-6
     exact = BayesianLinearRegression(inference="exact", draws=200, chains=1)
     assert simulation_based_calibration(exact, X_CORRELATED, 200).min_pvalue() > 0.01
+
+
+def test_hierarchical_ranks_are_uniform():
+    """Group-intercept sd and a group's intercept included: 6 groups of 10 rows."""
+    from bayes_sklearn import HierarchicalLogisticRegression
+
+    X_grouped = np.random.default_rng(1).normal(size=(60, 2))
+    groups = np.repeat(np.arange(6), 10)
+    result = simulation_based_calibration(HierarchicalLogisticRegression(**SHORT_NUTS),
+                                          X_grouped, 150, groups=groups)
+    assert result.names[-2:] == ("group_sd[intercept]", "group_intercept[0]")
+    assert result.min_pvalue() > 0.01
+
+
+def test_groups_need_a_fixed_group_prior():
+    with pytest.raises(ValueError, match="scales with sd"):
+        from bayes_sklearn import HierarchicalRegression
+
+        simulation_based_calibration(HierarchicalRegression(), X, 1, groups=np.zeros(40, int))

@@ -15,7 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from bayes_sklearn import BayesianLinearRegression, BayesianLogisticRegression
+from bayes_sklearn import (
+    BayesianLinearRegression,
+    BayesianLogisticRegression,
+    HierarchicalLogisticRegression,
+)
 from bayes_sklearn.sbc import simulation_based_calibration
 
 FIGURES = Path(__file__).parent / "figures"
@@ -29,6 +33,8 @@ def cases(replications: int):
     X_correlated = np.column_stack([x1, x1 + 0.1 * rng.normal(size=40)])
     exact = BayesianLinearRegression(inference="exact", draws=500, chains=1)
     advi = BayesianLinearRegression(inference="advi", draws=500, chains=1, progressbar=False)
+    X_grouped = rng.normal(size=(60, 2))
+    groups = np.repeat(np.arange(6), 10)
     return [
         ("linear, exact", exact, X, replications, {}),
         ("linear, NUTS", BayesianLinearRegression(**NUTS), X, replications, {}),
@@ -38,6 +44,11 @@ def cases(replications: int):
          {"prior_scale": 0.2, "simulate_prior_scale": 1.0}),
         ("should fail: mean-field ADVI, collinear features", advi, X_correlated,
          replications // 5, {}),
+        ("hierarchical logistic, NUTS, 6 groups", HierarchicalLogisticRegression(**NUTS),
+         X_grouped, replications, {"groups": groups}),
+        ("should fail: mean-field ADVI, hierarchical logistic",
+         HierarchicalLogisticRegression(inference="advi", draws=500, progressbar=False),
+         X_grouped, replications // 5, {"groups": groups}),
     ]
 
 
