@@ -364,3 +364,13 @@ def test_unseen_groups_per_policy(fitted):
     sampled = model.predict(unseen)
     np.testing.assert_array_equal(sampled, model.predict(unseen))
     assert np.isfinite(sampled).all()
+
+
+@pytest.mark.parametrize("formula", [None, "a + b * c"])
+def test_renamed_columns_at_prediction(formula):
+    X, y = _data()
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    model = BayesianLinearRegression(inference="exact", formula=formula).fit(frame, y)
+    with pytest.raises(ValueError, match="feature names|`c` is not present") as excinfo:
+        model.predict(frame.rename(columns={"c": "z"}))
+    assert_clean_error(excinfo)
