@@ -15,12 +15,16 @@ import numpy as np
 def column_moments(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean, standard deviation and largest magnitude of each column of ``X``.
 
-    Columns are divided by their largest magnitude first, so the squares in
-    the variance neither overflow (values near 1e200) nor underflow (values
-    near 1e-200) and both moments stay exact to rounding at any scale.
+    Columns of extreme magnitude are divided by their largest value first, so
+    the squares in the variance neither overflow (values near 1e200) nor
+    underflow (values near 1e-200); other data are not copied.
     """
     X = np.asarray(X, dtype=np.float64)
-    magnitude = np.abs(X).max(axis=0) if X.shape[0] else np.zeros(X.shape[1:])
+    if X.shape[0] == 0:
+        return X.mean(axis=0), X.std(axis=0), np.zeros(X.shape[1:])
+    magnitude = np.maximum(X.max(axis=0), -X.min(axis=0))
+    if np.all((magnitude == 0) | ((magnitude > 1e-100) & (magnitude < 1e100))):
+        return X.mean(axis=0), X.std(axis=0), magnitude
     divisor = np.where(magnitude > 0, magnitude, 1.0)
     unit = X / divisor
     return unit.mean(axis=0) * divisor, unit.std(axis=0) * divisor, magnitude

@@ -40,12 +40,12 @@ class GroupedEstimatorMixin:
         if self.group is None:
             return X, None, None
         labels, rest = _take_group_column(X, self.group)
-        if fitting and rest.shape[1] == 0:
-            raise ValueError(
-                f"X has no feature columns besides the group column {self.group!r}; "
-                f"{type(self).__name__} needs at least one feature."
-            )
         if fitting:
+            if rest.shape[1] == 0:
+                raise ValueError(
+                    f"X has no feature columns besides the group column {self.group!r}; "
+                    f"{type(self).__name__} needs at least one feature."
+                )
             if pd.isna(labels).any():
                 raise ValueError(f"The group column {self.group!r} contains missing values.")
             known, codes = np.unique(labels, return_inverse=True)

@@ -119,7 +119,7 @@ def load(path: str | os.PathLike, expected_class: type | None = None):
             f"use {cls.__name__}.load or bayes_sklearn.load."
         )
     state = json.loads(attrs["state"])
-    estimator = cls(**_decode_params(state["params"]))
+    estimator = cls(**decode(state["params"]))
     fitted = {key: _decode_fitted(key, value) for key, value in state["fitted"].items()}
     groups = {}
     for group in attrs["groups"].split(","):
@@ -144,10 +144,6 @@ def _encode_params(estimator) -> dict[str, Any]:
         return encode(params)
     except TypeError as error:
         raise ValueError(f"Cannot save the parameters of {type(estimator).__name__}: {error}.") from error
-
-
-def _decode_params(data: Any) -> dict[str, Any]:
-    return decode(data)
 
 
 def _encode_fitted(estimator) -> dict[str, Any]:
