@@ -73,7 +73,7 @@ def main(replications: int) -> None:
             ax.hist(ranks, bins=10, range=(0, result.n_draws + 1), histtype="step", label=name)
         ax.axhline(len(result.ranks) / 10, color="k", lw=0.8, ls="--")
         ax.set_title(f"{label} (min p {result.min_pvalue():.2g})", fontsize=9)
-    axes[0].legend(fontsize=7, ncol=4)
+        ax.legend(fontsize=6, ncol=len(result.names), loc="lower center")
     axes[-1].set_xlabel("rank of the true value among 99 posterior draws")
     fig.tight_layout()
     fig.savefig(FIGURES / "sbc_ranks.png", dpi=90)
