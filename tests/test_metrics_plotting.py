@@ -51,3 +51,79 @@ def test_decision_boundary_needs_two_features(regression_data):
     clf.posterior_ = None
     with pytest.raises(ValueError, match="exactly two input features"):
         plot_decision_boundary(clf, X, y > y.mean())
+
+
+class _NormalForecast:
+    """Stands in for a regressor whose predictive distribution is N(mu, sd)."""
+
+    def __init__(self, mu, sd):
+        self.mu, self.sd = np.asarray(mu, float), np.asarray(sd, float)
+
+    def sample_posterior_predictive(self, X, n_samples, random_state):
+        rng = np.random.default_rng(random_state)
+        return self.mu + self.sd * rng.standard_normal((n_samples, len(self.mu)))
+
+
+def test_crps_matches_the_closed_form_for_normal_forecasts():
+    """CRPS(N(mu, s), y) = s [z (2 Phi(z) - 1) + 2 phi(z) - 1/sqrt(pi)], z = (y - mu)/s.
+    With 20000 samples per row the fair estimator's sd per row is about
+    0.005 s; averaged over 50 rows the tolerance of 0.01 is over 10 se."""
+    from scipy import stats
+
+    from bayes_sklearn.metrics import crps
+
+    rng = np.random.default_rng(0)
+    mu, sd = rng.normal(size=50), rng.uniform(0.5, 2.0, size=50)
+    y = mu + sd * rng.normal(size=50) * 1.5
+    z = (y - mu) / sd
+    exact = sd * (z * (2 * stats.norm.cdf(z) - 1) + 2 * stats.norm.pdf(z) - 1 / np.sqrt(np.pi))
+    estimate = crps(_NormalForecast(mu, sd), None, y, n_samples=20000)
+    assert estimate == pytest.approx(exact.mean(), abs=0.01)
+
+
+def test_log_predictive_density_is_the_log_of_the_mean_density(regression_data):
+    from scipy import stats
+    from scipy.special import logsumexp
+
+    from bayes_sklearn import BayesianLinearRegression
+    from bayes_sklearn.metrics import log_predictive_density
+
+    X, y = regression_data
+    model = BayesianLinearRegression(inference="exact", random_state=0).fit(X, y)
+    post = model.posterior_
+    mean = post["intercept"].values.reshape(-1, 1) + post["coef"].values.reshape(-1, 3) @ X.T
+    log_density = stats.norm.logpdf(y, mean, post["sigma"].values.reshape(-1, 1))
+    expected = np.mean(logsumexp(log_density, axis=0) - np.log(len(log_density)))
+    assert log_predictive_density(model, X, y) == pytest.approx(expected, rel=1e-10)
+
+
+def test_log_predictive_density_of_a_classifier_is_minus_log_loss(fitted_binary, binary_data):
+    """For Bernoulli outcomes the predictive density is the posterior mean
+    probability of the observed class, so lpd = -log_loss(y, predict_proba)."""
+    from sklearn.metrics import log_loss
+
+    from bayes_sklearn.metrics import log_predictive_density
+
+    X, y = binary_data
+    expected = -log_loss(y, fitted_binary.predict_proba(X))
+    assert log_predictive_density(fitted_binary, X, y) == pytest.approx(expected, rel=1e-9)
+
+
+def test_probabilistic_scorers_rank_a_useful_model_above_a_useless_one(regression_data):
+    from sklearn.model_selection import cross_val_score
+
+    from bayes_sklearn import BayesianLinearRegression
+    from bayes_sklearn.metrics import crps, lpd_scorer, neg_crps_scorer
+
+    X, y = regression_data
+    rng = np.random.default_rng(1)
+    noise = rng.normal(size=X.shape)
+    model = BayesianLinearRegression(inference="exact", random_state=0)
+    for scorer in (lpd_scorer, neg_crps_scorer):
+        useful = cross_val_score(model, X, y, cv=4, scoring=scorer).mean()
+        useless = cross_val_score(model, noise, y, cv=4, scoring=scorer).mean()
+        assert useful > useless
+    with pytest.raises(ValueError, match="neg_log_loss"):
+        from bayes_sklearn import BayesianLogisticRegression
+
+        crps(BayesianLogisticRegression(), X, y)
