@@ -85,6 +85,25 @@ def plot_decision_boundary(
     Returns
     -------
     matplotlib.axes.Axes
+        The axes drawn on.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import warnings; warnings.simplefilter("ignore")  # 100 draws: too few for the checks
+    >>> import numpy as np
+    >>> from bayes_sklearn import BayesianLogisticRegression
+    >>> from bayes_sklearn.plotting import plot_decision_boundary
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(100, 2))
+    >>> y = (X[:, 0] - X[:, 1] + rng.logistic(size=100) > 0).astype(int)
+    >>> clf = BayesianLogisticRegression(draws=100, tune=100, chains=1,
+    ...                                  progressbar=False, random_state=0).fit(X, y)
+    >>> ax = plot_decision_boundary(clf, X, y, n_draws=20, grid_resolution=40)
+    >>> type(ax).__name__, ax.get_xlabel(), ax.get_ylabel()
+    ('Axes', 'x0', 'x1')
+    >>> plt.close("all")
     """
     check_is_fitted(estimator)
     if estimator.n_features_in_ != 2 or len(estimator.classes_) != 2:
@@ -143,10 +162,30 @@ def plot_score_distribution(scores, *, label: str = "score", reference: float | 
     reference : float, optional
         A point value to mark (e.g. the score of the averaged prediction).
     ax : matplotlib Axes, optional
+        Where to draw; a new figure when None.
 
     Returns
     -------
     matplotlib.axes.Axes
+        The axes drawn on.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> from bayes_sklearn import BayesianLinearRegression
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(50, 2))
+    >>> y = 1.0 + X @ [2.0, -1.0] + rng.normal(scale=0.5, size=50)
+    >>> from bayes_sklearn.metrics import posterior_score
+    >>> from bayes_sklearn.plotting import plot_score_distribution
+    >>> model = BayesianLinearRegression(inference="exact", random_state=0).fit(X, y)
+    >>> scores = posterior_score(model, X, y, scoring="r2", n_draws=200, random_state=0)
+    >>> ax = plot_score_distribution(scores, label="R^2", reference=model.score(X, y))
+    >>> type(ax).__name__, ax.get_xlabel()
+    ('Axes', 'R^2')
+    >>> plt.close("all")
     """
     plt = _pyplot()
     ax = ax if ax is not None else plt.subplots(figsize=(5, 3.5))[1]
@@ -174,13 +213,34 @@ def plot_elbo(estimator, *, smooth: int = 100, ax=None):
     Parameters
     ----------
     estimator : fitted estimator with ``inference="advi"`` or ``"fullrank_advi"``
+        Its ``elbo_history_`` is drawn.
     smooth : int, default=100
         Window of the running mean.
     ax : matplotlib Axes, optional
+        Where to draw; a new figure when None.
 
     Returns
     -------
     matplotlib.axes.Axes
+        The axes drawn on.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> from bayes_sklearn import BayesianLinearRegression
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(50, 2))
+    >>> y = 1.0 + X @ [2.0, -1.0] + rng.normal(scale=0.5, size=50)
+    >>> from bayes_sklearn.plotting import plot_elbo
+    >>> model = BayesianLinearRegression(inference="advi", random_state=0).fit(X, y)
+    >>> ax = plot_elbo(model)
+    >>> type(ax).__name__, ax.get_title()
+    ('Axes', 'advi')
+    >>> [line.get_label() for line in ax.get_lines()]
+    ['ELBO', 'running mean (100)']
+    >>> plt.close("all")
     """
     check_is_fitted(estimator)
     history = getattr(estimator, "elbo_history_", None)
@@ -216,10 +276,31 @@ def plot_posterior_comparison(fits: dict, var_names=("intercept", "coef", "sigma
     prob : float, default=0.94
         Mass of the intervals.
     ax : matplotlib Axes, optional
+        Where to draw; a new figure when None.
 
     Returns
     -------
     matplotlib.axes.Axes
+        The axes drawn on.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> from bayes_sklearn import BayesianLinearRegression
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(50, 2))
+    >>> y = 1.0 + X @ [2.0, -1.0] + rng.normal(scale=0.5, size=50)
+    >>> from bayes_sklearn.plotting import plot_posterior_comparison
+    >>> exact = BayesianLinearRegression(inference="exact", random_state=0).fit(X, y)
+    >>> advi = BayesianLinearRegression(inference="advi", random_state=0).fit(X, y)
+    >>> ax = plot_posterior_comparison({"exact": exact, "ADVI": advi})
+    >>> type(ax).__name__
+    'Axes'
+    >>> [label.get_text() for label in ax.get_yticklabels()]
+    ['intercept', 'coef[x0]', 'coef[x1]', 'sigma']
+    >>> plt.close("all")
     """
     plt = _pyplot()
     rows = []

@@ -9,6 +9,8 @@ from sklearn.utils.validation import _check_feature_names, check_is_fitted
 
 from bayes_sklearn.design.formula import HANDLE_UNKNOWN_OPTIONS, FormulaDesign, as_frame
 
+__all__ = ["FormulaTransformer"]
+
 
 class FormulaTransformer(TransformerMixin, BaseEstimator):
     """Turn a DataFrame into the design matrix of a formula.
@@ -33,7 +35,9 @@ class FormulaTransformer(TransformerMixin, BaseEstimator):
     design_ : FormulaDesign
         The fitted formula state.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
+        Feature names, when ``X`` has string column names.
 
     Examples
     --------
@@ -71,6 +75,16 @@ class FormulaTransformer(TransformerMixin, BaseEstimator):
         Returns
         -------
         self : FormulaTransformer
+            The fitted transformer.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from bayes_sklearn import FormulaTransformer
+        >>> X = pd.DataFrame({"x": [1.0, 2.0, 3.0], "region": ["a", "b", "a"]})
+        >>> ft = FormulaTransformer("center(x) + C(region)").fit(X)
+        >>> ft.n_features_in_, list(ft.feature_names_in_)
+        (2, ['x', 'region'])
         """
         self._validate_params()
         _check_feature_names(self, X, reset=True)
@@ -83,9 +97,27 @@ class FormulaTransformer(TransformerMixin, BaseEstimator):
     def transform(self, X) -> np.ndarray:
         """The design matrix of ``X`` under the fitted formula state.
 
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Rows to transform; a DataFrame needs the columns the formula
+            names (others are ignored).
+
         Returns
         -------
         ndarray of shape (n_samples, n_design_columns)
+            Columns in the order of :meth:`get_feature_names_out`.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from bayes_sklearn import FormulaTransformer
+        >>> X = pd.DataFrame({"x": [1.0, 2.0, 3.0], "region": ["a", "b", "a"]})
+        >>> ft = FormulaTransformer("center(x) + C(region)").fit(X)
+        >>> # the mean of x (2.0) learnt in fit is reused on new rows
+        >>> ft.transform(pd.DataFrame({"x": [5.0, 2.0], "region": ["b", "a"]}))
+        array([[3., 1.],
+               [0., 0.]])
         """
         check_is_fitted(self)
         frame = as_frame(X, getattr(self, "feature_names_in_", None))
@@ -95,7 +127,28 @@ class FormulaTransformer(TransformerMixin, BaseEstimator):
         return X_design
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
-        """Names of the design columns (``"x1:x2"``, ``"C(region)[T.b]"``...)."""
+        """Names of the design columns (``"x1:x2"``, ``"C(region)[T.b]"``...).
+
+        Parameters
+        ----------
+        input_features : ignored
+            Present for scikit-learn API consistency.
+
+        Returns
+        -------
+        ndarray of str objects
+            One name per column of :meth:`transform`'s output, with
+            ``"Intercept"`` first when ``include_intercept=True``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from bayes_sklearn import FormulaTransformer
+        >>> X = pd.DataFrame({"x": [1.0, 2.0, 3.0], "region": ["a", "b", "a"]})
+        >>> ft = FormulaTransformer("center(x) + C(region)", include_intercept=True).fit(X)
+        >>> ft.get_feature_names_out().tolist()
+        ['Intercept', 'center(x)', 'C(region)[T.b]']
+        """
         check_is_fitted(self)
         names = list(self.design_.column_names)
         if self.include_intercept:

@@ -213,3 +213,24 @@ def test_advi_started_nuts_agrees_with_exact(regression_data):
     # 1000 draws with ESS of several hundred: 0.25 sd is > 5 Monte Carlo errors.
     np.testing.assert_array_less(np.abs(model.coef_ - mean[1:]), 0.25 * sd[1:])
     assert model.convergence_.n_divergences == 0
+
+
+def test_prior_lines_follow_the_priors(regression_data):
+    """kind="mean" gives E[y|x] under each prior draw: the lines' slopes have
+    the slope prior and their value at the feature means the intercept prior
+    (the intercept is defined there). 4000 draws: the se of a sample sd s is
+    about s / sqrt(8000), so 5 se is 0.056 s."""
+    X, y = regression_data
+    priors = {"intercept": Normal(3.0, 1.0), 0: Normal(0.0, 2.0), 1: Normal(0.0, 0.5),
+              2: Normal(0.0, 0.1)}
+    model = BayesianLinearRegression(priors=priors)
+    # two rows one unit apart in x0; the intercept is at their mean
+    rows = X.mean(axis=0) + np.array([[-0.5, 0.0, 0.0], [0.5, 0.0, 0.0]])
+    lines = model.sample_prior_predictive(rows, y=np.resize(y, 2),
+                                          n_samples=4000, kind="mean", random_state=0)
+    at_center, slope = lines.mean(axis=1), lines[:, 1] - lines[:, 0]
+    assert at_center.mean() == pytest.approx(3.0, abs=5 * 1.0 / np.sqrt(4000))
+    assert at_center.std() == pytest.approx(1.0, rel=0.056)
+    assert slope.std() == pytest.approx(2.0, rel=0.056)
+    with pytest.raises(ValueError, match="kind must be"):
+        model.sample_prior_predictive(rows, y=np.resize(y, 2), kind="line")

@@ -100,6 +100,21 @@ class BayesianGLMBase(BaseEstimator):
         -------
         self : object
             The fitted estimator.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayes_sklearn import BayesianLinearRegression
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(50, 2))
+        >>> y = 1.0 + X @ [2.0, -1.0] + rng.normal(scale=0.5, size=50)
+        >>> model = BayesianLinearRegression(inference="exact", random_state=0)
+        >>> model.fit(X, y)
+        BayesianLinearRegression(inference='exact', random_state=0)
+        >>> dict(model.posterior_.sizes)
+        {'chain': 4, 'draw': 1000, 'feature': 2}
+        >>> bool(abs(model.coef_[0] - 2.0) < 0.5 and abs(model.coef_[1] + 1.0) < 0.5)
+        True
         """
         self._validate_params()
         previous_state = self.__dict__.copy()
@@ -245,7 +260,21 @@ class BayesianGLMBase(BaseEstimator):
     def idata_(self):
         """The fit as ``arviz.InferenceData``: posterior, sample_stats,
         observed_data and log_likelihood (built on access from ``posterior_``
-        and the other stored groups)."""
+        and the other stored groups).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayes_sklearn import BayesianLinearRegression
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(50, 2))
+        >>> y = 1.0 + X @ [2.0, -1.0] + rng.normal(scale=0.5, size=50)
+        >>> model = BayesianLinearRegression(inference="exact", random_state=0).fit(X, y)
+        >>> sorted(model.idata_.groups())  # exact draws have no sampler statistics
+        ['log_likelihood', 'observed_data', 'posterior']
+        >>> model.idata_.log_likelihood["y"].shape  # (chain, draw, row), for arviz.loo
+        (4, 1000, 50)
+        """
         return build_inference_data(self.posterior_, self._idata_groups)
 
     def _posterior(self) -> Posterior:
@@ -278,12 +307,29 @@ class BayesianGLMBase(BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Rows to evaluate (training or held-out).
         y : array-like of shape (n_samples,)
+            Their targets.
 
         Returns
         -------
         ndarray of shape (n_chains, n_draws, n_samples)
             Usable with ``arviz.loo``/``waic`` or as a held-out predictive score.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayes_sklearn import BayesianLinearRegression
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(50, 2))
+        >>> y = 1.0 + X @ [2.0, -1.0] + rng.normal(scale=0.5, size=50)
+        >>> model = BayesianLinearRegression(inference="exact", random_state=0).fit(X, y)
+        >>> log_lik = model.log_likelihood(X[:5], y[:5])
+        >>> log_lik.shape  # 4 chains x 1000 draws x 5 rows
+        (4, 1000, 5)
+        >>> # the observed targets are far more likely than sign-flipped ones
+        >>> bool(model.log_likelihood(X, y).mean() > model.log_likelihood(X, -y).mean())
+        True
         """
         X_design, posterior = self._prepare(X)
         y_fit = self._encode_new_target(np.asarray(y))
@@ -309,6 +355,25 @@ class BayesianGLMBase(BaseEstimator):
         Returns
         -------
         pandas.DataFrame
+            One row per parameter (vector variables get one row per element);
+            columns as :func:`arviz.summary`: mean, sd, HDI bounds, MCSE, ESS
+            and r_hat.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayes_sklearn import BayesianLinearRegression
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(50, 2))
+        >>> y = 1.0 + X @ [2.0, -1.0] + rng.normal(scale=0.5, size=50)
+        >>> model = BayesianLinearRegression(inference="exact", random_state=0).fit(X, y)
+        >>> table = model.summary(hdi_prob=0.9)
+        >>> list(table.index)
+        ['intercept', 'coef[x0]', 'coef[x1]', 'sigma']
+        >>> list(table.columns[:4])
+        ['mean', 'sd', 'hdi_5%', 'hdi_95%']
+        >>> bool(table.loc["coef[x0]", "hdi_5%"] < 2.0 < table.loc["coef[x0]", "hdi_95%"])
+        True
         """
         import arviz as az
 
@@ -321,9 +386,7 @@ class BayesianGLMBase(BaseEstimator):
         """``E[y]`` (or class probabilities) under a subset of the posterior draws."""
         X_design, posterior = self._prepare(X)
         index = _draw_index(posterior.n_draws, n_draws, _generator(random_state))
-        subset = posterior.subset(np.sort(index))
-        by_row = subset.map_rows(X_design, lambda eta: np.swapaxes(subset.expected_values(eta), 0, 1))
-        return np.swapaxes(by_row, 0, 1)
+        return _expected_values(posterior.subset(np.sort(index)), X_design)
 
     # -- persistence ---------------------------------------------------------
 
@@ -345,6 +408,25 @@ class BayesianGLMBase(BaseEstimator):
         Returns
         -------
         pathlib.Path
+            The written file.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> import numpy as np
+        >>> from bayes_sklearn import BayesianLinearRegression
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(50, 2))
+        >>> y = 1.0 + X @ [2.0, -1.0] + rng.normal(scale=0.5, size=50)
+        >>> model = BayesianLinearRegression(inference="exact", random_state=0).fit(X, y)
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = model.save(Path(tmp) / "model.nc")
+        ...     loaded = BayesianLinearRegression.load(path)
+        >>> path.name
+        'model.nc'
+        >>> bool(np.array_equal(loaded.predict(X), model.predict(X)))
+        True
         """
         from bayes_sklearn.persistence import save
 
@@ -357,6 +439,7 @@ class BayesianGLMBase(BaseEstimator):
         Parameters
         ----------
         path : str or path-like
+            A file written by :meth:`save` or :func:`bayes_sklearn.persistence.save`.
 
         Returns
         -------
@@ -370,6 +453,28 @@ class BayesianGLMBase(BaseEstimator):
         ValueError
             If the file is not a bayes_sklearn file, has another format
             version, or holds a formula with a transform not on the allowed list.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from bayes_sklearn import BayesianLogisticRegression
+        >>> import numpy as np
+        >>> from bayes_sklearn import BayesianLinearRegression
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(50, 2))
+        >>> y = 1.0 + X @ [2.0, -1.0] + rng.normal(scale=0.5, size=50)
+        >>> model = BayesianLinearRegression(inference="exact", random_state=0).fit(X, y)
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = model.save(Path(tmp) / "model.nc")
+        ...     loaded = BayesianLinearRegression.load(path)
+        ...     try:
+        ...         BayesianLogisticRegression.load(path)
+        ...     except TypeError:
+        ...         print("refused: the file holds a BayesianLinearRegression")
+        refused: the file holds a BayesianLinearRegression
+        >>> bool(np.array_equal(loaded.predict(X), model.predict(X)))
+        True
         """
         from bayes_sklearn.persistence import load
 
@@ -385,15 +490,36 @@ class BayesianGLMBase(BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_rows, n_features)
+            Rows to simulate outcomes for.
         n_samples : int, optional
             Number of simulated data sets; default one per posterior draw.
         random_state : int, RandomState, Generator or None
             Seed for the simulation.
+        kind : {"outcome", "mean"}, default="outcome"
+            ``"outcome"`` simulates targets; ``"mean"`` returns ``E[y | x]``
+            under each prior draw (the prior's regression lines, or class
+            probabilities for classifiers), without the noise.
 
         Returns
         -------
-        ndarray of shape (n_samples, n_rows)
-            Simulated targets (class labels for classifiers).
+        ndarray of shape (n_samples, n_rows), or (n_samples, n_rows, n_classes)
+            Simulated targets (class labels for classifiers); with
+            ``kind="mean"``, expected values (class probabilities).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayes_sklearn import BayesianLinearRegression
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(50, 2))
+        >>> y = 1.0 + X @ [2.0, -1.0] + rng.normal(scale=0.5, size=50)
+        >>> model = BayesianLinearRegression(inference="exact", random_state=0).fit(X, y)
+        >>> sims = model.sample_posterior_predictive(X[:3], n_samples=200, random_state=0)
+        >>> sims.shape
+        (200, 3)
+        >>> # simulated outcomes scatter around the posterior mean prediction
+        >>> bool(np.all(np.abs(sims.mean(axis=0) - model.predict(X[:3])) < 0.2))
+        True
         """
         X_design, posterior = self._prepare(X)
         rng = _generator(random_state)
@@ -401,9 +527,9 @@ class BayesianGLMBase(BaseEstimator):
         return self._decode_outcomes(posterior.sample_outcomes(X_design, rng))
 
     def sample_prior_predictive(
-        self, X, y=None, n_samples: int = 500, random_state=None
+        self, X, y=None, n_samples: int = 500, random_state=None, kind: str = "outcome"
     ) -> np.ndarray:
-        """Simulate outcomes for the rows of ``X`` from the prior.
+        """Simulate outcomes (or regression lines) for the rows of ``X`` from the prior.
 
         The default priors are scaled to the data, so they need training
         targets: pass ``y``, or call this on a fitted estimator to use the
@@ -412,17 +538,46 @@ class BayesianGLMBase(BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_rows, n_features)
+            Rows to simulate outcomes for.
         y : array-like of shape (n_rows,), optional
             Targets that set the autoscaled priors (for an unfitted estimator).
         n_samples : int, default=500
             Number of simulated data sets.
         random_state : int, RandomState, Generator or None
             Seed for the simulation.
+        kind : {"outcome", "mean"}, default="outcome"
+            ``"outcome"`` simulates targets; ``"mean"`` returns ``E[y | x]``
+            under each prior draw (the prior's regression lines, or class
+            probabilities for classifiers), without the noise.
 
         Returns
         -------
-        ndarray of shape (n_samples, n_rows)
+        ndarray of shape (n_samples, n_rows), or (n_samples, n_rows, n_classes)
+            Simulated targets (class labels for classifiers); with
+            ``kind="mean"``, expected values (class probabilities).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayes_sklearn import BayesianLinearRegression
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(50, 2))
+        >>> y = 1.0 + X @ [2.0, -1.0] + rng.normal(scale=0.5, size=50)
+        >>> sims = BayesianLinearRegression().sample_prior_predictive(
+        ...     X, y, n_samples=100, random_state=0)
+        >>> sims.shape
+        (100, 50)
+        >>> bool(sims.std() > y.std())  # weakly informative: wider than the data
+        True
+        >>> model = BayesianLinearRegression(inference="exact", random_state=0).fit(X, y)
+        >>> model.sample_prior_predictive(X[:3], n_samples=10, random_state=0).shape
+        (10, 3)
+        >>> lines = model.sample_prior_predictive(X[:3], n_samples=10, kind="mean", random_state=0)
+        >>> lines.shape  # 10 prior regression lines at 3 rows
+        (10, 3)
         """
+        if kind not in ("outcome", "mean"):
+            raise ValueError(f"kind must be 'outcome' or 'mean', got {kind!r}.")
         rng = _generator(random_state)
         if y is not None:
             spec, X_design, codes, decode = self._prior_spec_from_data(X, y)
@@ -437,6 +592,8 @@ class BayesianGLMBase(BaseEstimator):
             )
         n_groups = None if codes is None else int(codes.max(initial=-1)) + 1
         prior = prior_draws(spec, n_samples, rng, n_groups).with_groups(codes)
+        if kind == "mean":
+            return _expected_values(prior, X_design)
         return decode(prior.sample_outcomes(X_design, rng))
 
     def _prior_spec_from_data(self, X, y):
@@ -534,6 +691,14 @@ def prior_draws(
             spec.standardizer.center[varying], spec.standardizer.scale[varying], rng,
         )
     return Posterior(spec.family, intercept, coef, sigma, groups)
+
+
+def _expected_values(posterior: Posterior, X_design: np.ndarray) -> np.ndarray:
+    """``E[y]`` (class probabilities) of every row under every draw: (draws, rows, ...)."""
+    by_row = posterior.map_rows(
+        X_design, lambda eta: np.swapaxes(posterior.expected_values(eta), 0, 1)
+    )
+    return np.swapaxes(by_row, 0, 1)
 
 
 def _generator(random_state) -> np.random.Generator:

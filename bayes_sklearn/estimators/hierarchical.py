@@ -236,6 +236,29 @@ class HierarchicalLogisticRegression(GroupedEstimatorMixin, BayesianLogisticRegr
     idata_ : arviz.InferenceData
         ``posterior_`` with sampler statistics, observed data and pointwise
         log likelihood, built on access.
+
+    Examples
+    --------
+    >>> import warnings; warnings.simplefilter("ignore")  # 100 draws: too few for the checks
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from bayes_sklearn import HierarchicalLogisticRegression
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"x": rng.normal(size=200),
+    ...                   "school": rng.choice(["a", "b", "c", "d"], size=200)})
+    >>> shift = X["school"].map({"a": -2.0, "b": -0.5, "c": 0.5, "d": 2.0})
+    >>> y = (X["x"] + shift + rng.logistic(size=200) > 0).astype(int)
+    >>> clf = HierarchicalLogisticRegression(group="school", draws=100, tune=100, chains=1,
+    ...                                      progressbar=False, random_state=0).fit(X, y)
+    >>> clf.groups_
+    array(['a', 'b', 'c', 'd'], dtype=object)
+    >>> clf.posterior_["group_intercept"].shape  # (chain, draw, group)
+    (1, 100, 4)
+    >>> new = pd.DataFrame({"x": [0.0, 0.0, 0.0], "school": ["a", "d", "unseen"]})
+    >>> p1 = clf.predict_proba(new)[:, 1]
+    >>> # an unseen school gets the population-level prediction, between the two
+    >>> bool(p1[0] < p1[2] < p1[1])
+    True
     """
 
     _parameter_constraints: dict = {

@@ -126,7 +126,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         r_hat, ESS and divergences (None for exact inference).
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Feature names, when ``X`` has string column names.
 
     Examples
@@ -216,6 +216,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Rows to predict.
         return_std : bool, default=False
             Also return the standard deviation of a new observation, which
             includes the noise (as :class:`sklearn.linear_model.BayesianRidge`).
@@ -223,7 +224,23 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         Returns
         -------
         y_mean : ndarray of shape (n_samples,)
+            Posterior mean of ``E[y | x]``.
         y_std : ndarray of shape (n_samples,), only if ``return_std``
+            Posterior predictive standard deviation of a new observation.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayes_sklearn import BayesianLinearRegression
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(50, 2))
+        >>> y = 1.0 + X @ [2.0, -1.0] + rng.normal(scale=0.5, size=50)
+        >>> model = BayesianLinearRegression(inference="exact", random_state=0).fit(X, y)
+        >>> model.predict(X[:3]).shape
+        (3,)
+        >>> mean, std = model.predict(X[:3], return_std=True)
+        >>> bool(np.all(std > model.sigma_))  # noise plus uncertainty about the line
+        True
         """
         X_design, posterior = self._prepare(X)
         mean = posterior.mean(X_design)
@@ -237,6 +254,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Rows to predict.
         n_draws : int, optional
             Random subset of draws; default all of them.
         random_state : int, RandomState, Generator or None
@@ -245,6 +263,21 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         Returns
         -------
         ndarray of shape (n_draws, n_samples)
+            ``E[y | x]`` of each row under each chosen draw.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayes_sklearn import BayesianLinearRegression
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(50, 2))
+        >>> y = 1.0 + X @ [2.0, -1.0] + rng.normal(scale=0.5, size=50)
+        >>> model = BayesianLinearRegression(inference="exact", random_state=0).fit(X, y)
+        >>> model.predict_draws(X[:3], n_draws=100, random_state=0).shape
+        (100, 3)
+        >>> # averaged over all draws, the lines give the mean prediction
+        >>> bool(np.allclose(model.predict_draws(X[:3]).mean(axis=0), model.predict(X[:3])))
+        True
         """
         return self._expected_value_draws(X, n_draws, random_state)
 
@@ -254,6 +287,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Rows to predict.
         prob : float, default=0.9
             Probability mass inside the interval.
         kind : {"predictive", "mean"}, default="predictive"
@@ -264,6 +298,22 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         -------
         ndarray of shape (n_samples, 2)
             Lower and upper bounds.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayes_sklearn import BayesianLinearRegression
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(50, 2))
+        >>> y = 1.0 + X @ [2.0, -1.0] + rng.normal(scale=0.5, size=50)
+        >>> model = BayesianLinearRegression(inference="exact", random_state=0).fit(X, y)
+        >>> new_y = model.predict_interval(X[:3], prob=0.9)
+        >>> new_y.shape
+        (3, 2)
+        >>> line = model.predict_interval(X[:3], prob=0.9, kind="mean")
+        >>> # a new observation adds noise, so its interval is wider than the line's
+        >>> bool(np.all(new_y[:, 1] - new_y[:, 0] > line[:, 1] - line[:, 0]))
+        True
         """
         check_prob(prob)
         if kind not in ("predictive", "mean"):

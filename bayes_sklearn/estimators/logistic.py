@@ -119,7 +119,9 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
     convergence_ : ConvergenceDiagnostics
         r_hat, ESS and divergences.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
+        Feature names, when ``X`` has string column names.
 
     Examples
     --------
@@ -231,13 +233,36 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Rows to predict.
         return_std : bool, default=False
             Also return the posterior standard deviation of each probability.
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
+            Posterior mean probability of each class, columns in the order
+            of ``classes_``.
         proba_std : ndarray of shape (n_samples, n_classes), only if ``return_std``
+            Posterior standard deviation of each probability.
+
+        Examples
+        --------
+        >>> import warnings; warnings.simplefilter("ignore")  # 100 draws: too few for the checks
+        >>> import numpy as np
+        >>> from bayes_sklearn import BayesianLogisticRegression
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(100, 2))
+        >>> y = (X[:, 0] - X[:, 1] + rng.logistic(size=100) > 0).astype(int)
+        >>> clf = BayesianLogisticRegression(draws=100, tune=100, chains=1,
+        ...                                  progressbar=False, random_state=0).fit(X, y)
+        >>> X_new = np.array([[2.0, -2.0], [-2.0, 2.0]])
+        >>> proba, proba_std = clf.predict_proba(X_new, return_std=True)
+        >>> proba.shape, proba_std.shape
+        ((2, 2), (2, 2))
+        >>> bool(np.allclose(proba.sum(axis=1), 1.0))
+        True
+        >>> proba.argmax(axis=1)
+        array([1, 0])
         """
         X_design, posterior = self._prepare(X)
         proba = posterior.mean(X_design)
@@ -251,6 +276,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Rows to predict.
         n_draws : int, optional
             Random subset of draws; default all of them.
         random_state : int, RandomState, Generator or None
@@ -259,6 +285,25 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         Returns
         -------
         ndarray of shape (n_draws, n_samples, n_classes)
+            Class probabilities of each row under each chosen draw.
+
+        Examples
+        --------
+        >>> import warnings; warnings.simplefilter("ignore")  # 100 draws: too few for the checks
+        >>> import numpy as np
+        >>> from bayes_sklearn import BayesianLogisticRegression
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(100, 2))
+        >>> y = (X[:, 0] - X[:, 1] + rng.logistic(size=100) > 0).astype(int)
+        >>> clf = BayesianLogisticRegression(draws=100, tune=100, chains=1,
+        ...                                  progressbar=False, random_state=0).fit(X, y)
+        >>> X_new = np.array([[2.0, -2.0], [-2.0, 2.0]])
+        >>> clf.predict_proba_draws(X_new, n_draws=50, random_state=0).shape
+        (50, 2, 2)
+        >>> # averaged over all draws, they give predict_proba
+        >>> all_draws = clf.predict_proba_draws(X_new)
+        >>> bool(np.allclose(all_draws.mean(axis=0), clf.predict_proba(X_new)))
+        True
         """
         return self._expected_value_draws(X, n_draws, random_state)
 
@@ -268,6 +313,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Rows to predict.
         prob : float, default=0.9
             Posterior mass inside the interval.
 
@@ -275,6 +321,24 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         -------
         ndarray of shape (n_samples, n_classes, 2)
             Lower and upper bounds.
+
+        Examples
+        --------
+        >>> import warnings; warnings.simplefilter("ignore")  # 100 draws: too few for the checks
+        >>> import numpy as np
+        >>> from bayes_sklearn import BayesianLogisticRegression
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(100, 2))
+        >>> y = (X[:, 0] - X[:, 1] + rng.logistic(size=100) > 0).astype(int)
+        >>> clf = BayesianLogisticRegression(draws=100, tune=100, chains=1,
+        ...                                  progressbar=False, random_state=0).fit(X, y)
+        >>> X_new = np.array([[2.0, -2.0], [-2.0, 2.0]])
+        >>> interval = clf.predict_proba_interval(X_new, prob=0.9)
+        >>> interval.shape  # (rows, classes, [lower, upper])
+        (2, 2, 2)
+        >>> proba = clf.predict_proba(X_new)
+        >>> bool(np.all((interval[..., 0] <= proba) & (proba <= interval[..., 1])))
+        True
         """
         check_prob(prob)
         X_design, posterior = self._prepare(X)
@@ -282,17 +346,71 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         return posterior.quantiles(X_design, q)
 
     def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`."""
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to predict.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Log of the posterior mean class probabilities (``-inf`` where a
+            probability is exactly 0).
+
+        Examples
+        --------
+        >>> import warnings; warnings.simplefilter("ignore")  # 100 draws: too few for the checks
+        >>> import numpy as np
+        >>> from bayes_sklearn import BayesianLogisticRegression
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(100, 2))
+        >>> y = (X[:, 0] - X[:, 1] + rng.logistic(size=100) > 0).astype(int)
+        >>> clf = BayesianLogisticRegression(draws=100, tune=100, chains=1,
+        ...                                  progressbar=False, random_state=0).fit(X, y)
+        >>> X_new = np.array([[2.0, -2.0], [-2.0, 2.0]])
+        >>> log_proba = clf.predict_log_proba(X_new)
+        >>> log_proba.shape
+        (2, 2)
+        >>> bool(np.allclose(np.exp(log_proba), clf.predict_proba(X_new)))
+        True
+        """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
     def decision_function(self, X):
         """Log-odds of the posterior-averaged probabilities.
 
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+
         Returns
         -------
-        ndarray of shape (n_samples,) for two classes (positive means
-        ``classes_[1]``), else (n_samples, n_classes) of log-probabilities.
+        ndarray of shape (n_samples,) or (n_samples, n_classes)
+            For two classes, the log-odds of ``classes_[1]`` (positive means
+            ``classes_[1]`` is the more probable); for more classes, the
+            log-probabilities of each class.
+
+        Examples
+        --------
+        >>> import warnings; warnings.simplefilter("ignore")  # 100 draws: too few for the checks
+        >>> import numpy as np
+        >>> from bayes_sklearn import BayesianLogisticRegression
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(100, 2))
+        >>> y = (X[:, 0] - X[:, 1] + rng.logistic(size=100) > 0).astype(int)
+        >>> clf = BayesianLogisticRegression(draws=100, tune=100, chains=1,
+        ...                                  progressbar=False, random_state=0).fit(X, y)
+        >>> X_new = np.array([[2.0, -2.0], [-2.0, 2.0]])
+        >>> scores = clf.decision_function(X_new)
+        >>> scores > 0
+        array([ True, False])
+        >>> p1 = clf.predict_proba(X_new)[:, 1]
+        >>> bool(np.allclose(scores, np.log(p1 / (1 - p1))))
+        True
         """
         proba = self.predict_proba(X)
         with np.errstate(divide="ignore"):
@@ -301,6 +419,33 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
             return np.log(proba)
 
     def predict(self, X):
-        """Most probable class under the posterior-averaged probabilities."""
+        """Most probable class under the posterior-averaged probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to classify.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Predicted labels, from ``classes_``.
+
+        Examples
+        --------
+        >>> import warnings; warnings.simplefilter("ignore")  # 100 draws: too few for the checks
+        >>> import numpy as np
+        >>> from bayes_sklearn import BayesianLogisticRegression
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(100, 2))
+        >>> y = (X[:, 0] - X[:, 1] + rng.logistic(size=100) > 0).astype(int)
+        >>> clf = BayesianLogisticRegression(draws=100, tune=100, chains=1,
+        ...                                  progressbar=False, random_state=0).fit(X, y)
+        >>> X_new = np.array([[2.0, -2.0], [-2.0, 2.0]])
+        >>> clf.predict(X_new)
+        array([1, 0])
+        >>> clf.classes_
+        array([0, 1])
+        """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]

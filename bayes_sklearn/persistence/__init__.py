@@ -49,6 +49,7 @@ def save(estimator, path: str | os.PathLike, *, include_data: bool = False) -> P
     Parameters
     ----------
     estimator : fitted bayes_sklearn estimator
+        One of the estimators of :mod:`bayes_sklearn.estimators`.
     path : str or path-like
         Destination; an existing file is replaced only once the new one is
         complete.
@@ -61,6 +62,25 @@ def save(estimator, path: str | os.PathLike, *, include_data: bool = False) -> P
     -------
     pathlib.Path
         The written file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from bayes_sklearn import BayesianLinearRegression
+    >>> from bayes_sklearn.persistence import load, save
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(50, 2))
+    >>> y = 1.0 + X @ [2.0, -1.0] + rng.normal(scale=0.5, size=50)
+    >>> model = BayesianLinearRegression(inference="exact", random_state=0).fit(X, y)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = save(model, Path(tmp) / "model.nc")
+    ...     print(path.name, path.stat().st_size > 0)
+    ...     loaded = load(path)
+    model.nc True
+    >>> bool(np.array_equal(loaded.predict(X), model.predict(X)))
+    True
     """
     from sklearn.utils.validation import check_is_fitted
 
@@ -85,6 +105,7 @@ def load(path: str | os.PathLike, expected_class: type | None = None):
     Parameters
     ----------
     path : str or path-like
+        A file written by :func:`save` (or an estimator's ``save`` method).
     expected_class : type, optional
         Refuse the file unless it holds an estimator of exactly this class.
 
@@ -92,6 +113,35 @@ def load(path: str | os.PathLike, expected_class: type | None = None):
     -------
     estimator
         Fitted, predicting exactly as the saved one did.
+
+    Raises
+    ------
+    TypeError
+        If ``expected_class`` is given and the file holds another class.
+    ValueError
+        If the file is not a bayes_sklearn file, has another format version,
+        or holds a formula with a transform not on the allowed list.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from bayes_sklearn import BayesianLinearRegression
+    >>> from bayes_sklearn.persistence import load, save
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(50, 2))
+    >>> y = 1.0 + X @ [2.0, -1.0] + rng.normal(scale=0.5, size=50)
+    >>> model = BayesianLinearRegression(inference="exact", random_state=0).fit(X, y)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = save(model, Path(tmp) / "model.nc")
+    ...     loaded = load(path, expected_class=BayesianLinearRegression)
+    >>> type(loaded).__name__
+    'BayesianLinearRegression'
+    >>> bool(np.array_equal(loaded.predict(X), model.predict(X)))
+    True
+    >>> bool(np.array_equal(loaded.coef_, model.coef_))
+    True
     """
     import xarray as xr
 

@@ -35,7 +35,32 @@ _ALLOWED_NODES = (
 
 
 def check_formula_is_safe(formula: str) -> None:
-    """Raise ``ValueError`` unless every evaluated term of ``formula`` is allowed."""
+    """Raise ``ValueError`` unless every evaluated term of ``formula`` is allowed.
+
+    Terms that formulaic evaluates as Python may use only column names,
+    numbers and strings, arithmetic, the transforms of ``ALLOWED_CALLS``,
+    numpy ufuncs (``np.log``) and ``contr.<contrast>``.
+
+    Parameters
+    ----------
+    formula : str
+        Right-hand side of a formula, as stored with an estimator.
+
+    Raises
+    ------
+    ValueError
+        If the formula does not parse, or a term calls or names anything else.
+
+    Examples
+    --------
+    >>> from bayes_sklearn.persistence import check_formula_is_safe
+    >>> check_formula_is_safe("x1 * x2 + C(region) + np.log(x3) + center(x4)")
+    >>> check_formula_is_safe("x1 + os.system('ls')")  # doctest: +ELLIPSIS, +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+        ...
+    ValueError: Formula "x1 + os.system('ls')" cannot be stored or loaded:
+    in term "os.system('ls')", the call os.system(...) is not an allowed transform. ...
+    """
     from formulaic import Formula
 
     try:
