@@ -30,6 +30,12 @@ def column_moments(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return unit.mean(axis=0) * divisor, unit.std(axis=0) * divisor, magnitude
 
 
+def location_scale(y: np.ndarray) -> tuple[float, float]:
+    """Mean and standard deviation of a vector; scale 1 when it is constant."""
+    center, scale, _ = column_moments(np.asarray(y, dtype=np.float64))
+    return float(center), float(scale) if scale > 0 else 1.0
+
+
 @dataclass(frozen=True)
 class Standardizer:
     """Column centres and scales learnt from the training design matrix.

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from bayes_sklearn.design.standardize import column_moments
+from bayes_sklearn.design.standardize import location_scale
 from bayes_sklearn.inference.result import SamplerResult
 from bayes_sklearn.model.spec import ModelSpec
 
@@ -28,8 +28,8 @@ class ResponseScale:
 
     @classmethod
     def fit(cls, y: np.ndarray) -> ResponseScale:
-        center, scale, _ = column_moments(np.asarray(y, dtype=np.float64))
-        return cls(center=float(center), scale=float(scale) if scale > 0 else 1.0)
+        center, scale = location_scale(y)
+        return cls(center=center, scale=scale)
 
     def transform(self, y: np.ndarray) -> np.ndarray:
         return (np.asarray(y, dtype=np.float64) - self.center) / self.scale

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bayes_sklearn.design.standardize import Standardizer, column_moments
+from bayes_sklearn.design.standardize import Standardizer, location_scale
 from bayes_sklearn.model.families import FAMILIES, Family
 from bayes_sklearn.priors import (
     COEFFICIENT_PRIOR_TYPES,
@@ -127,8 +127,7 @@ def _response_scale(family: str, y: np.ndarray) -> tuple[float, float]:
     """Location and scale of ``y`` used to autoscale priors."""
     if family != "gaussian":
         return 0.0, 1.0
-    center, scale, _ = column_moments(y)
-    return float(center), float(scale) if scale > 0 else 1.0
+    return location_scale(y)
 
 
 def _coefficient_index(key: object, coef_names: Sequence[str]) -> int:
