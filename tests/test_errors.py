@@ -49,9 +49,9 @@ def test_convergence_warning_carries_numbers(binary_data):
 def test_interrupt_during_sampling_stops_the_sampler(binary_data, monkeypatch):
     """Ctrl-C while nutpie samples: the Rust sampler is aborted (not left
     running in its threads) and the interrupt reaches the caller."""
-    from bayes_sklearn.inference import fast_nuts
+    from bayes_sklearn.inference import _nutpie_core
 
-    real = fast_nuts._nutpie_core()
+    original = _nutpie_core.NutpieCore.start_sampler
     events = []
 
     class Sampler:
@@ -66,16 +66,10 @@ def test_interrupt_during_sampling_stops_the_sampler(binary_data, monkeypatch):
             events.append("abort")
             self.inner.abort()
 
-    class Core:
-        def __getattr__(self, name):
-            return getattr(real, name)
+    def start_sampler(core, *args):
+        return Sampler(original(core, *args))
 
-        class PySampler:
-            @staticmethod
-            def from_pymc(*args):
-                return Sampler(real.PySampler.from_pymc(*args))
-
-    monkeypatch.setattr(fast_nuts, "_nutpie_core", lambda: Core())
+    monkeypatch.setattr(_nutpie_core.NutpieCore, "start_sampler", start_sampler)
     X, y = binary_data
     model = BayesianLogisticRegression(draws=50, tune=50, chains=2, progressbar=False)
     with pytest.raises(KeyboardInterrupt):

@@ -9,7 +9,6 @@ xarray datasets; prediction reads the draws from ``posterior_``, and
 
 from __future__ import annotations
 
-import sys
 import warnings
 from numbers import Integral, Real
 from typing import Any
@@ -32,6 +31,7 @@ from bayes_sklearn._idata import (
     build_inference_data,
     inference_data_groups,
 )
+from bayes_sklearn._progress import CLONE_FLAG, shows_progress
 from bayes_sklearn.design.arrays import ArrayDesign
 from bayes_sklearn.design.formula import HANDLE_UNKNOWN_OPTIONS, FormulaDesign, as_frame
 from bayes_sklearn.diagnostics import (
@@ -66,23 +66,16 @@ COMMON_PARAMETER_CONSTRAINTS: dict[str, list[Any]] = {
 }
 
 
-def _inside_model_selection() -> bool:
-    """True when called from sklearn's cross-validation / search machinery.
-
-    Progress bars are turned off there: a grid search runs dozens of fits.
-    """
-    frame = sys._getframe(1)
-    while frame is not None:
-        if frame.f_code.co_name == "_fit_and_score" and "sklearn" in frame.f_code.co_filename:
-            return True
-        frame = frame.f_back
-    return False
-
-
 class BayesianGLMBase(BaseEstimator):
     """Template for the estimators; subclasses supply the family and targets."""
 
     _parameter_constraints: dict = dict(COMMON_PARAMETER_CONSTRAINTS)
+
+    def __sklearn_clone__(self):
+        # sklearn's tools fit clones; those fit without a progress bar.
+        clone = super().__sklearn_clone__()
+        setattr(clone, CLONE_FLAG, True)
+        return clone
 
     # -- fitting -------------------------------------------------------------
 
@@ -247,7 +240,7 @@ class BayesianGLMBase(BaseEstimator):
             target_accept=self.target_accept,
             nuts_sampler=self.nuts_sampler,
             seed=int(seed),
-            progressbar=bool(self.progressbar) and not _inside_model_selection(),
+            progressbar=shows_progress(self),
             nuts_init=self.nuts_init,
             max_iter=self.max_iter,
             tol=self.tol,

@@ -19,12 +19,12 @@ spread; the README and the radon example quantify it against NUTS.
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
+from bayes_sklearn._progress import ProgressBar
 from bayes_sklearn.inference.packing import PackedModel, pack_model, unpack_draws
 from bayes_sklearn.inference.result import SamplerResult
 from bayes_sklearn.inference.settings import InferenceSettings
@@ -207,35 +207,38 @@ def _optimise(packed_for_step, refill, family, settings, rng):
     beta1, beta2 = _ADAM_BETAS
     convergence = WindowedParameterConvergence(settings.tol)
     elbo = np.empty(settings.max_iter)
+    bar = ProgressBar(settings.max_iter, "ADVI", "it") if settings.progressbar else None
     last_report = time.monotonic()
     iteration = 0
-    for iteration in range(1, settings.max_iter + 1):
-        refill(rng)
-        eps = rng.standard_normal(family.dim)
-        # One scale matrix per step serves the draw and the gradient.
-        scale = family.scale_matrix(params)
-        logp, grad = log_density(packed_for_step.header, family.point(params, scale, eps))
-        elbo[iteration - 1] = logp + family.entropy(params)
-        if not np.all(np.isfinite(grad)):
-            raise FloatingPointError(
-                f"ADVI diverged at iteration {iteration}: the gradient is not finite."
+    try:
+        for iteration in range(1, settings.max_iter + 1):
+            refill(rng)
+            eps = rng.standard_normal(family.dim)
+            # One scale matrix per step serves the draw and the gradient.
+            scale = family.scale_matrix(params)
+            logp, grad = log_density(packed_for_step.header, family.point(params, scale, eps))
+            elbo[iteration - 1] = logp + family.entropy(params)
+            if not np.all(np.isfinite(grad)):
+                raise FloatingPointError(
+                    f"ADVI diverged at iteration {iteration}: the gradient is not finite."
+                )
+            step = family.elbo_gradient(scale, eps, grad)
+            first = beta1 * first + (1 - beta1) * step
+            second = beta2 * second + (1 - beta2) * step * step
+            corrected = first / (1 - beta1**iteration)
+            params = params + LEARNING_RATE * corrected / (
+                np.sqrt(second / (1 - beta2**iteration)) + _ADAM_EPS
             )
-        step = family.elbo_gradient(scale, eps, grad)
-        first = beta1 * first + (1 - beta1) * step
-        second = beta2 * second + (1 - beta2) * step * step
-        corrected = first / (1 - beta1**iteration)
-        params = params + LEARNING_RATE * corrected / (
-            np.sqrt(second / (1 - beta2**iteration)) + _ADAM_EPS
-        )
-        stop = convergence.update(params, iteration)
-        if settings.progressbar and time.monotonic() - last_report > 0.5:
-            last_report = time.monotonic()
-            sys.stderr.write(f"\rADVI: {iteration}/{settings.max_iter} iterations, "
-                             f"ELBO {np.mean(elbo[max(0, iteration - 100):iteration]):.4g}")
-        if stop:
-            break
-    if settings.progressbar:
-        sys.stderr.write("\n")
+            stop = convergence.update(params, iteration)
+            if bar is not None and (stop or time.monotonic() - last_report > 0.2):
+                last_report = time.monotonic()
+                recent = np.mean(elbo[max(0, iteration - 100):iteration])
+                bar.update_to(iteration, f"ELBO {recent:.4g}" + (", converged" if stop else ""))
+            if stop:
+                break
+    finally:
+        if bar is not None:
+            bar.close()
     # Polyak averaging: the last complete window's mean (set on stopping, too).
     averaged = convergence.previous_mean if convergence.previous_mean is not None else params
     return averaged, elbo[:iteration], convergence.converged

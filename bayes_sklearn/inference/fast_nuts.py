@@ -4,26 +4,19 @@ The log density (:mod:`bayes_sklearn.inference._kernel`) is compiled by numba
 once per installation and cached on disk, so a fit costs only the sampling:
 no PyMC graph is built and nothing is compiled per model, per fold or per
 grid point. The data are passed by pointer; the gaussian family without
-groups is reduced to sufficient statistics first.
-
-nutpie's Python package imports ArviZ, pandas and pyarrow at import time
-(about 2 s here); only its compiled core ``nutpie._lib`` is needed to sample,
-so it is loaded on its own.
+groups is reduced to sufficient statistics first. nutpie's compiled core is
+loaded and checked by :mod:`bayes_sklearn.inference._nutpie_core`.
 """
 
 from __future__ import annotations
 
-import functools
-import glob
-import importlib.machinery
-import importlib.util
 import os
-import sys
 import threading
-from types import ModuleType
 
 import numpy as np
 
+from bayes_sklearn._progress import ProgressBar
+from bayes_sklearn.inference._nutpie_core import nutpie_core
 from bayes_sklearn.inference.packing import PackedModel, pack_model, unpack_draws
 from bayes_sklearn.inference.result import SamplerResult
 from bayes_sklearn.inference.settings import InferenceSettings
@@ -41,26 +34,6 @@ _STATS = {
     "mean_tree_accept": "acceptance_rate",
     "logp": "lp",
 }
-_lib_lock = threading.Lock()
-
-
-@functools.cache
-def _nutpie_core() -> ModuleType:
-    """nutpie's compiled extension, without the Python wrapper's heavy imports."""
-    with _lib_lock:
-        if "nutpie._lib" in sys.modules:
-            return sys.modules["nutpie._lib"]
-        package = importlib.util.find_spec("nutpie")
-        if package is None or not package.submodule_search_locations:
-            raise ImportError("The default NUTS sampler needs nutpie: pip install nutpie")
-        (path,) = glob.glob(os.path.join(package.submodule_search_locations[0], "_lib*.*"))
-        loader = importlib.machinery.ExtensionFileLoader("nutpie._lib", path)
-        spec = importlib.util.spec_from_file_location("nutpie._lib", path, loader=loader)
-        module = importlib.util.module_from_spec(spec)
-        loader.exec_module(module)
-        # Registered so that a later ``import nutpie`` reuses this very module.
-        sys.modules["nutpie._lib"] = module
-        return module
 
 
 def _initial_point_function(packed: PackedModel, start=None):
@@ -76,21 +49,33 @@ def _initial_point_function(packed: PackedModel, start=None):
     return initial_point
 
 
+# Numbers only, parsed into a tqdm bar: nutpie renders this template with
+# the same variables in every 0.16 release.
 _PROGRESS_TEMPLATE = (
-    "NUTS: {{ total_finished_draws }}/{{ total_draws }} iterations, "
-    "{{ finished_chains }}/{{ num_chains }} chains done, "
-    "{{ time_sampling }} elapsed, {{ time_remaining_estimate }} left"
+    "{{ total_finished_draws }} {{ total_draws }} {{ finished_chains }} {{ num_chains }}"
+    "{% for chain in chains %} {{ chain.divergences }}{% endfor %}"
 )
 
 
-def _progress(lib: ModuleType, cores: int):
-    """One self-overwriting line on stderr: works in terminals and notebooks."""
+class _ProgressSnapshot:
+    """The latest progress numbers nutpie reported (from its own thread)."""
 
-    def show(line: str) -> None:
-        sys.stderr.write("\r" + line.strip())
-        sys.stderr.flush()
+    def __init__(self) -> None:
+        self.values: list[int] = []
+        self._lock = threading.Lock()
 
-    return lib.ProgressType.template_callback(500, _PROGRESS_TEMPLATE, cores, show)
+    def record(self, line: str) -> None:
+        with self._lock:
+            self.values = [int(float(v)) for v in line.split()]
+
+    def show(self, bar: ProgressBar) -> None:
+        with self._lock:
+            values = list(self.values)
+        if len(values) < 4:
+            return
+        finished, _, chains_done, n_chains, *divergences = values
+        bar.update_to(finished, f"{chains_done}/{n_chains} chains done, "
+                                f"{sum(divergences)} divergences")
 
 
 def _trace_to_arrays(draw_batches, stat_batches, n_dim: int):
@@ -121,7 +106,8 @@ def sample_fast_nuts(
     """Sample ``spec``'s posterior with nutpie's NUTS on the precompiled kernel."""
     from bayes_sklearn.inference import _kernel
 
-    lib = _nutpie_core()
+    core = nutpie_core()
+    lib = core.lib
     packed = pack_model(spec, X_z, y, group_codes)
     start = None
     if settings.nuts_init == "advi":
@@ -152,21 +138,34 @@ def sample_fast_nuts(
     nuts.num_chains = settings.chains
     nuts.target_accept = settings.target_accept
     cores = max(1, min(settings.chains, os.cpu_count() or 1))
-    progress = _progress(lib, cores) if settings.progressbar else lib.ProgressType.none()
-    sampler = lib.PySampler.from_pymc(nuts, cores, model, progress, lib.PyStorage.arrow())
-    try:
-        # Short waits keep the interpreter responsive to KeyboardInterrupt.
-        while True:
-            try:
-                sampler.wait(0.1)
-                break
-            except TimeoutError:
-                continue
-    except BaseException:
-        sampler.abort()
-        raise
+    snapshot = _ProgressSnapshot()
     if settings.progressbar:
-        sys.stderr.write("\n")
+        progress = lib.ProgressType.template_callback(200, _PROGRESS_TEMPLATE, cores,
+                                                      snapshot.record)
+        total = settings.chains * (settings.tune + settings.draws)
+        bar = ProgressBar(total, "NUTS", "draws")
+    else:
+        progress, bar = lib.ProgressType.none(), None
+    try:
+        sampler = core.start_sampler(nuts, cores, model, progress)
+        try:
+            # Short waits keep the interpreter responsive to KeyboardInterrupt.
+            while True:
+                try:
+                    sampler.wait(0.1)
+                    break
+                except TimeoutError:
+                    if bar is not None:
+                        snapshot.show(bar)
+        except BaseException:
+            sampler.abort()
+            raise
+        if bar is not None:
+            snapshot.show(bar)
+            bar.update_to(total)
+    finally:
+        if bar is not None:
+            bar.close()
     results = sampler.take_results()
     theta, stats = _trace_to_arrays(*results.get_arrow_trace(), packed.n_dim)
     return unpack_draws(spec, theta, method="nuts (nutpie, precompiled)", sample_stats=stats)
