@@ -32,8 +32,12 @@ exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py",
 myst_enable_extensions = ["colon_fence", "dollarmath"]
 myst_heading_anchors = 3
 
-# API reference: numpydoc renders the docstrings; every public object must
-# have an Examples section (EX01), checked while building.
+# API reference: numpydoc renders the docstrings and checks them while
+# building (-W makes a failed check fail the build): every public object has
+# a docstring (GL08) with an Examples section (EX01); its Parameters match the
+# signature, none missing (PR01), none unknown (PR02), in order (PR03), each
+# with a type and a description (PR04-PR10); a returned value is documented
+# (RT01, RT03). tests/test_docs.py runs the same checks without Sphinx.
 autosummary_generate = True
 # Members are chosen per directive in api.rst: a boolean default here would
 # override the directive's own :members: list and :inherited-members: (Sphinx
@@ -42,7 +46,9 @@ autosummary_generate = True
 autodoc_default_options = {"member-order": "groupwise"}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
-numpydoc_validation_checks = {"EX01"}
+numpydoc_validation_checks = {
+    "EX01", "GL08", "PR01", "PR02", "PR03", "PR04", "PR06", "PR07", "PR08", "PR10", "RT01", "RT03",
+}
 numpydoc_validation_exclude = {
     # inherited from sklearn's BaseEstimator / mixins, documented there
     r"\.get_params$", r"\.set_params$", r"\.score$", r"\.get_metadata_routing$",
