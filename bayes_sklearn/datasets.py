@@ -52,8 +52,10 @@ def make_logistic_interaction(
 
     Returns
     -------
-    X : DataFrame with columns ``x1``, ``x2``
-    y : Series of 0/1 named ``y``
+    X : DataFrame
+        Features, columns ``x1`` and ``x2``.
+    y : Series
+        Labels 0/1, named ``y``.
 
     Examples
     --------

@@ -111,12 +111,14 @@ class BayesianConvergenceError(RuntimeError):
 class ConvergenceDiagnostics:
     """Summary of a fit's convergence.
 
-    Attributes
+    Parameters
     ----------
     max_rhat : float
         Largest rank-normalised split r_hat over all parameters.
-    min_ess_bulk, min_ess_tail : float
-        Smallest bulk and tail effective sample sizes.
+    min_ess_bulk : float
+        Smallest bulk effective sample size.
+    min_ess_tail : float
+        Smallest tail effective sample size.
     n_divergences : int
         Divergent transitions after warm-up.
     n_chains : int

@@ -116,6 +116,7 @@ def log_predictive_density(estimator, X, y) -> float:
     Parameters
     ----------
     estimator : fitted bayes_sklearn estimator
+        Estimator whose posterior predictive distribution is scored.
     X : array-like or DataFrame
         Rows to score on (usually held out).
     y : array-like of shape (n_samples,)
@@ -124,6 +125,7 @@ def log_predictive_density(estimator, X, y) -> float:
     Returns
     -------
     float
+        Mean over the rows of the log predictive density.
 
     Examples
     --------
@@ -154,6 +156,7 @@ def crps(estimator, X, y, n_samples: int = 1000, random_state=0) -> float:
     Parameters
     ----------
     estimator : fitted BayesianLinearRegression or HierarchicalRegression
+        Regressor whose posterior predictive distribution is scored.
     X : array-like or DataFrame
         Rows to score on.
     y : array-like of shape (n_samples,)
@@ -167,6 +170,7 @@ def crps(estimator, X, y, n_samples: int = 1000, random_state=0) -> float:
     Returns
     -------
     float
+        Mean CRPS over the rows, in the units of ``y``.
 
     Examples
     --------
@@ -204,12 +208,16 @@ def lpd_scorer(estimator, X, y) -> float:
     Parameters
     ----------
     estimator : fitted bayes_sklearn estimator
+        Estimator to score.
     X : array-like or DataFrame
+        Rows to score on.
     y : array-like of shape (n_samples,)
+        True targets.
 
     Returns
     -------
     float
+        The mean log predictive density of ``(X, y)``.
 
     Examples
     --------
@@ -233,12 +241,16 @@ def neg_crps_scorer(estimator, X, y) -> float:
     Parameters
     ----------
     estimator : fitted BayesianLinearRegression or HierarchicalRegression
+        Regressor to score.
     X : array-like or DataFrame
+        Rows to score on.
     y : array-like of shape (n_samples,)
+        True targets.
 
     Returns
     -------
     float
+        Minus the mean CRPS of ``(X, y)``.
 
     Examples
     --------

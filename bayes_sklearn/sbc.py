@@ -30,7 +30,7 @@ __all__ = ["SBCResult", "simulation_based_calibration"]
 class SBCResult:
     """Ranks of the true parameters among thinned posterior draws.
 
-    Attributes
+    Parameters
     ----------
     ranks : ndarray of shape (n_replications, n_parameters)
         Integer ranks in ``0 .. n_draws``.
@@ -190,6 +190,7 @@ def simulation_based_calibration(
     Returns
     -------
     SBCResult
+        Ranks of the true parameters, one row per replication.
 
     Examples
     --------

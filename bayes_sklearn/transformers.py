@@ -70,7 +70,8 @@ class FormulaTransformer(TransformerMixin, BaseEstimator):
         ----------
         X : DataFrame or array-like of shape (n_samples, n_features)
             Arrays are seen as columns ``x0, x1, ...``.
-        y : ignored
+        y : None
+            Ignored; present for sklearn's pipeline API.
 
         Returns
         -------

@@ -488,16 +488,11 @@ class BayesianGLMBase(BaseEstimator):
             Number of simulated data sets; default one per posterior draw.
         random_state : int, RandomState, Generator or None
             Seed for the simulation.
-        kind : {"outcome", "mean"}, default="outcome"
-            ``"outcome"`` simulates targets; ``"mean"`` returns ``E[y | x]``
-            under each prior draw (the prior's regression lines, or class
-            probabilities for classifiers), without the noise.
 
         Returns
         -------
-        ndarray of shape (n_samples, n_rows), or (n_samples, n_rows, n_classes)
-            Simulated targets (class labels for classifiers); with
-            ``kind="mean"``, expected values (class probabilities).
+        ndarray of shape (n_samples, n_rows)
+            Simulated targets (class labels for classifiers).
 
         Examples
         --------

@@ -124,14 +124,61 @@ class HierarchicalRegression(GroupedEstimatorMixin, BayesianLinearRegression):
     prior_group_scale : float, default=1.0
         Scale of the half-normal priors of the group standard deviations, in
         units of ``sd(y)``.
+    formula : str or None, default=None
+        Right-hand side of a Wilkinson formula evaluated by formulaic on the
+        feature columns of ``X`` (the group column excluded), as in
+        :class:`BayesianLinearRegression`. None uses the feature columns as
+        they are.
+    handle_unknown : {"error", "ignore"}, default="error"
+        Categorical levels not seen in ``fit``: raise a ``ValueError``, or
+        encode them as the reference level (all dummy columns zero).
+    inference : {"nuts", "exact", "advi", "fullrank_advi"}, default="nuts"
+        As in :class:`BayesianLinearRegression`; ``"exact"`` does not apply
+        with groups (it is refused unless ``group`` is None).
+    draws : int, default=1000
+        Kept draws per chain.
+    tune : int, default=1000
+        Warm-up iterations per chain (NUTS only).
+    chains : int, default=4
+        Number of chains.
     target_accept : float, default=0.9
-        Higher than the linear model's 0.8: group standard deviations near
-        zero make a funnel that smaller steps cross without divergences (at
-        0.8 the radon model showed 2 divergences in 4000 draws).
-    **linear_params
-        ``formula``, priors, inference and sampler settings as in
-        :class:`BayesianLinearRegression` (``inference="exact"`` does not
-        apply with groups).
+        NUTS target acceptance rate. Higher than the linear model's 0.8: group
+        standard deviations near zero make a funnel that smaller steps cross
+        without divergences (at 0.8 the radon model showed 2 divergences in
+        4000 draws).
+    nuts_sampler : {"auto", "pymc", "nutpie"}, default="auto"
+        Which NUTS implementation runs the model, as in
+        :class:`BayesianLinearRegression`.
+    prior_scale : float, default=2.5
+        Width of the autoscaled priors of the population-level coefficients,
+        in units of ``sd(y) / sd(x_j)``.
+    prior_intercept_scale : float, default=2.5
+        Width of the autoscaled prior of the population-level intercept, in
+        units of ``sd(y)``.
+    priors : None, prior, or dict, default=None
+        Priors that replace the autoscaled ones of the population-level
+        coefficients and intercept, as in :class:`BayesianLinearRegression`.
+    prior_noise : Exponential, HalfNormal, HalfStudentT or None, default=None
+        Prior of ``sigma``; None means ``Exponential`` with mean ``sd(y)``.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the sampler; fixed seeds give identical draws.
+    progressbar : bool, default=True
+        Show sampling progress (always off inside sklearn's model selection).
+    nuts_init : {"auto", "advi"}, default="auto"
+        NUTS initialisation: PyMC's jittered start, or chain start points
+        drawn from a mean-field ADVI fit.
+    batch_size : int or None, default=None
+        ADVI only: rows per minibatch. None uses every row at every step.
+    max_iter : int, default=20000
+        ADVI only: maximum number of iterations.
+    tol : float, default=1e-2
+        ADVI only: relative tolerance of the stopping rule, as in
+        :class:`BayesianLinearRegression`.
+    on_convergence_problem : {"warn", "raise"}, default="warn"
+        What a fit with convergence problems does: warn with
+        :class:`~bayes_sklearn.BayesianConvergenceWarning`, or raise
+        :class:`~bayes_sklearn.BayesianConvergenceError` and leave the
+        estimator as it was.
 
     Attributes
     ----------
@@ -220,11 +267,71 @@ class HierarchicalLogisticRegression(GroupedEstimatorMixin, BayesianLogisticRegr
 
     Parameters
     ----------
-    group, varying_slopes, new_groups, centered, prior_group_scale
-        As in :class:`HierarchicalRegression`; ``prior_group_scale`` is in
+    group : str, int or None, default=None
+        Column of ``X`` holding the group labels, as in
+        :class:`HierarchicalRegression`. None means a single pooled group.
+    varying_slopes : list of str or None, default=None
+        Design columns whose slopes vary by group; the intercept always varies.
+    new_groups : {"population", "sample", "error"}, default="population"
+        Prediction for groups not seen in fit, as in
+        :class:`HierarchicalRegression`.
+    centered : bool, default=False
+        Use the centred parameterisation ``b_gk ~ Normal(0, tau_k)``.
+    prior_group_scale : float, default=1.0
+        Scale of the half-normal priors of the group standard deviations, in
         log-odds units.
-    **logistic_params
-        As in :class:`BayesianLogisticRegression`. Two classes only.
+    formula : str or None, default=None
+        Right-hand side of a Wilkinson formula evaluated by formulaic on the
+        feature columns of ``X`` (the group column excluded), as in
+        :class:`BayesianLogisticRegression`. None uses the feature columns as
+        they are.
+    handle_unknown : {"error", "ignore"}, default="error"
+        Categorical levels not seen in ``fit``: raise a ``ValueError``, or
+        encode them as the reference level (all dummy columns zero).
+    inference : {"nuts", "advi", "fullrank_advi"}, default="nuts"
+        NUTS, or variational inference (mean-field or full-rank ADVI,
+        optionally on minibatches).
+    draws : int, default=1000
+        Kept draws per chain.
+    tune : int, default=1000
+        Warm-up iterations per chain (NUTS only).
+    chains : int, default=4
+        Number of chains.
+    target_accept : float, default=0.9
+        NUTS target acceptance rate; higher than the logistic model's 0.8 for
+        the funnel of group standard deviations near zero, as in
+        :class:`HierarchicalRegression`.
+    nuts_sampler : {"auto", "pymc", "nutpie"}, default="auto"
+        Which NUTS implementation runs the model, as in
+        :class:`BayesianLogisticRegression`.
+    prior_scale : float, default=2.5
+        Width of the autoscaled priors of the population-level coefficients,
+        in units of ``1 / sd(x_j)``.
+    prior_intercept_scale : float, default=2.5
+        Width of the autoscaled prior of the population-level intercept, in
+        log-odds.
+    priors : None, prior, or dict, default=None
+        Priors that replace the autoscaled ones of the population-level
+        coefficients and intercept, as in :class:`BayesianLogisticRegression`.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the sampler; fixed seeds give identical draws.
+    progressbar : bool, default=True
+        Show sampling progress (always off inside sklearn's model selection).
+    nuts_init : {"auto", "advi"}, default="auto"
+        NUTS initialisation: PyMC's jittered start, or chain start points
+        drawn from a mean-field ADVI fit.
+    batch_size : int or None, default=None
+        ADVI only: rows per minibatch. None uses every row at every step.
+    max_iter : int, default=20000
+        ADVI only: maximum number of iterations.
+    tol : float, default=1e-2
+        ADVI only: relative tolerance of the stopping rule, as in
+        :class:`BayesianLogisticRegression`.
+    on_convergence_problem : {"warn", "raise"}, default="warn"
+        What a fit with convergence problems does: warn with
+        :class:`~bayes_sklearn.BayesianConvergenceWarning`, or raise
+        :class:`~bayes_sklearn.BayesianConvergenceError` and leave the
+        estimator as it was.
 
     Attributes
     ----------
