@@ -34,6 +34,7 @@ from bayes_sklearn._idata import (
 )
 from bayes_sklearn.design.arrays import ArrayDesign
 from bayes_sklearn.design.formula import HANDLE_UNKNOWN_OPTIONS, FormulaDesign, as_frame
+from bayes_sklearn.design.frames import pandas_if_frame
 from bayes_sklearn.diagnostics import (
     BayesianConvergenceError,
     BayesianConvergenceWarning,
@@ -83,6 +84,13 @@ class BayesianGLMBase(BaseEstimator):
     """Template for the estimators; subclasses supply the family and targets."""
 
     _parameter_constraints: dict = dict(COMMON_PARAMETER_CONSTRAINTS)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # scipy sparse X without a formula: densified for fitting, kept sparse
+        # (densified one block of rows at a time) for prediction
+        tags.input_tags.sparse = True
+        return tags
 
     # -- fitting -------------------------------------------------------------
 
@@ -196,10 +204,13 @@ class BayesianGLMBase(BaseEstimator):
         """Validate training data and learn the design: arrays as given, or a formula."""
         _refuse_multi_output(y, type(self).__name__)
         if self.formula is None:
+            X = pandas_if_frame(X)
             _refuse_non_numeric_frame(X)
-            X, y = validate_data(self, X, y, reset=True, **self._validate_kwargs())
+            X, y = validate_data(self, X, y, reset=True, accept_sparse=ArrayDesign.SPARSE_FORMATS,
+                                 **self._validate_kwargs())
             design = ArrayDesign.fit(X, getattr(self, "feature_names_in_", None))
-            return design, design.transform(X), y
+            # the backends take a dense design: a sparse X is densified here only
+            return design, design.transform(X, dense=True), y
         # y alone first: validate_data without X would clear feature names
         y = validate_data(self, X="no_validation", y=y, **self._validate_kwargs())
         _check_feature_names(self, X, reset=True)
@@ -293,8 +304,10 @@ class BayesianGLMBase(BaseEstimator):
 
     def _design_matrix(self, X) -> np.ndarray:
         if isinstance(self.design_, ArrayDesign):
+            X = pandas_if_frame(X)
             _refuse_non_numeric_frame(X)
-            return self.design_.transform(validate_data(self, X, reset=False))
+            X = validate_data(self, X, reset=False, accept_sparse=ArrayDesign.SPARSE_FORMATS)
+            return self.design_.transform(X)
         # A formula needs only the columns it names: extra columns are fine.
         frame = as_frame(X, getattr(self, "feature_names_in_", None))
         X_design = self.design_.transform(frame, self.handle_unknown)
