@@ -99,8 +99,10 @@ class BayesianGLMBase(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training features.
+        X : array-like, data frame or scipy sparse matrix of shape (n_samples, n_features)
+            Training features. Data frames of any library (pandas, polars,
+            ...) keep their column names; a sparse matrix (no formula) is
+            densified for fitting and kept sparse for prediction.
         y : array-like of shape (n_samples,)
             Targets.
 
