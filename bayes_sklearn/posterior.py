@@ -133,7 +133,10 @@ class Posterior:
     def linear_predictor_chunks(
         self, X: np.ndarray, chunk_bytes: int = CHUNK_BYTES
     ) -> Iterator[tuple[slice, np.ndarray]]:
-        """Yield ``(rows, eta)`` blocks; ``eta`` is ``(n_draws, rows[, n_outputs])``."""
+        """Yield ``(rows, eta)`` blocks; ``eta`` is ``(n_draws, rows[, n_outputs])``.
+
+        ``X`` is a dense array or a scipy sparse matrix (CSR slices rows cheaply).
+        """
         step = self._rows_per_chunk(chunk_bytes)
         squeeze = self.family != "categorical"
         # The intercept rides along as a column of ones: one BLAS product per
@@ -143,10 +146,13 @@ class Posterior:
             rows = slice(start, min(start + step, X.shape[0]))
             design = np.empty((rows.stop - rows.start, X.shape[1] + 1))
             design[:, 0] = 1.0
-            design[:, 1:] = X[rows]
+            block = X[rows]
+            # a sparse X is densified one block of rows at a time: memory stays
+            # bounded, and the products are those of the dense X, bit for bit
+            design[:, 1:] = block.toarray() if hasattr(block, "toarray") else block
             eta = np.einsum("np,spo->sno", design, coef, optimize=True)
             if self.groups is not None and self.group_codes is not None:
-                eta[..., 0] += self.groups.contribution(X[rows], self.group_codes[rows])
+                eta[..., 0] += self.groups.contribution(design[:, 1:], self.group_codes[rows])
             yield rows, (eta[..., 0] if squeeze else eta)
 
     def map_rows(

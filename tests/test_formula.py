@@ -179,3 +179,126 @@ def test_formula_on_numpy_arrays_uses_default_names(regression_data):
                                      random_state=0).fit(X, y)
     plain = BayesianLinearRegression(inference="exact", random_state=0).fit(X, y)
     np.testing.assert_allclose(model.predict(X), plain.predict(X), rtol=1e-8)
+
+
+# -- data frames of other libraries ----------------------------------------------
+
+
+def _polars(frame, categorical=()):
+    pl = pytest.importorskip("polars")
+    out = pl.from_pandas(frame)
+    return out.with_columns([pl.col(name).cast(pl.Categorical) for name in categorical])
+
+
+def test_polars_frame_with_formula_predicts_as_pandas(categorical_data):
+    frame, y = categorical_data
+    on_pandas = BayesianLinearRegression(formula="size + C(region)", inference="exact",
+                                         random_state=0).fit(frame, y)
+    on_polars = BayesianLinearRegression(formula="size + C(region)", inference="exact",
+                                         random_state=0).fit(_polars(frame), y)
+    assert list(on_polars.feature_names_in_) == ["size", "region"]
+    assert on_polars.model_spec_.coef_names == on_pandas.model_spec_.coef_names
+    expected = on_pandas.predict(frame)
+    np.testing.assert_array_equal(on_polars.predict(_polars(frame)), expected)
+    np.testing.assert_array_equal(on_polars.predict(frame), expected)  # fit polars, predict pandas
+    np.testing.assert_array_equal(on_pandas.predict(_polars(frame)), expected)
+
+
+def test_polars_categorical_levels_are_those_of_pandas(categorical_data):
+    frame, y = categorical_data
+    # polars orders Categorical levels by first appearance; pandas (and
+    # formulaic on strings) sorts them, which sets the reference level
+    shuffled = frame.iloc[np.argsort(frame["region"] != "west", kind="stable")]
+    y = y.loc[shuffled.index]
+    polars_frame = _polars(shuffled.reset_index(drop=True), categorical=["region"])
+    model = BayesianLinearRegression(formula="size + C(region)", inference="exact",
+                                     random_state=0).fit(polars_frame, y.to_numpy())
+    assert model.model_spec_.coef_names == ("size", "C(region)[T.south]", "C(region)[T.west]")
+    reference = BayesianLinearRegression(formula="size + C(region)", inference="exact",
+                                         random_state=0).fit(shuffled, y)
+    np.testing.assert_array_equal(model.predict(frame), reference.predict(frame))
+    new = _polars(pd.DataFrame({"size": [0.0], "region": ["east"]}), categorical=["region"])
+    with pytest.raises(ValueError, match="not seen during fit.*east"):
+        model.predict(new)
+
+
+def test_formula_transformer_on_polars(categorical_data):
+    frame, _ = categorical_data
+    formula = "size + C(region) + center(size)"
+    on_pandas = FormulaTransformer(formula).fit(frame)
+    on_polars = FormulaTransformer(formula).fit(_polars(frame))
+    assert list(on_polars.feature_names_in_) == ["size", "region"]
+    np.testing.assert_array_equal(on_polars.transform(_polars(frame)), on_pandas.transform(frame))
+    np.testing.assert_array_equal(on_polars.transform(frame), on_pandas.transform(frame))
+
+
+def test_polars_frame_without_formula(regression_data):
+    X, y = regression_data
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    plain = BayesianLinearRegression(inference="exact", random_state=0).fit(frame, y)
+    model = BayesianLinearRegression(inference="exact", random_state=0).fit(_polars(frame), y)
+    assert list(model.feature_names_in_) == ["a", "b", "c"]
+    np.testing.assert_array_equal(model.predict(_polars(frame)), plain.predict(frame))
+    text = _polars(pd.DataFrame({"a": ["u", "v"] * 5, "b": np.arange(10.0)}))
+    with pytest.raises(ValueError, match=r"non-numeric columns \['a'\]"):
+        BayesianLinearRegression(inference="exact").fit(text, np.arange(10.0))
+
+
+def test_sparse_X_with_formula_is_refused(regression_data):
+    from scipy import sparse
+
+    X, y = regression_data
+    with pytest.raises(ValueError, match="formula needs named columns.*sparse"):
+        BayesianLinearRegression(formula="x0 + x1", inference="exact").fit(sparse.csr_array(X), y)
+
+
+# -- formula errors in our words -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "formula, match",
+    [
+        (".", r"uses '\.', which is not supported.*formula=None"),
+        ("size +", r"not a valid formula: Operator `\+` has insuffient arguments"),
+        ("(", "not a valid formula: Could not find matching"),
+        ("size + (", "not a valid formula"),
+        ("log(size", "not a valid formula"),
+        ("size | region", "several parts"),
+        ("size + bmi", r"names 'bmi', which X does not have.*columns \['region', 'size'\]"),
+        ("foo(size)", r"unknown function\(s\) 'foo'"),
+    ],
+)
+def test_bad_formulas_get_our_message_chained_from_formulaic(formula, match, categorical_data):
+    frame, y = categorical_data
+    with pytest.raises(ValueError, match=match) as excinfo:
+        BayesianLinearRegression(formula=formula, inference="exact").fit(frame, y)
+    message = str(excinfo.value)
+    assert "\x1b" not in message  # no terminal colour codes from formulaic
+    if formula not in ("size | region",):
+        assert type(excinfo.value.__cause__).__module__.startswith("formulaic")
+    if "valid" in match or "supported" in match:
+        assert "e.g. 'x1 + x2'" in message
+
+
+def test_doubled_plus_is_a_valid_formula(categorical_data):
+    frame, y = categorical_data
+    model = BayesianLinearRegression(formula="size ++ C(region)", inference="exact").fit(frame, y)
+    assert model.model_spec_.coef_names == ("size", "C(region)[T.south]", "C(region)[T.west]")
+
+
+def test_unknown_column_lists_the_columns_abbreviated():
+    rng = np.random.default_rng(0)
+    wide = pd.DataFrame(rng.normal(size=(30, 50)), columns=[f"c{i:02d}" for i in range(50)])
+    with pytest.raises(ValueError, match=r"'c19', \.\.\. \(30 more\)\]") as excinfo:
+        BayesianLinearRegression(formula="c00 + bmi", inference="exact").fit(wide, wide["c01"])
+    assert "'c20'" not in str(excinfo.value)
+
+
+def test_missing_column_at_predict_names_the_columns(categorical_data):
+    frame, y = categorical_data
+    model = BayesianLinearRegression(formula="size + C(region)", inference="exact").fit(frame, y)
+    with pytest.raises(ValueError, match=r"names 'region', which X does not have.*\['size'\]"):
+        model.predict(frame[["size"]])
+    transformer = FormulaTransformer("size + C(region)").fit(frame)
+    with pytest.raises(ValueError, match="names 'region'"):
+        transformer.transform(frame[["size"]])

@@ -241,3 +241,45 @@ def test_prior_predictive_includes_group_effects(grouped):
     group_mean_spread = np.std(sims[:, first].mean(axis=1) - sims.mean(axis=1))
     pooled_spread = np.std(pooled[:, first].mean(axis=1) - pooled.mean(axis=1))
     assert group_mean_spread > 1.5 * pooled_spread
+
+
+ADVI_QUICK = dict(inference="advi", max_iter=400, draws=100, random_state=0, progressbar=False)
+
+
+@pytest.mark.parametrize("formula", [None, "x + center(x2)"])
+@pytest.mark.parametrize("estimator", [HierarchicalRegression, HierarchicalLogisticRegression])
+def test_group_column_of_a_polars_frame(estimator, formula, grouped):
+    pl = pytest.importorskip("polars")
+    X, y, _ = grouped
+    X = X.assign(x2=np.linspace(-1.0, 1.0, len(X)))
+    if estimator is HierarchicalLogisticRegression:
+        y = (y > y.median()).astype(int)
+    X_polars = pl.from_pandas(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 400 ADVI steps: not converged, on purpose
+        on_pandas = estimator(group="site", formula=formula, **ADVI_QUICK).fit(X, y)
+        on_polars = estimator(group="site", formula=formula, **ADVI_QUICK).fit(X_polars, y)
+    assert list(on_polars.feature_names_in_) == ["x", "x2"]
+    assert list(on_polars.groups_) == list(on_pandas.groups_)
+    predict = "predict" if estimator is HierarchicalRegression else "predict_proba"
+    expected = getattr(on_pandas, predict)(X)
+    np.testing.assert_array_equal(getattr(on_polars, predict)(X_polars), expected)
+    np.testing.assert_array_equal(getattr(on_polars, predict)(X), expected)
+
+
+def test_group_column_inside_the_formula_is_explained(grouped):
+    X, y, _ = grouped
+    model = HierarchicalRegression(group="site", formula="x + site", inference="advi")
+    with pytest.raises(ValueError, match="uses the group column 'site'.*held apart") as excinfo:
+        model.fit(X, y)
+    message = str(excinfo.value)
+    assert "already in the model" in message and "site_effect" in message
+    assert not hasattr(model, "posterior_")
+    with pytest.raises(ValueError, match="uses the group column 'site'.*held apart"):
+        HierarchicalRegression(group="site", formula="x * C(site)").fit(X, y)
+
+
+def test_unknown_formula_column_with_groups_lists_the_features(grouped):
+    X, y, _ = grouped
+    with pytest.raises(ValueError, match=r"names 'bmi', which X does not have.*\['x'\]"):
+        HierarchicalRegression(group="site", formula="x + bmi", inference="advi").fit(X, y)

@@ -34,6 +34,7 @@ from bayes_sklearn._idata import (
 from bayes_sklearn._progress import CLONE_FLAG, shows_progress
 from bayes_sklearn.design.arrays import ArrayDesign
 from bayes_sklearn.design.formula import HANDLE_UNKNOWN_OPTIONS, FormulaDesign, as_frame
+from bayes_sklearn.design.frames import pandas_if_frame
 from bayes_sklearn.diagnostics import (
     BayesianConvergenceError,
     BayesianConvergenceWarning,
@@ -77,6 +78,13 @@ class BayesianGLMBase(BaseEstimator):
         setattr(clone, CLONE_FLAG, True)
         return clone
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # scipy sparse X without a formula: densified for fitting, kept sparse
+        # (densified one block of rows at a time) for prediction
+        tags.input_tags.sparse = True
+        return tags
+
     # -- fitting -------------------------------------------------------------
 
     def fit(self, X, y):
@@ -84,8 +92,10 @@ class BayesianGLMBase(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training features.
+        X : array-like, data frame or scipy sparse matrix of shape (n_samples, n_features)
+            Training features. Data frames of any library (pandas, polars,
+            ...) keep their column names; a sparse matrix (no formula) is
+            densified for fitting and kept sparse for prediction.
         y : array-like of shape (n_samples,)
             Targets.
 
@@ -189,10 +199,13 @@ class BayesianGLMBase(BaseEstimator):
         """Validate training data and learn the design: arrays as given, or a formula."""
         _refuse_multi_output(y, type(self).__name__)
         if self.formula is None:
+            X = pandas_if_frame(X)
             _refuse_non_numeric_frame(X)
-            X, y = validate_data(self, X, y, reset=True, **self._validate_kwargs())
+            X, y = validate_data(self, X, y, reset=True, accept_sparse=ArrayDesign.SPARSE_FORMATS,
+                                 **self._validate_kwargs())
             design = ArrayDesign.fit(X, getattr(self, "feature_names_in_", None))
-            return design, design.transform(X), y
+            # the backends take a dense design: a sparse X is densified here only
+            return design, design.transform(X, dense=True), y
         # y alone first: validate_data without X would clear feature names
         y = validate_data(self, X="no_validation", y=y, **self._validate_kwargs())
         _check_feature_names(self, X, reset=True)
@@ -286,8 +299,10 @@ class BayesianGLMBase(BaseEstimator):
 
     def _design_matrix(self, X) -> np.ndarray:
         if isinstance(self.design_, ArrayDesign):
+            X = pandas_if_frame(X)
             _refuse_non_numeric_frame(X)
-            return self.design_.transform(validate_data(self, X, reset=False))
+            X = validate_data(self, X, reset=False, accept_sparse=ArrayDesign.SPARSE_FORMATS)
+            return self.design_.transform(X)
         # A formula needs only the columns it names: extra columns are fine.
         frame = as_frame(X, getattr(self, "feature_names_in_", None))
         X_design = self.design_.transform(frame, self.handle_unknown)

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from bayes_sklearn.design.formula import parse_formula
+from bayes_sklearn.design.frames import is_sparse, pandas_if_frame
 from bayes_sklearn.estimators._base import _generator
 from bayes_sklearn.estimators.linear import BayesianLinearRegression
 from bayes_sklearn.estimators.logistic import BayesianLogisticRegression
@@ -40,6 +42,8 @@ class GroupedEstimatorMixin:
         if self.group is None:
             return X, None, None
         labels, rest = _take_group_column(X, self.group)
+        if fitting and self.formula is not None and isinstance(self.group, str):
+            _refuse_group_in_formula(self.formula, self.group)
         if fitting:
             if rest.shape[1] == 0:
                 raise ValueError(
@@ -424,8 +428,25 @@ class HierarchicalLogisticRegression(GroupedEstimatorMixin, BayesianLogisticRegr
         return encoded
 
 
+def _refuse_group_in_formula(formula: str, group: str) -> None:
+    if group in parse_formula(formula).required_variables:
+        raise ValueError(
+            f"formula {formula!r} uses the group column {group!r}, but the group column "
+            "is held apart from the data the formula sees: its effects (a varying "
+            "intercept, and the varying_slopes) are already in the model. For a "
+            "population-level effect of that column as well, copy it under another "
+            f"name (e.g. X.assign({group}_effect=X[{group!r}])) and use that name."
+        )
+
+
 def _take_group_column(X, group) -> tuple[np.ndarray, Any]:
-    """Split ``X`` into the group labels and the remaining feature columns."""
+    """Split ``X`` into the group labels and the remaining feature columns.
+
+    Data frames of any library come back as pandas; sparse matrices stay sparse.
+    """
+    X = pandas_if_frame(X)
+    if is_sparse(X):
+        return _take_sparse_group_column(X, group)
     if np.ndim(X) != 2:
         raise ValueError(
             f"Expected a 2D array or DataFrame holding the group column {group!r} and "
@@ -449,6 +470,20 @@ def _take_group_column(X, group) -> tuple[np.ndarray, Any]:
         raise ValueError(f"X has no column {group} to take the groups from.")
     rest = np.delete(array, group, axis=1)
     return array[:, group], rest.astype(np.float64)
+
+
+def _take_sparse_group_column(X, group) -> tuple[np.ndarray, Any]:
+    if not isinstance(group, int):
+        raise ValueError(
+            f"group={group!r} names a column, but X is a sparse matrix without column "
+            "names; pass the column's integer index."
+        )
+    if group >= X.shape[1]:
+        raise ValueError(f"X has no column {group} to take the groups from.")
+    X = X.tocsc()
+    labels = X[:, [group]].toarray().ravel()
+    rest = X[:, [j for j in range(X.shape[1]) if j != group]]
+    return labels, rest.tocsr()
 
 
 def _codes_of(labels: np.ndarray, known: np.ndarray) -> np.ndarray:
