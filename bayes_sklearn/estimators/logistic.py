@@ -356,8 +356,8 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
-            Log of the posterior mean class probabilities (``-inf`` where a
-            probability is exactly 0).
+            Log of the posterior mean class probabilities, computed in log
+            space: finite even where a probability is too small for a float.
 
         Examples
         --------
@@ -376,8 +376,8 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         >>> bool(np.allclose(np.exp(log_proba), clf.predict_proba(X_new)))
         True
         """
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
+        X_design, posterior = self._prepare(X)
+        return posterior.log_mean(X_design)
 
     def decision_function(self, X):
         """Log-odds of the posterior-averaged probabilities.
@@ -392,7 +392,9 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         ndarray of shape (n_samples,) or (n_samples, n_classes)
             For two classes, the log-odds of ``classes_[1]`` (positive means
             ``classes_[1]`` is the more probable); for more classes, the
-            log-probabilities of each class.
+            log-probabilities of each class. Computed in log space, so
+            finite (and ranking rows correctly) even where the averaged
+            probability is closer to 0 or 1 than a float can hold.
 
         Examples
         --------
@@ -412,11 +414,10 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         >>> bool(np.allclose(scores, np.log(p1 / (1 - p1))))
         True
         """
-        proba = self.predict_proba(X)
-        with np.errstate(divide="ignore"):
-            if proba.shape[1] == 2:
-                return np.log(proba[:, 1]) - np.log1p(-proba[:, 1])
-            return np.log(proba)
+        log_proba = self.predict_log_proba(X)
+        if log_proba.shape[1] == 2:
+            return log_proba[:, 1] - log_proba[:, 0]
+        return log_proba
 
     def predict(self, X):
         """Most probable class under the posterior-averaged probabilities.
