@@ -241,3 +241,15 @@ def test_prior_predictive_includes_group_effects(grouped):
     group_mean_spread = np.std(sims[:, first].mean(axis=1) - sims.mean(axis=1))
     pooled_spread = np.std(pooled[:, first].mean(axis=1) - pooled.mean(axis=1))
     assert group_mean_spread > 1.5 * pooled_spread
+
+
+def test_seven_unseen_groups_are_not_cut_silently(nuts_fit):
+    import re
+
+    new = pd.DataFrame({"x": np.zeros(7), "site": list("abcdefg")})
+    strict = nuts_fit.set_params(new_groups="error")
+    try:
+        with pytest.raises(ValueError, match=re.escape("['a', 'b', 'c', 'd', 'e', … (7 in all)]")):
+            strict.predict(new)
+    finally:
+        nuts_fit.set_params(new_groups="population")

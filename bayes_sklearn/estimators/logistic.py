@@ -9,6 +9,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 
+from bayes_sklearn._messages import format_items
 from bayes_sklearn.estimators._base import (
     COMMON_PARAMETER_CONSTRAINTS,
     BayesianGLMBase,
@@ -211,7 +212,8 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         unknown = self.classes_[codes] != y
         if np.any(unknown):
             raise ValueError(
-                f"y contains labels not seen during fit: {np.unique(y[unknown])[:5].tolist()}."
+                f"y contains labels not seen during fit: {format_items(np.unique(y[unknown]))}; "
+                f"the classes are {format_items(self.classes_)}."
             )
         return codes.astype(np.int64)
 
