@@ -200,8 +200,9 @@ class Posterior:
     def mean(self, X: np.ndarray) -> np.ndarray:
         """Posterior mean of ``E[y]``: values, or class probabilities.
 
-        Class probabilities come from :meth:`log_mean`, so they are never
-        exactly 0 or 1 where the log-probabilities are finite.
+        Class probabilities are ``exp`` of :meth:`log_mean`: a small
+        probability is accurate relatively down to the smallest double
+        instead of rounding to 0 below 1e-16.
         """
         if self.family in ("bernoulli", "categorical"):
             return np.exp(self.log_mean(X))
@@ -213,7 +214,7 @@ class Posterior:
         ``log mean_s p_s`` over the draws ``s``, finite wherever the linear
         predictors are. Each block of rows is averaged the fast way first;
         rows whose mean is too near 0 (or 1) for that are recomputed in log
-        space, which costs about 2.5 times as much per row.
+        space, which costs about twice as much per row.
         """
         if self.family == "bernoulli":
             fast, exact = _bernoulli_log_mean_fast, _bernoulli_log_mean_exact

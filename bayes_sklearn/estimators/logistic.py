@@ -30,7 +30,8 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
 
     Probabilities are averaged over the posterior, and
     ``decision_function`` is the log-odds of those averaged probabilities,
-    so it ranks rows exactly as ``predict_proba`` does.
+    computed in log space: it ranks rows as ``predict_proba`` does, and
+    keeps ranking them where those probabilities round to 0 or 1.
 
     Parameters
     ----------
