@@ -10,6 +10,11 @@ A single accuracy or AUC also hides how sure the model is of its own quality.
 Each posterior draw of the coefficients is a classifier (or regression line)
 of its own; :func:`posterior_score` scores every draw on the same held-out
 rows, giving the posterior distribution of the score.
+
+Each function takes a bayes_sklearn estimator or a Pipeline ending in one:
+sklearn's Pipeline forwards ``predict_proba`` but not ``log_likelihood`` or
+``sample_posterior_predictive``, so the pipeline's transforms are applied to
+``X`` here and the last step is scored.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy.special import logsumexp
 from sklearn import metrics as skm
+from sklearn.pipeline import Pipeline
 
 _CLASSIFIER_SCORES: dict[str, Callable] = {
     "accuracy": lambda y, proba, classes: skm.accuracy_score(y, classes[np.argmax(proba, axis=1)]),
@@ -51,7 +57,8 @@ def posterior_score(
     Parameters
     ----------
     estimator : BayesianLogisticRegression or BayesianLinearRegression
-        A fitted estimator.
+        A fitted estimator, or a fitted Pipeline ending in one (``X`` then
+        goes through the pipeline's transforms first).
     X : array-like or DataFrame
         Rows to score on (usually held out).
     y : array-like of shape (n_samples,)
@@ -87,6 +94,7 @@ def posterior_score(
     True
     """
     y = np.asarray(y)
+    estimator, X = _bayesian_step(estimator, X, ("predict_proba_draws", "predict_draws"))
     if hasattr(estimator, "predict_proba_draws"):
         draws = estimator.predict_proba_draws(X, n_draws=n_draws, random_state=random_state)
         classes = estimator.classes_
@@ -97,6 +105,26 @@ def posterior_score(
     draws = estimator.predict_draws(X, n_draws=n_draws, random_state=random_state)
     score = scoring if callable(scoring) else _lookup(_REGRESSOR_SCORES, scoring)
     return np.array([score(y, mean) for mean in draws])
+
+
+def _bayesian_step(estimator, X, methods: tuple[str, ...]):
+    """The estimator that has one of ``methods``, and ``X`` as it will see it.
+
+    The estimator itself if it has one, else the last step of a Pipeline with
+    ``X`` passed through the earlier steps' ``transform`` (sklearn's Pipeline
+    only forwards its own methods, such as ``predict_proba``).
+    """
+    if any(hasattr(estimator, method) for method in methods):
+        return estimator, X
+    if isinstance(estimator, Pipeline):
+        for _, step in estimator.steps[:-1]:
+            if step is not None and step != "passthrough":
+                X = step.transform(X)
+        return _bayesian_step(estimator.steps[-1][1], X, methods)
+    raise ValueError(
+        f"Scoring needs {' or '.join(methods)}, which {type(estimator).__name__} does "
+        "not have: pass a fitted bayes_sklearn estimator, or a Pipeline ending in one."
+    )
 
 
 def _lookup(table: dict[str, Callable], name: str) -> Callable:
@@ -115,7 +143,7 @@ def log_predictive_density(estimator, X, y) -> float:
 
     Parameters
     ----------
-    estimator : fitted bayes_sklearn estimator
+    estimator : fitted bayes_sklearn estimator, or Pipeline ending in one
         Estimator whose posterior predictive distribution is scored.
     X : array-like or DataFrame
         Rows to score on (usually held out).
@@ -139,6 +167,7 @@ def log_predictive_density(estimator, X, y) -> float:
     >>> bool(abs(lpd - (-0.5 * np.log(2 * np.pi) - 0.5)) < 0.2)  # about N(0, 1)'s expected log density
     True
     """
+    estimator, X = _bayesian_step(estimator, X, ("log_likelihood",))
     log_lik = np.asarray(estimator.log_likelihood(X, y))
     flat = log_lik.reshape(-1, log_lik.shape[-1])
     return float(np.mean(logsumexp(flat, axis=0) - np.log(flat.shape[0])))
@@ -156,7 +185,7 @@ def crps(estimator, X, y, n_samples: int = 1000, random_state=0) -> float:
     Parameters
     ----------
     estimator : fitted BayesianLinearRegression or HierarchicalRegression
-        Regressor whose posterior predictive distribution is scored.
+        Regressor whose posterior predictive distribution is scored, or a fitted Pipeline ending in one.
     X : array-like or DataFrame
         Rows to score on.
     y : array-like of shape (n_samples,)
@@ -186,6 +215,7 @@ def crps(estimator, X, y, n_samples: int = 1000, random_state=0) -> float:
     """
     if n_samples < 2:
         raise ValueError(f"n_samples must be at least 2, got {n_samples!r}.")
+    estimator, X = _bayesian_step(estimator, X, ("sample_posterior_predictive",))
     if hasattr(estimator, "predict_proba"):
         raise ValueError("crps scores regressors; for classifiers use scoring='neg_log_loss'.")
     samples = np.sort(estimator.sample_posterior_predictive(X, n_samples, random_state), axis=0)
@@ -207,7 +237,7 @@ def lpd_scorer(estimator, X, y) -> float:
 
     Parameters
     ----------
-    estimator : fitted bayes_sklearn estimator
+    estimator : fitted bayes_sklearn estimator, or Pipeline ending in one
         Estimator to score.
     X : array-like or DataFrame
         Rows to score on.
@@ -231,6 +261,12 @@ def lpd_scorer(estimator, X, y) -> float:
     ...                          cv=3, scoring=lpd_scorer)
     >>> scores.shape
     (3,)
+    >>> # a Pipeline ending in a bayes_sklearn estimator is scored through its last step
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> pipe = make_pipeline(StandardScaler(), BayesianLinearRegression(inference="exact"))
+    >>> bool(np.all(np.isfinite(cross_val_score(pipe, X, y, cv=3, scoring=lpd_scorer))))
+    True
     """
     return log_predictive_density(estimator, X, y)
 
@@ -241,7 +277,7 @@ def neg_crps_scorer(estimator, X, y) -> float:
     Parameters
     ----------
     estimator : fitted BayesianLinearRegression or HierarchicalRegression
-        Regressor to score.
+        Regressor to score, or a fitted Pipeline ending in one.
     X : array-like or DataFrame
         Rows to score on.
     y : array-like of shape (n_samples,)

@@ -283,3 +283,15 @@ def test_unknown_formula_column_with_groups_lists_the_features(grouped):
     X, y, _ = grouped
     with pytest.raises(ValueError, match=r"names 'bmi', which X does not have.*\['x'\]"):
         HierarchicalRegression(group="site", formula="x + bmi", inference="advi").fit(X, y)
+
+
+def test_seven_unseen_groups_are_not_cut_silently(nuts_fit):
+    import re
+
+    new = pd.DataFrame({"x": np.zeros(7), "site": list("abcdefg")})
+    strict = nuts_fit.set_params(new_groups="error")
+    try:
+        with pytest.raises(ValueError, match=re.escape("['a', 'b', 'c', 'd', 'e', … (7 in all)]")):
+            strict.predict(new)
+    finally:
+        nuts_fit.set_params(new_groups="population")

@@ -110,3 +110,51 @@ def test_roc_curve_display(fitted_binary, binary_data):
     display = RocCurveDisplay.from_estimator(fitted_binary, X, y)
     assert display.roc_auc == pytest.approx(roc_auc_score(y, fitted_binary.predict_proba(X)[:, 1]))
     assert display.roc_auc > 0.7
+
+
+def test_far_rows_get_finite_exact_log_odds(fitted_binary):
+    """Rows far outside the data: p underflows, but the log-odds stay exact."""
+    from decimal import Decimal, localcontext
+
+    X_far = np.array([[40.0, -40.0], [-40.0, 40.0], [300.0, -300.0], [0.1, 0.2]])
+    decision = fitted_binary.decision_function(X_far)
+    log_proba = fitted_binary.predict_log_proba(X_far)
+    proba = fitted_binary.predict_proba(X_far)
+    post = fitted_binary.idata_.posterior
+    eta = post["intercept"].values.reshape(-1, 1) + post["coef"].values.reshape(-1, 2) @ X_far.T
+    expected = []
+    with localcontext() as ctx:
+        ctx.prec = 400  # resolves 1 - p for p down to 1e-400
+        for column in eta.T:
+            values = [Decimal(float(v)) for v in column]
+            p1 = sum(1 / (1 + (-v).exp()) for v in values) / len(values)
+            p0 = sum(1 / (1 + v.exp()) for v in values) / len(values)
+            expected.append([float(p0.ln()), float(p1.ln())])
+    expected = np.array(expected)
+    assert expected[:3].min() < -100  # these rows are far out: the smaller p is below 1e-43
+    np.testing.assert_allclose(log_proba, expected, rtol=1e-12)
+    np.testing.assert_allclose(decision, expected[:, 1] - expected[:, 0], rtol=1e-12)
+    assert np.all(proba > 0)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=0, atol=4e-16)
+
+
+def test_roc_auc_cross_validation_is_finite_on_separable_data():
+    """Issue 12: a fold whose decision_function hit -inf scored NaN."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.model_selection import cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_breast_cancer(return_X_y=True)
+    model = make_pipeline(StandardScaler(), BayesianLogisticRegression(
+        draws=100, tune=100, chains=1, random_state=0, progressbar=False))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 100 draws: too few for the convergence checks
+        scores = cross_val_score(model, X, y, cv=5, scoring="roc_auc")
+        log_proba = model.fit(X, y).predict_log_proba(X)
+    assert np.all(np.isfinite(scores)) and scores.min() > 0.95
+    assert np.all(np.isfinite(log_proba))
+    assert log_proba.min() < -37  # some p is below what 1 - p could hold
+    proba = model.predict_proba(X)
+    assert np.all(proba > 0)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=0, atol=4e-16)

@@ -127,3 +127,69 @@ def test_probabilistic_scorers_rank_a_useful_model_above_a_useless_one(regressio
         from bayes_sklearn import BayesianLogisticRegression
 
         crps(BayesianLogisticRegression(), X, y)
+
+
+def test_scorers_see_through_a_pipeline():
+    """Issue 12: on a Pipeline every score was NaN and prior_scale=0.01 won."""
+    from sklearn.datasets import load_diabetes
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from bayes_sklearn import BayesianLinearRegression
+    from bayes_sklearn.metrics import lpd_scorer, neg_crps_scorer
+
+    X, y = load_diabetes(return_X_y=True)
+    pipe = make_pipeline(StandardScaler(), BayesianLinearRegression(inference="exact", random_state=0))
+    grid = {"bayesianlinearregression__prior_scale": [0.01, 2.5]}
+    for scorer in (lpd_scorer, neg_crps_scorer):
+        search = GridSearchCV(pipe, grid, cv=3, scoring=scorer, error_score="raise").fit(X, y)
+        assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+        # prior_scale=0.01 shrinks every slope to ~0: y's sd is 77, the residual sd ~54
+        assert search.best_params_ == {"bayesianlinearregression__prior_scale": 2.5}
+
+
+def test_pipeline_scores_equal_the_final_step_on_transformed_rows(fitted_binary, binary_data):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from bayes_sklearn import BayesianLinearRegression
+    from bayes_sklearn.metrics import crps, log_predictive_density
+
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(60, 2)) * [100.0, 0.01] + [500.0, -3.0]
+    y = X @ [0.02, 300.0] + rng.normal(size=60)
+    pipe = make_pipeline(StandardScaler(), BayesianLinearRegression(inference="exact", random_state=0))
+    pipe.fit(X, y)
+    X_t = pipe[0].transform(X)
+    bare = BayesianLinearRegression(inference="exact", random_state=0).fit(X_t, y)
+    for scoring in ("r2", "mae"):
+        np.testing.assert_array_equal(
+            posterior_score(pipe, X, y, scoring=scoring, n_draws=40, random_state=1),
+            posterior_score(bare, X_t, y, scoring=scoring, n_draws=40, random_state=1))
+    assert log_predictive_density(pipe, X, y) == log_predictive_density(bare, X_t, y)
+    assert crps(pipe, X, y) == crps(bare, X_t, y)
+
+    Xb, yb = binary_data
+    clf_pipe = make_pipeline("passthrough", fitted_binary)  # already fitted: no refit
+    np.testing.assert_array_equal(
+        posterior_score(clf_pipe, Xb, yb, scoring="roc_auc", n_draws=20, random_state=2),
+        posterior_score(fitted_binary, Xb, yb, scoring="roc_auc", n_draws=20, random_state=2))
+
+
+def test_scorers_name_what_a_foreign_estimator_lacks(regression_data):
+    from sklearn.linear_model import LinearRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from bayes_sklearn.metrics import lpd_scorer, neg_crps_scorer
+
+    X, y = regression_data
+    for model in (LinearRegression().fit(X, y),
+                  make_pipeline(StandardScaler(), LinearRegression()).fit(X, y)):
+        with pytest.raises(ValueError, match="LinearRegression does not have"):
+            lpd_scorer(model, X, y)
+        with pytest.raises(ValueError, match="sample_posterior_predictive"):
+            neg_crps_scorer(model, X, y)
+        with pytest.raises(ValueError, match="predict_proba_draws or predict_draws"):
+            posterior_score(model, X, y, scoring="r2")

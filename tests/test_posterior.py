@@ -63,3 +63,82 @@ def test_categorical_sampling_frequencies():
     expected = softmax([0.0, 0.5, -0.5])
     # 200k draws: Monte Carlo sd of a frequency is below 0.0012.
     np.testing.assert_allclose(np.bincount(codes) / len(codes), expected, atol=0.005)
+
+
+def _decimal_log_mean_expit(eta: np.ndarray) -> np.ndarray:
+    """``[log mean expit(-eta), log mean expit(eta)]`` per column, in 400-digit decimals (1 - p resolved to 1e-400)."""
+    from decimal import Decimal, localcontext
+
+    out = np.empty((eta.shape[1], 2))
+    with localcontext() as ctx:
+        ctx.prec = 400
+        for j in range(eta.shape[1]):
+            column = [Decimal(float(v)) for v in eta[:, j]]
+            for k, sign in enumerate((-1, 1)):
+                mean = sum(1 / (1 + (-sign * v).exp()) for v in column) / len(column)
+                out[j, k] = float(mean.ln())
+    return out
+
+
+def _extreme_bernoulli():
+    """Draws whose rows reach p ~ exp(-800) (exp underflows) and ~1e-26 (1 - p rounds to 1)."""
+    from bayes_sklearn.posterior import GroupEffects
+
+    rng = np.random.default_rng(4)
+    n_draws, n_groups = 60, 3
+    x = np.array([-400.0, 3.0, -30.0, 0.01, 30.0, 250.0, -29.0, -3.0, 31.0, 400.0, -250.0])
+    codes = np.array([0, 1, 2, -1, 0, 1, 2, -1, 0, 1, 2])
+    groups = GroupEffects(rng.normal(size=(n_draws, n_groups)), np.zeros((n_draws, n_groups, 0)),
+                          (), np.ones((n_draws, 1)), np.zeros(0), np.zeros(0))
+    post = Posterior("bernoulli", rng.normal(0.5, 1.0, (n_draws, 1)),
+                     rng.normal(2.0, 0.1, (n_draws, 1, 1)), groups=groups).with_groups(codes)
+    eta = post.intercept + post.coef[:, 0, :] * x + np.where(codes >= 0, groups.intercept[:, codes], 0)
+    return post, x[:, None], eta
+
+
+def test_bernoulli_log_mean_is_exact_where_probabilities_underflow():
+    post, X, eta = _extreme_bernoulli()
+    expected = _decimal_log_mean_expit(eta)
+    # chunk_bytes: the whole block, and three rows per block (tail rows are
+    # then recomputed from later blocks, with their own group codes)
+    for chunk_bytes in (10**9, 3 * post.n_draws * 8):
+        log_p = post.log_mean(X, chunk_bytes=chunk_bytes)
+        assert np.all(np.isfinite(log_p))
+        np.testing.assert_allclose(log_p, expected, rtol=1e-12)
+
+
+def test_bernoulli_probabilities_stay_inside_zero_one():
+    post, X, eta = _extreme_bernoulli()
+    expected = _decimal_log_mean_expit(eta)
+    proba = post.mean(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=0, atol=4e-16)
+    representable = expected > -700.0  # exp(-745) is the smallest double
+    assert np.all(proba[representable] > 0)
+    np.testing.assert_allclose(proba[representable], np.exp(expected[representable]), rtol=1e-12)
+
+
+def test_categorical_log_mean_is_exact_where_probabilities_underflow():
+    from decimal import Decimal, localcontext
+
+    rng = np.random.default_rng(5)
+    n_draws = 40
+    post = Posterior("categorical", rng.normal(size=(n_draws, 2)),
+                     rng.normal([2.0, -1.0], 0.1, (n_draws, 1, 2)))
+    X = np.array([[-400.0], [0.3], [500.0], [-20.0]])
+    logits = np.concatenate([np.zeros((n_draws, 4, 1)),
+                             post.intercept[:, None, :] + X[None, :, :] * post.coef[:, 0, None, :]],
+                            axis=-1)
+    expected = np.empty((4, 3))
+    with localcontext() as ctx:
+        ctx.prec = 400
+        for i in range(4):
+            total = [Decimal(0)] * 3
+            for s in range(n_draws):
+                weights = [Decimal(float(v)).exp() for v in logits[s, i]]
+                total = [t + w / sum(weights) for t, w in zip(total, weights)]
+            expected[i] = [float((t / n_draws).ln()) for t in total]
+    log_p = post.log_mean(X)
+    assert expected.min() < -745  # some probabilities are below the smallest double
+    np.testing.assert_allclose(log_p, expected, rtol=1e-12)
+    proba = post.mean(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=0, atol=4e-16)

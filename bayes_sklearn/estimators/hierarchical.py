@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from bayes_sklearn._messages import format_items
 from bayes_sklearn.design.formula import parse_formula
 from bayes_sklearn.design.frames import is_sparse, pandas_if_frame
 from bayes_sklearn.estimators._base import _generator
@@ -58,8 +59,9 @@ class GroupedEstimatorMixin:
         codes = _codes_of(labels, self.groups_)
         unseen = codes < 0
         if unseen.any() and self.new_groups == "error":
+            new_labels = sorted(map(str, set(labels[unseen])))
             raise ValueError(
-                f"X has groups not seen during fit: {sorted(map(str, set(labels[unseen])))[:5]}. "
+                f"X has groups not seen during fit: {format_items(new_labels)}. "
                 "Set new_groups='population' or 'sample' to predict for them."
             )
         if unseen.any() and self.new_groups == "sample":
@@ -423,7 +425,7 @@ class HierarchicalLogisticRegression(GroupedEstimatorMixin, BayesianLogisticRegr
         if self.group is not None and len(self.classes_) > 2:
             raise ValueError(
                 "HierarchicalLogisticRegression supports two classes; y has "
-                f"{len(self.classes_)}: {self.classes_.tolist()[:5]}."
+                f"{len(self.classes_)}: {format_items(self.classes_)}."
             )
         return encoded
 

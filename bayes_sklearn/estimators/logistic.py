@@ -9,6 +9,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 
+from bayes_sklearn._messages import format_items
 from bayes_sklearn.estimators._base import (
     COMMON_PARAMETER_CONSTRAINTS,
     BayesianGLMBase,
@@ -29,7 +30,8 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
 
     Probabilities are averaged over the posterior, and
     ``decision_function`` is the log-odds of those averaged probabilities,
-    so it ranks rows exactly as ``predict_proba`` does.
+    computed in log space: it ranks rows as ``predict_proba`` does, and
+    keeps ranking them where those probabilities round to 0 or 1.
 
     Parameters
     ----------
@@ -211,7 +213,8 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         unknown = self.classes_[codes] != y
         if np.any(unknown):
             raise ValueError(
-                f"y contains labels not seen during fit: {np.unique(y[unknown])[:5].tolist()}."
+                f"y contains labels not seen during fit: {format_items(np.unique(y[unknown]))}; "
+                f"the classes are {format_items(self.classes_)}."
             )
         return codes.astype(np.int64)
 
@@ -356,8 +359,8 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
-            Log of the posterior mean class probabilities (``-inf`` where a
-            probability is exactly 0).
+            Log of the posterior mean class probabilities, computed in log
+            space: finite even where a probability is too small for a float.
 
         Examples
         --------
@@ -376,8 +379,8 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         >>> bool(np.allclose(np.exp(log_proba), clf.predict_proba(X_new)))
         True
         """
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
+        X_design, posterior = self._prepare(X)
+        return posterior.log_mean(X_design)
 
     def decision_function(self, X):
         """Log-odds of the posterior-averaged probabilities.
@@ -392,7 +395,9 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         ndarray of shape (n_samples,) or (n_samples, n_classes)
             For two classes, the log-odds of ``classes_[1]`` (positive means
             ``classes_[1]`` is the more probable); for more classes, the
-            log-probabilities of each class.
+            log-probabilities of each class. Computed in log space, so
+            finite (and ranking rows correctly) even where the averaged
+            probability is closer to 0 or 1 than a float can hold.
 
         Examples
         --------
@@ -412,11 +417,10 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         >>> bool(np.allclose(scores, np.log(p1 / (1 - p1))))
         True
         """
-        proba = self.predict_proba(X)
-        with np.errstate(divide="ignore"):
-            if proba.shape[1] == 2:
-                return np.log(proba[:, 1]) - np.log1p(-proba[:, 1])
-            return np.log(proba)
+        log_proba = self.predict_log_proba(X)
+        if log_proba.shape[1] == 2:
+            return log_proba[:, 1] - log_proba[:, 0]
+        return log_proba
 
     def predict(self, X):
         """Most probable class under the posterior-averaged probabilities.

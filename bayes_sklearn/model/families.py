@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit, log_softmax, softmax
+from scipy.special import expit, log_expit, log_softmax, softmax
 
 
 def _with_reference_logit(eta: np.ndarray) -> np.ndarray:
@@ -45,6 +45,14 @@ class Family:
         if self.name == "bernoulli":
             return expit(eta)
         return softmax(_with_reference_logit(eta), axis=-1)
+
+    def log_class_probabilities(self, eta: np.ndarray) -> np.ndarray:
+        """Log probability of every class for each draw and row, last axis the classes."""
+        if self.name == "bernoulli":
+            return np.stack([log_expit(-eta), log_expit(eta)], axis=-1)
+        if self.name == "categorical":
+            return log_softmax(_with_reference_logit(eta), axis=-1)
+        raise ValueError(f"The {self.name} family has no classes.")
 
     def log_likelihood(
         self, y: np.ndarray, eta: np.ndarray, sigma: np.ndarray | None = None
