@@ -185,7 +185,8 @@ def crps(estimator, X, y, n_samples: int = 1000, random_state=0) -> float:
     Parameters
     ----------
     estimator : fitted BayesianLinearRegression or HierarchicalRegression
-        Regressor whose posterior predictive distribution is scored, or a fitted Pipeline ending in one.
+        Regressor whose posterior predictive distribution is scored, or a
+        fitted Pipeline ending in one.
     X : array-like or DataFrame
         Rows to score on.
     y : array-like of shape (n_samples,)

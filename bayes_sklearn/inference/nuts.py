@@ -111,7 +111,10 @@ def sample_nuts(
         idata = _sample_nutpie(model, settings)
     else:
         idata = _sample_pymc(model, settings)
-    stats = {name: np.asarray(values) for name, values in idata.sample_stats.items()}
+    # Per-draw statistics only: some nutpie releases add per-parameter ones
+    # (e.g. the mass matrix), which have no place beside (chain, draw) stats.
+    stats = {name: np.asarray(values) for name, values in idata.sample_stats.items()
+             if values.dims == ("chain", "draw")}
     return result_from_posterior(
         idata.posterior, method=f"nuts ({settings.nuts_sampler})", sample_stats=stats
     )
