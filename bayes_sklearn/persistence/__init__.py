@@ -7,7 +7,7 @@ to a fixed set of types (see ``_codec``). Formulas are checked against a list
 of allowed transforms before formulaic sees them (see ``_formula``).
 
 Unlike pickle or joblib, loading a file from someone else cannot run their
-code. Training data are not stored unless asked for.
+code. Data rows are not stored unless asked for.
 """
 
 from __future__ import annotations
@@ -32,8 +32,10 @@ __all__ = ["FORMAT_VERSION", "check_formula_is_safe", "load", "save"]
 FORMAT_NAME = "bayes_sklearn.estimator"
 #: Bumped whenever a stored field changes meaning; files of another version are refused.
 FORMAT_VERSION = 1
-#: NetCDF groups that hold training data, stored only with ``include_data=True``.
-DATA_GROUPS = ("observed_data", "log_likelihood")
+#: NetCDF groups always stored; every other group of ``idata_`` (per-row data
+#: such as ``observed_data``, ``log_likelihood``, ``posterior_predictive``) is
+#: stored only with ``include_data=True``.
+MODEL_GROUPS = ("posterior", "sample_stats")
 _ENGINE = "h5netcdf"
 
 
@@ -54,9 +56,12 @@ def save(estimator, path: str | os.PathLike, *, include_data: bool = False) -> P
         Destination; an existing file is replaced only once the new one is
         complete.
     include_data : bool, default=False
-        Also store the training targets and the pointwise log likelihood of
-        the training rows (ArviZ's ``observed_data`` and ``log_likelihood``
-        groups, needed by ``arviz.loo``).
+        Also store the groups of ``estimator.idata_`` that hold data rows:
+        ``observed_data`` and ``log_likelihood`` (added by
+        ``compute_log_likelihood(X, y)``, needed by ``arviz.loo``),
+        ``posterior_predictive``, and any group added with ``add_groups``.
+        Without them the file holds no data; a fit alone stores none, so
+        call ``compute_log_likelihood`` first.
 
     Returns
     -------
@@ -93,9 +98,16 @@ def save(estimator, path: str | os.PathLike, *, include_data: bool = False) -> P
         "fitted": _encode_fitted(estimator),
     })
     groups = {"posterior": estimator.posterior_}
-    for group, dataset in estimator._idata_groups.items():
-        if group not in DATA_GROUPS or include_data:
+    for group, dataset in estimator._idata_datasets().items():
+        if group in MODEL_GROUPS or include_data:
             groups[group] = dataset
+    if include_data and set(groups) <= set(MODEL_GROUPS):
+        warnings.warn(
+            "include_data=True, but idata_ holds no data groups: call "
+            "compute_log_likelihood(X, y) (and sample_posterior_predictive(X, "
+            "extend_inferencedata=True)) before saving to store them.",
+            UserWarning, stacklevel=3,
+        )
     return _write_atomically(Path(path), name, state, groups)
 
 
@@ -178,6 +190,7 @@ def load(path: str | os.PathLike, expected_class: type | None = None):
     estimator.__dict__.update(fitted)
     estimator.posterior_ = groups.pop("posterior")
     estimator._idata_groups = groups
+    estimator._idata = None
     return estimator
 
 
