@@ -16,15 +16,23 @@ import json
 import os
 import tempfile
 import warnings
+from contextlib import ExitStack
 from numbers import Integral
 from pathlib import Path
 from typing import Any
 
+from bayes_sklearn.model.spec import ModelSpec
 from bayes_sklearn.persistence._codec import decode, encode
 from bayes_sklearn.persistence._formula import (
     check_formula_is_safe,
     formula_design_from_state,
     formula_design_state,
+)
+from bayes_sklearn.persistence._validate import (
+    check_declared_size,
+    check_fitted,
+    check_other_groups,
+    check_posterior,
 )
 
 __all__ = ["FORMAT_VERSION", "check_formula_is_safe", "load", "save"]
@@ -183,15 +191,31 @@ def load(path: str | os.PathLike, expected_class: type | None = None):
     state = json.loads(attrs["state"])
     estimator = cls(**decode(state["params"]))
     fitted = {key: _decode_fitted(key, value) for key, value in state["fitted"].items()}
-    groups = {}
-    for group in attrs["groups"].split(","):
-        with xr.open_dataset(path, group=group, engine=_ENGINE) as dataset:
-            groups[group] = dataset.load()
+    spec = fitted.get("model_spec_")
+    if not isinstance(spec, ModelSpec) or "design_" not in fitted:
+        raise ValueError(f"{path} has no model description or design.")
+    groups = _read_groups(path, attrs["groups"].split(","))
+    if "posterior" not in groups:
+        raise ValueError(f"{path} has no posterior group.")
+    check_posterior(groups["posterior"], spec, fitted["design_"])
+    check_fitted(fitted, spec)
+    check_other_groups(groups["posterior"], groups)
     estimator.__dict__.update(fitted)
     estimator.posterior_ = groups.pop("posterior")
     estimator._idata_groups = groups
     estimator._idata = None
     return estimator
+
+
+def _read_groups(path: Path, names: list[str]) -> dict:
+    """The file's groups, read only once their declared sizes fit the file."""
+    import xarray as xr
+
+    with ExitStack() as stack:
+        lazy = {name: stack.enter_context(xr.open_dataset(path, group=name, engine=_ENGINE))
+                for name in names}
+        check_declared_size(lazy, path.stat().st_size)
+        return {name: dataset.load() for name, dataset in lazy.items()}
 
 
 def _encode_params(estimator) -> dict[str, Any]:
