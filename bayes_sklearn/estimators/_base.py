@@ -334,7 +334,7 @@ class BayesianGLMBase(BaseEstimator):
         >>> y = 1.0 + X @ [2.0, -1.0] + rng.normal(scale=0.5, size=50)
         >>> model = BayesianLinearRegression(inference="exact", random_state=0).fit(X, y)
         >>> loo = az.loo(model.compute_log_likelihood(X, y))
-        >>> bool(loo.elpd_loo < 0), loo.n_data_points
+        >>> bool(loo.elpd_loo < 0), int(loo.n_data_points)
         (True, 50)
         >>> model.idata_.observed_data["y"].shape
         (50,)
