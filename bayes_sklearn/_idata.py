@@ -1,7 +1,11 @@
 """The groups of a fit's ArviZ ``InferenceData``, kept as xarray datasets.
 
-Estimators store these datasets and build ``idata_`` on access, so neither
-fitting nor unpickling a fitted estimator imports ArviZ.
+A fitted estimator stores its posterior and sampler statistics only: their
+size grows with draws x parameters, never with training rows. Groups with one
+value per row (``log_likelihood``, ``observed_data``, ``posterior_predictive``)
+are computed on request and added to ``idata_``. Estimators keep the groups
+as datasets and build ``idata_`` on first access, so neither fitting nor
+unpickling a fitted estimator imports ArviZ.
 """
 
 from __future__ import annotations
@@ -10,39 +14,37 @@ from typing import Any
 
 import numpy as np
 
-#: Above this many (draw, row) log likelihood values, idata_ omits them.
-MAX_LOG_LIKELIHOOD_VALUES = 25_000_000
+#: Groups that describe the fit itself; every other group holds per-row data.
+MODEL_GROUPS = ("posterior", "sample_stats")
 
 
-def inference_data_groups(
-    *,
-    posterior: Any,
-    sample_stats: dict[str, np.ndarray] | None,
-    y_observed: np.ndarray,
-    log_likelihood: np.ndarray | None,
-) -> dict[str, Any]:
-    """Observed data, log likelihood and sampler stats beside ``posterior``.
-
-    ``posterior`` is an ``xarray.Dataset`` with leading ``chain`` and ``draw``
-    dims; ``log_likelihood`` is ``(chain, draw, n_rows)`` or None.
-    """
+def sample_stats_groups(posterior: Any, sample_stats: dict[str, np.ndarray] | None) -> dict:
+    """``{"sample_stats": Dataset}`` of NUTS statistics (empty for other methods)."""
     import xarray as xr
 
-    chain_draw = {"chain": posterior["chain"].values, "draw": posterior["draw"].values}
-    obs_coords = {"obs": np.arange(len(y_observed))}
-    groups: dict[str, Any] = {
-        "observed_data": xr.Dataset({"y": (("obs",), y_observed)}, coords=obs_coords)
-    }
-    if log_likelihood is not None:
-        groups["log_likelihood"] = xr.Dataset(
-            {"y": (("chain", "draw", "obs"), log_likelihood)}, coords={**chain_draw, **obs_coords}
-        )
-    if sample_stats is not None:
-        groups["sample_stats"] = xr.Dataset(
-            {name: (("chain", "draw"), values) for name, values in sample_stats.items()},
-            coords=chain_draw,
-        )
-    return groups
+    if sample_stats is None:
+        return {}
+    coords = {"chain": posterior["chain"].values, "draw": posterior["draw"].values}
+    return {"sample_stats": xr.Dataset(
+        {name: (("chain", "draw"), values) for name, values in sample_stats.items()},
+        coords=coords,
+    )}
+
+
+def pointwise_dataset(posterior: Any, values: np.ndarray):
+    """A ``(chain, draw, obs)`` dataset with variable ``y`` (log likelihood, predictions)."""
+    import xarray as xr
+
+    coords = {"chain": posterior["chain"].values, "draw": posterior["draw"].values,
+              "obs": np.arange(values.shape[2])}
+    return xr.Dataset({"y": (("chain", "draw", "obs"), values)}, coords=coords)
+
+
+def observed_dataset(y: np.ndarray):
+    """ArviZ's ``observed_data`` group: the targets as given, variable ``y`` over ``obs``."""
+    import xarray as xr
+
+    return xr.Dataset({"y": (("obs",), y)}, coords={"obs": np.arange(len(y))})
 
 
 def build_inference_data(posterior: Any, groups: dict[str, Any]):
@@ -50,3 +52,15 @@ def build_inference_data(posterior: Any, groups: dict[str, Any]):
     import arviz as az
 
     return az.InferenceData(posterior=posterior, **groups)
+
+
+def groups_of(idata) -> dict[str, Any]:
+    """Every group of ``idata`` but the posterior, as datasets (what pickles and files store)."""
+    return {name: idata[name] for name in idata.groups() if name != "posterior"}
+
+
+def set_group(idata, name: str, dataset: Any) -> None:
+    """Add group ``name`` to ``idata`` in place, replacing one of that name."""
+    if name in idata.groups():
+        delattr(idata, name)
+    idata[name] = dataset

@@ -11,6 +11,7 @@ import h5netcdf
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 import bayes_sklearn
@@ -119,11 +120,20 @@ def test_training_data_are_stored_only_when_asked(fitted, tmp_path):
     assert _groups(without) == {"posterior"}
     with h5netcdf.File(without, "r") as handle:
         assert "obs" not in handle["posterior"].dimensions
+    model = clone(model).fit(X, y)  # the shared fixture stays without data groups
+    with pytest.warns(UserWarning, match="idata_ holds no data groups"):
+        bare = model.save(tmp_path / "bare.nc", include_data=True)
+    assert _groups(bare) == {"posterior"}
+    model.compute_log_likelihood(X, y)
+    model.sample_posterior_predictive(X, random_state=0, extend_inferencedata=True)
+    assert _groups(model.save(tmp_path / "without.nc")) == {"posterior"}
     with_data = model.save(tmp_path / "with.nc", include_data=True)
-    assert _groups(with_data) == {"posterior", "observed_data", "log_likelihood"}
+    assert _groups(with_data) == {"posterior", "observed_data", "log_likelihood",
+                                  "posterior_predictive"}
     idata = BayesianLinearRegression.load(with_data).idata_
     np.testing.assert_array_equal(idata.observed_data["y"].values, y)
-    np.testing.assert_array_equal(idata.log_likelihood["y"].values, model.idata_.log_likelihood["y"].values)
+    for group in ("log_likelihood", "posterior_predictive"):
+        np.testing.assert_array_equal(idata[group]["y"].values, model.idata_[group]["y"].values)
 
 
 def test_another_class_is_refused(fitted, tmp_path):

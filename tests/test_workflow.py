@@ -127,7 +127,9 @@ def test_idata_groups_and_coordinates(regression_data):
     X, y = regression_data
     frame = pd.DataFrame(X, columns=["age", "income", "score"])
     model = BayesianLinearRegression(inference="exact", draws=50, chains=2).fit(frame, y)
-    idata = model.idata_
+    assert model.idata_.groups() == ["posterior"]  # exact inference: no sample_stats
+    idata = model.compute_log_likelihood(frame, y)
+    assert idata is model.idata_
     assert {"posterior", "observed_data", "log_likelihood"} <= set(idata.groups())
     assert list(idata.posterior["coef"].coords["feature"].values) == ["age", "income", "score"]
     assert idata.log_likelihood["y"].shape == (2, 50, len(y))

@@ -4,7 +4,8 @@ Public ``fit`` validates once and fits in private steps; a fit that fails or
 is interrupted restores the estimator's previous state. All fitted state is
 plain data: the design, the resolved model description and the draws as
 xarray datasets; prediction reads the draws from ``posterior_``, and
-``idata_`` wraps the datasets as ArviZ ``InferenceData`` on access.
+``idata_`` wraps the datasets as ArviZ ``InferenceData`` on first access and
+keeps it until the next fit.
 """
 
 from __future__ import annotations
@@ -27,9 +28,12 @@ from sklearn.utils.validation import (
 
 from bayes_sklearn._draws import posterior_dataset, posterior_from_dataset
 from bayes_sklearn._idata import (
-    MAX_LOG_LIKELIHOOD_VALUES,
     build_inference_data,
-    inference_data_groups,
+    groups_of,
+    observed_dataset,
+    pointwise_dataset,
+    sample_stats_groups,
+    set_group,
 )
 from bayes_sklearn._progress import CLONE_FLAG, shows_progress
 from bayes_sklearn.design.arrays import ArrayDesign
@@ -134,33 +138,17 @@ class BayesianGLMBase(BaseEstimator):
     def _fit(self, X, y) -> None:
         X, group_labels, group_codes = self._split_groups(X, fitting=True)
         design, X_design, y = self._fit_design(X, y)
-        y_fit, y_observed, family, n_outputs, output_names = self._encode_target(y)
+        y_fit, _, family, n_outputs, output_names = self._encode_target(y)
         spec = self._resolve_spec(design.column_names, X_design, y_fit, family, n_outputs,
                                   group_labels)
         settings = self._inference_settings()
         result = run_inference(spec, spec.standardizer.transform(X_design), y_fit, settings,
                                group_codes)
         draws_ds = posterior_dataset(spec, result, output_names)
-        chains, draws = draws_ds.sizes["chain"], draws_ds.sizes["draw"]
         posterior = posterior_from_dataset(draws_ds, spec)
-        log_lik = None
-        if X_design.shape[0] * chains * draws <= MAX_LOG_LIKELIHOOD_VALUES:
-            log_lik = posterior.with_groups(group_codes).log_likelihood(X_design, y_fit)
-            log_lik = log_lik.reshape(chains, draws, -1)
-        else:
-            warnings.warn(
-                f"idata_ has no log_likelihood group: {X_design.shape[0]} rows x "
-                f"{chains * draws} draws exceeds {MAX_LOG_LIKELIHOOD_VALUES} values. "
-                "Call log_likelihood(X, y) on a subset of rows instead.",
-                UserWarning,
-                stacklevel=3,
-            )
-        idata_groups = inference_data_groups(
-            posterior=draws_ds,
-            sample_stats=result.sample_stats,
-            y_observed=y_observed,
-            log_likelihood=log_lik,
-        )
+        # Only groups whose size grows with draws x parameters: per-row groups
+        # (log likelihood, predictions) are computed on request.
+        idata_groups = sample_stats_groups(draws_ds, result.sample_stats)
         diagnostics = None
         problem = None
         if settings.method == "nuts":
@@ -182,6 +170,7 @@ class BayesianGLMBase(BaseEstimator):
         self.model_spec_ = spec
         self.posterior_ = draws_ds
         self._idata_groups = idata_groups
+        self._idata = None  # built on first access of idata_
         self.inference_method_ = result.method
         self.convergence_ = diagnostics
         self.elbo_history_ = result.elbo_history
@@ -264,9 +253,17 @@ class BayesianGLMBase(BaseEstimator):
 
     @property
     def idata_(self):
-        """The fit as ``arviz.InferenceData``: posterior, sample_stats,
-        observed_data and log_likelihood (built on access from ``posterior_``
-        and the other stored groups).
+        """The fit as ``arviz.InferenceData``: one object per fit.
+
+        It holds ``posterior`` and, after NUTS, ``sample_stats``: its size
+        grows with draws x parameters, not with training rows. Groups with a
+        value per row are added on request: :meth:`compute_log_likelihood`
+        adds ``log_likelihood`` and ``observed_data`` (for ``arviz.loo``,
+        ``arviz.compare``), ``sample_posterior_predictive(...,
+        extend_inferencedata=True)`` adds ``posterior_predictive`` (for
+        ``arviz.plot_ppc``). Built on first access and kept until the next
+        fit, so groups added with ``idata_.add_groups`` stay, also through
+        pickling; :meth:`save` stores them with ``include_data=True``.
 
         Examples
         --------
@@ -276,12 +273,83 @@ class BayesianGLMBase(BaseEstimator):
         >>> X = rng.normal(size=(50, 2))
         >>> y = 1.0 + X @ [2.0, -1.0] + rng.normal(scale=0.5, size=50)
         >>> model = BayesianLinearRegression(inference="exact", random_state=0).fit(X, y)
-        >>> sorted(model.idata_.groups())  # exact draws have no sampler statistics
+        >>> model.idata_.groups()  # exact draws have no sampler statistics
+        ['posterior']
+        >>> model.idata_ is model.idata_
+        True
+        >>> idata = model.compute_log_likelihood(X, y)
+        >>> sorted(idata.groups())
         ['log_likelihood', 'observed_data', 'posterior']
-        >>> model.idata_.log_likelihood["y"].shape  # (chain, draw, row), for arviz.loo
+        >>> idata.log_likelihood["y"].shape  # (chain, draw, row), for arviz.loo
         (4, 1000, 50)
         """
-        return build_inference_data(self.posterior_, self._idata_groups)
+        idata = self.__dict__.get("_idata")
+        if idata is None:
+            # AttributeError before fit, like any fitted attribute
+            idata = build_inference_data(self.posterior_, self._idata_groups)
+            self._idata = idata
+        return idata
+
+    def _idata_datasets(self) -> dict:
+        """The groups of ``idata_`` but the posterior, as datasets, without importing ArviZ."""
+        idata = self.__dict__.get("_idata")
+        return self._idata_groups if idata is None else groups_of(idata)
+
+    def __getstate__(self):
+        # The cached InferenceData is pickled as its datasets, so unpickling
+        # needs no ArviZ and groups added by the user are kept.
+        state = dict(super().__getstate__())
+        if state.get("_idata") is not None:
+            state["_idata_groups"] = self._idata_datasets()
+            state["_idata"] = None
+        return state
+
+    def compute_log_likelihood(self, X, y):
+        """Add the pointwise log likelihood of ``(X, y)`` to ``idata_``, as for ``arviz.loo``.
+
+        Like ``pymc.compute_log_likelihood``: the ``log_likelihood`` group
+        (variable ``y``, dims ``(chain, draw, obs)``, float64) and the
+        ``observed_data`` group (the targets as given) of ``idata_`` are
+        replaced by those of these rows. Pass the training rows for
+        ``arviz.loo``, ``arviz.waic`` and ``arviz.compare``. The values are
+        computed in blocks of rows, so the only memory needed is that of the
+        result: 8 bytes x chains x draws x rows (3.2 GB for 4000 draws and
+        100,000 rows; use fewer draws, or :meth:`log_likelihood` on a subset
+        of rows, beyond that). Not stored by ``fit``, so a fitted estimator
+        stays small.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to evaluate, normally the training rows.
+        y : array-like of shape (n_samples,)
+            Their targets.
+
+        Returns
+        -------
+        arviz.InferenceData
+            ``idata_`` itself, with the two groups added.
+
+        Examples
+        --------
+        >>> import arviz as az
+        >>> import numpy as np
+        >>> from bayes_sklearn import BayesianLinearRegression
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(50, 2))
+        >>> y = 1.0 + X @ [2.0, -1.0] + rng.normal(scale=0.5, size=50)
+        >>> model = BayesianLinearRegression(inference="exact", random_state=0).fit(X, y)
+        >>> loo = az.loo(model.compute_log_likelihood(X, y))
+        >>> bool(loo.elpd_loo < 0), int(loo.n_data_points)
+        (True, 50)
+        >>> model.idata_.observed_data["y"].shape
+        (50,)
+        """
+        log_lik = self.log_likelihood(X, y)
+        idata = self.idata_
+        set_group(idata, "log_likelihood", pointwise_dataset(self.posterior_, log_lik))
+        set_group(idata, "observed_data", observed_dataset(np.asarray(y).ravel()))
+        return idata
 
     def _posterior(self) -> Posterior:
         """Flat views of the draws in ``posterior_`` (no copy)."""
@@ -491,7 +559,8 @@ class BayesianGLMBase(BaseEstimator):
     # -- simulation ----------------------------------------------------------
 
     def sample_posterior_predictive(
-        self, X, n_samples: int | None = None, random_state=None
+        self, X, n_samples: int | None = None, random_state=None, *,
+        extend_inferencedata: bool = False,
     ) -> np.ndarray:
         """Simulate new outcomes for the rows of ``X`` from the posterior.
 
@@ -503,11 +572,20 @@ class BayesianGLMBase(BaseEstimator):
             Number of simulated data sets; default one per posterior draw.
         random_state : int, RandomState, Generator or None
             Seed for the simulation.
+        extend_inferencedata : bool, default=False
+            As in ``pymc.sample_posterior_predictive``: also put the
+            simulations into ``idata_`` as its ``posterior_predictive`` group
+            (variable ``y``, dims ``(chain, draw, obs)``, replacing an earlier
+            one), one per posterior draw, so ``n_samples`` must be None. With
+            :meth:`compute_log_likelihood` on the same rows first,
+            ``arviz.plot_ppc(model.idata_)`` compares them with the observed
+            targets.
 
         Returns
         -------
         ndarray of shape (n_samples, n_rows)
-            Simulated targets (class labels for classifiers).
+            Simulated targets (class labels for classifiers), whatever
+            ``extend_inferencedata`` is.
 
         Examples
         --------
@@ -523,11 +601,25 @@ class BayesianGLMBase(BaseEstimator):
         >>> # simulated outcomes scatter around the posterior mean prediction
         >>> bool(np.all(np.abs(sims.mean(axis=0) - model.predict(X[:3])) < 0.2))
         True
+        >>> idata = model.compute_log_likelihood(X, y)
+        >>> _ = model.sample_posterior_predictive(X, random_state=0, extend_inferencedata=True)
+        >>> model.idata_.posterior_predictive["y"].shape  # ready for arviz.plot_ppc
+        (4, 1000, 50)
         """
+        if extend_inferencedata and n_samples is not None:
+            raise ValueError(
+                "extend_inferencedata=True stores one simulation per posterior draw, as "
+                f"(chain, draw, obs); n_samples must be None, got {n_samples!r}."
+            )
         X_design, posterior = self._prepare(X)
         rng = _generator(random_state)
         posterior = posterior.subset(_draw_index(posterior.n_draws, n_samples, rng))
-        return self._decode_outcomes(posterior.sample_outcomes(X_design, rng))
+        outcomes = self._decode_outcomes(posterior.sample_outcomes(X_design, rng))
+        if extend_inferencedata:
+            shape = (self.posterior_.sizes["chain"], self.posterior_.sizes["draw"], -1)
+            set_group(self.idata_, "posterior_predictive",
+                      pointwise_dataset(self.posterior_, outcomes.reshape(shape)))
+        return outcomes
 
     def sample_prior_predictive(
         self, X, y=None, n_samples: int = 500, random_state=None, kind: str = "outcome"

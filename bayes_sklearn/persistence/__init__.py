@@ -7,7 +7,7 @@ to a fixed set of types (see ``_codec``). Formulas are checked against a list
 of allowed transforms before formulaic sees them (see ``_formula``).
 
 Unlike pickle or joblib, loading a file from someone else cannot run their
-code. Training data are not stored unless asked for.
+code. Data rows are not stored unless asked for.
 """
 
 from __future__ import annotations
@@ -16,15 +16,23 @@ import json
 import os
 import tempfile
 import warnings
+from contextlib import ExitStack
 from numbers import Integral
 from pathlib import Path
 from typing import Any
 
+from bayes_sklearn.model.spec import ModelSpec
 from bayes_sklearn.persistence._codec import decode, encode
 from bayes_sklearn.persistence._formula import (
     check_formula_is_safe,
     formula_design_from_state,
     formula_design_state,
+)
+from bayes_sklearn.persistence._validate import (
+    check_declared_size,
+    check_fitted,
+    check_other_groups,
+    check_posterior,
 )
 
 __all__ = ["FORMAT_VERSION", "check_formula_is_safe", "load", "save"]
@@ -32,8 +40,10 @@ __all__ = ["FORMAT_VERSION", "check_formula_is_safe", "load", "save"]
 FORMAT_NAME = "bayes_sklearn.estimator"
 #: Bumped whenever a stored field changes meaning; files of another version are refused.
 FORMAT_VERSION = 1
-#: NetCDF groups that hold training data, stored only with ``include_data=True``.
-DATA_GROUPS = ("observed_data", "log_likelihood")
+#: NetCDF groups always stored; every other group of ``idata_`` (per-row data
+#: such as ``observed_data``, ``log_likelihood``, ``posterior_predictive``) is
+#: stored only with ``include_data=True``.
+MODEL_GROUPS = ("posterior", "sample_stats")
 _ENGINE = "h5netcdf"
 
 
@@ -54,9 +64,12 @@ def save(estimator, path: str | os.PathLike, *, include_data: bool = False) -> P
         Destination; an existing file is replaced only once the new one is
         complete.
     include_data : bool, default=False
-        Also store the training targets and the pointwise log likelihood of
-        the training rows (ArviZ's ``observed_data`` and ``log_likelihood``
-        groups, needed by ``arviz.loo``).
+        Also store the groups of ``estimator.idata_`` that hold data rows:
+        ``observed_data`` and ``log_likelihood`` (added by
+        ``compute_log_likelihood(X, y)``, needed by ``arviz.loo``),
+        ``posterior_predictive``, and any group added with ``add_groups``.
+        Without them the file holds no data; a fit alone stores none, so
+        call ``compute_log_likelihood`` first.
 
     Returns
     -------
@@ -93,9 +106,16 @@ def save(estimator, path: str | os.PathLike, *, include_data: bool = False) -> P
         "fitted": _encode_fitted(estimator),
     })
     groups = {"posterior": estimator.posterior_}
-    for group, dataset in estimator._idata_groups.items():
-        if group not in DATA_GROUPS or include_data:
+    for group, dataset in estimator._idata_datasets().items():
+        if group in MODEL_GROUPS or include_data:
             groups[group] = dataset
+    if include_data and set(groups) <= set(MODEL_GROUPS):
+        warnings.warn(
+            "include_data=True, but idata_ holds no data groups: call "
+            "compute_log_likelihood(X, y) (and sample_posterior_predictive(X, "
+            "extend_inferencedata=True)) before saving to store them.",
+            UserWarning, stacklevel=3,
+        )
     return _write_atomically(Path(path), name, state, groups)
 
 
@@ -171,14 +191,31 @@ def load(path: str | os.PathLike, expected_class: type | None = None):
     state = json.loads(attrs["state"])
     estimator = cls(**decode(state["params"]))
     fitted = {key: _decode_fitted(key, value) for key, value in state["fitted"].items()}
-    groups = {}
-    for group in attrs["groups"].split(","):
-        with xr.open_dataset(path, group=group, engine=_ENGINE) as dataset:
-            groups[group] = dataset.load()
+    spec = fitted.get("model_spec_")
+    if not isinstance(spec, ModelSpec) or "design_" not in fitted:
+        raise ValueError(f"{path} has no model description or design.")
+    groups = _read_groups(path, attrs["groups"].split(","))
+    if "posterior" not in groups:
+        raise ValueError(f"{path} has no posterior group.")
+    check_posterior(groups["posterior"], spec, fitted["design_"])
+    check_fitted(fitted, spec)
+    check_other_groups(groups["posterior"], groups)
     estimator.__dict__.update(fitted)
     estimator.posterior_ = groups.pop("posterior")
     estimator._idata_groups = groups
+    estimator._idata = None
     return estimator
+
+
+def _read_groups(path: Path, names: list[str]) -> dict:
+    """The file's groups, read only once their declared sizes fit the file."""
+    import xarray as xr
+
+    with ExitStack() as stack:
+        lazy = {name: stack.enter_context(xr.open_dataset(path, group=name, engine=_ENGINE))
+                for name in names}
+        check_declared_size(lazy, path.stat().st_size)
+        return {name: dataset.load() for name, dataset in lazy.items()}
 
 
 def _encode_params(estimator) -> dict[str, Any]:

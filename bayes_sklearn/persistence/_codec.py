@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 
 JSON_SCALARS = (type(None), bool, int, float, str)
+#: Largest item a stored dtype may have: labels of up to 1024 characters.
+MAX_ITEMSIZE = 4096
 
 
 @cache
@@ -96,15 +98,19 @@ def decode(data: Any) -> Any:
     if not isinstance(data, dict) or len(data) == 0:
         raise ValueError(f"unexpected value {data!r}")
     if "__numpy__" in data:
-        return np.array(data["__numpy__"], dtype=np.dtype(data["dtype"]))[()]
+        return np.array(data["__numpy__"], dtype=_dtype(data["dtype"]))[()]
     if "__ndarray__" in data:
-        dtype = np.dtype(data["dtype"])
-        if dtype.kind not in "biufUO":
-            raise ValueError(f"unexpected array dtype {dtype}")
+        dtype = _dtype(data["dtype"])
         items = data["__ndarray__"]
         if dtype.kind == "O":
             _check_plain(items)
-        return np.array(items, dtype=dtype).reshape(data["shape"])
+        array = np.array(items, dtype=dtype)
+        shape = data["shape"]
+        if not (isinstance(shape, list) and all(isinstance(n, int) for n in shape)) or (
+            int(np.prod(shape)) != array.size
+        ):
+            raise ValueError(f"stored array of {array.size} values declares shape {shape!r}")
+        return array.reshape(shape)
     if "__tuple__" in data:
         return tuple(decode(item) for item in data["__tuple__"])
     if "__dict__" in data:
@@ -119,6 +125,20 @@ def decode(data: Any) -> Any:
             raise ValueError(f"unknown stored type {data['__dataclass__']!r}")
         return cls(**{key: decode(value) for key, value in data["fields"].items()})
     raise ValueError(f"unexpected value {data!r}")
+
+
+def _dtype(name: Any) -> np.dtype:
+    """A stored dtype of a kind :func:`encode` writes, of bounded item size.
+
+    ``<U1000000000`` would make one string take 4 GB.
+    """
+    try:
+        dtype = np.dtype(name)
+    except TypeError as error:
+        raise ValueError(f"unexpected array dtype {name!r}") from error
+    if dtype.kind not in "biufUO" or dtype.itemsize > MAX_ITEMSIZE:
+        raise ValueError(f"unexpected array dtype {dtype}")
+    return dtype
 
 
 def _check_plain(items: Any) -> None:

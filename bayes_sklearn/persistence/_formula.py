@@ -5,6 +5,14 @@ formulaic evaluates every term that is not a plain column name as Python
 formula read from a file would therefore run at ``predict`` time, so a stored
 formula is accepted only if every such term is built from column names,
 numbers and strings, arithmetic, and calls to a fixed list of transforms.
+
+Arithmetic is bounded too, so that a file cannot make ``predict`` hang or
+exhaust memory: Python evaluates arithmetic on literals before numpy sees it
+(``2 ** 2 ** 64``, ``'a' * 10 ** 12``). Integer literals are at most
+``MAX_INT_LITERAL``, an exponent is a column or a literal of at most
+``MAX_EXPONENT`` (no powers of powers), strings and lists are never operands,
+spline and polynomial sizes are at most ``MAX_BASIS_SIZE``, and a term has at
+most ``MAX_TERM_NODES`` syntax nodes.
 """
 
 from __future__ import annotations
@@ -26,6 +34,15 @@ ALLOWED_CALLS = frozenset({
 })
 #: ``contr.<name>`` contrasts of formulaic.
 ALLOWED_CONTRASTS = frozenset({"treatment", "sum", "helmert", "poly", "diff", "custom"})
+#: Bounds on what a stored formula may compute (see the module docstring).
+MAX_FORMULA_LENGTH = 10_000
+MAX_TERM_NODES = 200
+MAX_INT_LITERAL = 10**15
+MAX_STRING_LITERAL = 1_000
+MAX_EXPONENT = 64
+MAX_BASIS_SIZE = 100
+#: Transforms whose numeric arguments (degree, df) set the number of columns.
+_BASIS_CALLS = frozenset({"poly", "bs", "cr", "cs", "cc"})
 _ALLOWED_NODES = (
     ast.Expression, ast.Call, ast.Name, ast.Load, ast.Constant, ast.keyword,
     ast.List, ast.Tuple, ast.BinOp, ast.UnaryOp, ast.Attribute,
@@ -63,6 +80,12 @@ def check_formula_is_safe(formula: str) -> None:
     """
     from formulaic import Formula
 
+    if not isinstance(formula, str) or len(formula) > MAX_FORMULA_LENGTH:
+        size = len(formula) if isinstance(formula, str) else type(formula).__name__
+        raise ValueError(
+            f"Stored formula must be a string of at most {MAX_FORMULA_LENGTH} "
+            f"characters, got {size}."
+        )
     try:
         terms = list(Formula(formula))
     except Exception as error:
@@ -78,8 +101,10 @@ def _check_expression(expr: str, formula: str) -> None:
         tree = ast.parse(expr, mode="eval")
     except SyntaxError as error:
         raise ValueError(f"Formula term {expr!r} is not an expression.") from error
-    for node in ast.walk(tree):
-        problem = _problem(node)
+    nodes = list(ast.walk(tree))
+    parents = {child: node for node in nodes for child in ast.iter_child_nodes(node)}
+    for node in nodes:
+        problem = _problem(node) or _size_problem(node, parents, len(nodes))
         if problem:
             raise ValueError(
                 f"Formula {formula!r} cannot be stored or loaded: in term {expr!r}, "
@@ -103,6 +128,90 @@ def _problem(node: ast.AST) -> str | None:
         return f"the attribute {ast.unparse(node)} is not allowed"
     if isinstance(node, ast.Name) and (node.id.startswith("_") or hasattr(builtins, node.id)):
         return f"the name {node.id!r} is not allowed"
+    return None
+
+
+def _size_problem(node: ast.AST, parents: dict, n_nodes: int) -> str | None:
+    """What lets ``node`` compute without bound (time or memory), if anything."""
+    if n_nodes > MAX_TERM_NODES:
+        return f"the term has {n_nodes} syntax nodes, more than {MAX_TERM_NODES}"
+    if isinstance(node, ast.Constant):
+        return _literal_problem(node, parents.get(node))
+    if isinstance(node, ast.BinOp):
+        for operand in (node.left, node.right):
+            if isinstance(operand, (ast.List, ast.Tuple)) or (
+                isinstance(operand, ast.Constant) and isinstance(operand.value, str)
+            ):
+                return f"{ast.unparse(node)} does arithmetic on a string or sequence"
+        if isinstance(node.op, ast.Pow):
+            return _power_problem(node)
+    if isinstance(node, ast.Call) and _is_basis_call(node):
+        sizes = node.args[1:] + [k.value for k in node.keywords if k.arg in ("df", "degree")]
+        for size in sizes:
+            if isinstance(size, (ast.BinOp, ast.Name, ast.Call)):
+                return (f"{ast.unparse(node)} must give its sizes (df, degree) as "
+                        "numbers, not expressions")
+            value = _number(size)
+            if value is not None and abs(value) > MAX_BASIS_SIZE:
+                return (f"{ast.unparse(node)} asks for {value} basis columns, more "
+                        f"than {MAX_BASIS_SIZE}")
+    if isinstance(node, ast.Call) and _is_ufunc_call(node) and node.keywords:
+        return f"{ast.unparse(node)} passes keywords to a numpy ufunc"
+    return None
+
+
+def _is_basis_call(node: ast.Call) -> bool:
+    return isinstance(node.func, ast.Name) and node.func.id in _BASIS_CALLS
+
+
+def _is_ufunc_call(node: ast.AST) -> bool:
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name) and node.func.value.id == "np")
+
+
+def _literal_problem(node: ast.Constant, parent: ast.AST | None) -> str | None:
+    value = node.value
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        if abs(value) > MAX_INT_LITERAL:
+            return f"the integer literal {value} is larger than {MAX_INT_LITERAL}"
+        return None
+    if isinstance(value, float):
+        return None if np.isfinite(value) else f"the number {value} is not finite"
+    if isinstance(value, str):
+        if len(value) > MAX_STRING_LITERAL:
+            return f"a string of {len(value)} characters is longer than {MAX_STRING_LITERAL}"
+        # labels and options of transforms, never data for numpy ufuncs
+        if _is_ufunc_call(parent):
+            return f"the string {value!r} is an argument of a numpy ufunc"
+        return None
+    return f"the literal {value!r} is not a number or string"
+
+
+def _power_problem(node: ast.BinOp) -> str | None:
+    for operand in (node.left, node.right):
+        if any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.Pow) for n in ast.walk(operand)):
+            return f"{ast.unparse(node)} raises a power to a power"
+    if isinstance(node.right, ast.Name):
+        return None
+    exponent = _number(node.right)
+    if exponent is None or abs(exponent) > MAX_EXPONENT:
+        return (f"the exponent of {ast.unparse(node)} must be a column or a number of "
+                f"magnitude at most {MAX_EXPONENT}")
+    return None
+
+
+def _number(node: ast.AST) -> float | None:
+    """The value of a (signed) numeric literal, or None."""
+    sign = 1
+    while isinstance(node, ast.UnaryOp):
+        sign = -sign if isinstance(node.op, ast.USub) else sign
+        node = node.operand
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and (
+        not isinstance(node.value, bool)
+    ):
+        return sign * node.value
     return None
 
 
