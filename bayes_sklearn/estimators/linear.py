@@ -76,8 +76,9 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
     random_state : int, RandomState instance or None, default=None
         Seed of the sampler; fixed seeds give identical draws.
     progressbar : bool, default=True
-        Show sampling progress. Always off inside sklearn's cross-validation
-        and search tools.
+        Show a progress bar while sampling or optimising (tqdm; a widget in
+        Jupyter). Always off for clones made by ``sklearn.base.clone``, which
+        every sklearn tool that fits the estimator internally uses.
     nuts_init : {"auto", "advi"}, default="auto"
         NUTS initialisation: PyMC's jittered start, or chain start points
         drawn from a mean-field ADVI fit (with ``nuts_sampler="pymc"`` the
