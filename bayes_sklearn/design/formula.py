@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayes_sklearn._messages import format_items
 from bayes_sklearn.design.frames import is_sparse, to_pandas
 
 #: Names a formula may use besides its columns and formulaic's transforms
@@ -99,7 +100,7 @@ def check_columns_known(needed: Any, columns: Any, formula: str) -> None:
     if values:
         raise ValueError(
             f"formula {formula!r} names {_quoted(values)}, which X does not have as "
-            f"column(s). X has columns {_abbreviated(sorted(available))}. Quote column "
+            f"column(s). X has columns {format_items(sorted(available), MAX_LISTED_COLUMNS)}. Quote column "
             "names that are not Python identifiers with backticks, e.g. '`my col` + x'."
         )
     if functions:
@@ -112,13 +113,6 @@ def check_columns_known(needed: Any, columns: Any, formula: str) -> None:
 
 def _quoted(names: list[str]) -> str:
     return ", ".join(repr(str(name)) for name in names)
-
-
-def _abbreviated(names: list[str]) -> str:
-    if len(names) <= MAX_LISTED_COLUMNS:
-        return f"[{_quoted(names)}]"
-    head = _quoted(names[:MAX_LISTED_COLUMNS])
-    return f"[{head}, ... ({len(names) - MAX_LISTED_COLUMNS} more)]"
 
 
 def _first_line(error: Exception) -> str:
