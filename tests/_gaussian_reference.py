@@ -1,7 +1,7 @@
 """An independent reference posterior of the gaussian linear model, for tests.
 
-Written from the model's math with numpy/scipy only (nothing from
-bayes_sklearn), so the known-answer tests do not compare the package with
+Written from the model's math with numpy/scipy only (bayes_sklearn
+only for the prior objects the estimator is given), so the known-answer tests do not compare the package with
 itself. The model, with the intercept ``c`` defined at the training feature
 means ``xbar``:
 
@@ -19,6 +19,27 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import optimize, stats
+
+from bayes_sklearn.priors import HalfNormal, Normal
+
+PRIOR_MEAN = [1000.0, 0.0, 100.0]  # intercept (at the feature means), x0, x1
+PRIOR_SD = [20.0, 1.0, 30.0]
+NOISE_SD = 10.0
+N_DRAWS = 4000
+
+
+def scaled_data(n=150, seed=13):
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((n, 2))
+    X = np.column_stack([3 + 5 * z[:, 0], -200 + 0.01 * (0.8 * z[:, 0] + 0.6 * z[:, 1])])
+    y = 1000 + 2.0 * X[:, 0] + 150 * (X[:, 1] + 200) + rng.normal(scale=3.0, size=n)
+    return X, y
+
+
+def model_kwargs():
+    priors = {"intercept": Normal(PRIOR_MEAN[0], PRIOR_SD[0]),
+              0: Normal(PRIOR_MEAN[1], PRIOR_SD[1]), 1: Normal(PRIOR_MEAN[2], PRIOR_SD[2])}
+    return dict(priors=priors, prior_noise=HalfNormal(NOISE_SD), progressbar=False)
 
 
 class GaussianReference:
@@ -79,6 +100,12 @@ class GaussianReference:
     def sigma_moment(self, power: float) -> float:
         """``E[sigma ** power]``."""
         return float(self.weights @ self.sigma**power)
+
+    def log_sigma_moments(self) -> tuple[float, float]:
+        """Mean and sd of ``log sigma``."""
+        log_sigma = np.log(self.sigma)
+        mean = float(self.weights @ log_sigma)
+        return mean, float(np.sqrt(self.weights @ (log_sigma - mean) ** 2))
 
     # -- the regression line and new observations at rows X_new -------------
 

@@ -12,30 +12,18 @@ import warnings
 
 import numpy as np
 import pytest
-from _gaussian_reference import GaussianReference
+from _gaussian_reference import (
+    N_DRAWS,
+    NOISE_SD,
+    PRIOR_MEAN,
+    PRIOR_SD,
+    GaussianReference,
+    model_kwargs,
+    scaled_data,
+)
 from scipy import stats
 
 from bayes_sklearn import BayesianLinearRegression, BayesianLogisticRegression
-from bayes_sklearn.priors import HalfNormal, Normal
-
-PRIOR_MEAN = [1000.0, 0.0, 100.0]  # intercept (at the feature means), x0, x1
-PRIOR_SD = [20.0, 1.0, 30.0]
-NOISE_SD = 10.0
-N_DRAWS = 4000
-
-
-def scaled_data(n=150, seed=13):
-    rng = np.random.default_rng(seed)
-    z = rng.standard_normal((n, 2))
-    X = np.column_stack([3 + 5 * z[:, 0], -200 + 0.01 * (0.8 * z[:, 0] + 0.6 * z[:, 1])])
-    y = 1000 + 2.0 * X[:, 0] + 150 * (X[:, 1] + 200) + rng.normal(scale=3.0, size=n)
-    return X, y
-
-
-def model_kwargs():
-    priors = {"intercept": Normal(PRIOR_MEAN[0], PRIOR_SD[0]),
-              0: Normal(PRIOR_MEAN[1], PRIOR_SD[1]), 1: Normal(PRIOR_MEAN[2], PRIOR_SD[2])}
-    return dict(priors=priors, prior_noise=HalfNormal(NOISE_SD), progressbar=False)
 
 
 @pytest.fixture(scope="module")
