@@ -1,8 +1,8 @@
 """An independent reference posterior of the gaussian linear model, for tests.
 
-Written from the model's math with numpy/scipy only (bayes_sklearn
-only for the prior objects the estimator is given), so the known-answer tests do not compare the package with
-itself. The model, with the intercept ``c`` defined at the training feature
+Written from the model's math with numpy/scipy only (bayes_sklearn only
+for the prior objects handed to the estimator), so the known-answer tests
+do not compare the package with itself. The model, with the intercept ``c`` defined at the training feature
 means ``xbar``:
 
     y = c + (X - xbar) @ beta + eps,  eps ~ N(0, sigma^2),
@@ -75,7 +75,8 @@ class GaussianReference:
         self.sigma = sigma
 
         # theta | sigma ~ N(mu_k, V_k) at every grid point
-        precision = np.diag(1 / self.S)[None] + (self.A.T @ self.A)[None] / sigma[:, None, None] ** 2
+        gram = (self.A.T @ self.A)[None]
+        precision = np.diag(1 / self.S)[None] + gram / sigma[:, None, None] ** 2
         self.V = np.linalg.inv(precision)
         rhs = (self.m / self.S)[None, :] + (self.A.T @ y)[None, :] / sigma[:, None] ** 2
         self.mu = np.einsum("kij,kj->ki", self.V, rhs)

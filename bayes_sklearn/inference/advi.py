@@ -206,7 +206,8 @@ def _log_density_constant(spec: ModelSpec, n_rows: int, dim: int) -> float:
     there. The gaussian entropy drops ``dim (1 + log 2 pi) / 2``.
     """
     m = spec.n_outputs
-    location = [spec.intercept_prior] * m + [p for p in spec.sampling_coef_priors() for _ in range(m)]
+    coef = spec.sampling_coef_priors()
+    location = [spec.intercept_prior] * m + [p for p in coef for _ in range(m)]
     constant = sum(float(p.logpdf(p.loc)) for p in location)
     scales = ([spec.noise_prior] if spec.family == "gaussian" else []) + list(
         spec.groups.sd_priors if spec.groups is not None else []
