@@ -168,3 +168,37 @@ def test_reported_elbo_is_a_direct_monte_carlo_estimate(method, request, referen
     log_det = -(dim - 1) * np.log(y.std()) + np.log(X.std(axis=0)).sum()
     dropped = entropy + log_det - dim * 0.5 * (1 + np.log(2 * np.pi))
     assert abs(dropped) > 2 * JITTER_PER_PARAMETER * n_params + 8 * se
+
+
+def test_logistic_elbo_is_a_direct_monte_carlo_estimate():
+    """The same check for the bernoulli family (no noise scale, no row constants)."""
+    from scipy import stats
+
+    from bayes_sklearn import BayesianLogisticRegression
+    from bayes_sklearn.priors import Normal
+
+    rng = np.random.default_rng(5)
+    X = np.column_stack([3 + 5 * rng.standard_normal(200), 1000 + 0.01 * rng.standard_normal(200)])
+    eta = 0.5 + 0.3 * (X[:, 0] - 3) - 80 * (X[:, 1] - 1000)
+    y = (rng.random(200) < 1 / (1 + np.exp(-eta))).astype(int)
+    prior_mean, prior_sd = np.array([0.0, 0.0, -50.0]), np.array([2.0, 1.0, 100.0])
+    priors = {"intercept": Normal(prior_mean[0], prior_sd[0]),
+              0: Normal(prior_mean[1], prior_sd[1]), 1: Normal(prior_mean[2], prior_sd[2])}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = BayesianLogisticRegression(inference="advi", priors=priors, draws=1000, chains=4,
+                                           random_state=0, progressbar=False).fit(X, y)
+    post = model.posterior_
+    intercept = post["intercept"].values.ravel()
+    coef = post["coef"].values.reshape(-1, 2)
+    theta = np.column_stack([intercept + coef @ X.mean(axis=0), coef])  # prior's coordinates
+    entropy = 0.5 * np.linalg.slogdet(2 * np.pi * np.e * np.cov(theta, rowvar=False))[1]
+    eta_draws = intercept[:, None] + coef @ X.T
+    log_lik = (y * eta_draws - np.logaddexp(0.0, eta_draws)).sum(axis=1)
+    log_joint = log_lik + stats.norm.logpdf(theta, prior_mean, prior_sd).sum(axis=1)
+    direct = log_joint.mean() + entropy
+    trace = model.elbo_history_[-WINDOW:]
+    se = np.hypot(log_joint.std() / np.sqrt(len(log_joint)), trace.std() / np.sqrt(WINDOW))
+    n_params = 2 * theta.shape[1]
+    assert trace.mean() < direct + 4 * se
+    assert trace.mean() > direct - 4 * se - JITTER_PER_PARAMETER * n_params
