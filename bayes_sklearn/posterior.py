@@ -291,7 +291,10 @@ class Posterior:
                     b = np.where(below, b, x)
                     step = (cdf - level) / np.maximum(pdf, 1e-300)
                     newton = x - step
-                    inside = (newton > a) & (newton < b)
+                    # inclusive: a row already solved (or at its float
+                    # resolution) steps onto its own bracket end, and a
+                    # bisection then would throw it back to the bracket middle
+                    inside = (newton >= a) & (newton <= b)
                     x = np.where(inside, newton, 0.5 * (a + b))
                     if np.all(np.abs(cdf - level) < 1e-12):
                         break
