@@ -45,7 +45,9 @@ use one, so the matvecs are also shown limited to one BLAS thread
 
 Targets (issue 5)
 -----------------
-Kernel time per gradient within 3x of the two matrix-vector products. Gaussian:
+Kernel time per gradient within 3x of the two matrix-vector products (run by
+run, the faster of the default-threaded and the one-thread rows: on a loaded
+machine multithreaded BLAS can be many times slower than one thread). Gaussian:
 gradient time must not grow with n, operationalised here as
 ``time(n=1,000,000) / time(n=10,000) <= 1.5`` (the slack absorbs timer noise
 on a microsecond-scale call). The O(n) pass: ``pack_model`` at n=1,000,000
@@ -368,6 +370,28 @@ def _pass_section(runs: list[dict], params: dict[str, int], label: str,
     )
 
 
+def _faster_matvecs(runs_a: list[float], runs_b: list[float]) -> list[float]:
+    return [min(a, b) for a, b in zip(runs_a, runs_b, strict=False)]
+
+
+def _over_faster_matvecs(section: Section, name: str) -> float | None:
+    """Median time of ``name`` over the median of the faster matvec row, run by run.
+
+    On a loaded machine multithreaded BLAS can be many times slower than one
+    thread (its threads wait on busy cores); the floor is the faster of the two.
+    """
+    floors = _faster_matvecs(section.peer(NUMPY).times, section.peer(NUMPY_ONE_THREAD).times)
+    mine = section.peer(name).median_s
+    if not floors or mine is None:
+        return None
+    return mine / statistics.median(floors)
+
+
+def _over_faster_matvecs_per_run(section: Section, name: str) -> list[float]:
+    floors = _faster_matvecs(section.peer(NUMPY).times, section.peer(NUMPY_ONE_THREAD).times)
+    return [m / f for m, f in zip(section.peer(name).times, floors, strict=False) if f > 0]
+
+
 def _full_nuts_section(config: Config, notes: list[str]) -> Section:
     full, warmup = FULL_NUTS, {"draws": 20, "tune": 20}
     specs = [PeerSpec(FULL_RAW, NAME, "full_nuts_raw", full, warmup, SINGLE_THREAD_BLAS),
@@ -398,8 +422,9 @@ def run(config: Config) -> WorkloadResult:
     elif config.with_full_nuts:
         notes.append("--with-full-nuts ignored in quick mode")
     targets = [
-        Target.check(f"kernel time per gradient / ({NUMPY})", logistic.ratio(KERNEL),
-                     "<=", 3.0, config.quick, logistic.ratios_per_run(KERNEL)),
+        Target.check("kernel time per gradient / the faster of the two matvec rows",
+                     _over_faster_matvecs(logistic, KERNEL), "<=", 3.0, config.quick,
+                     _over_faster_matvecs_per_run(logistic, KERNEL)),
         Target.check(f"gaussian kernel time per gradient, n={params['n_large']:,} / "
                      f"n={params['n_small']:,}", gaussian.ratio(gaussian.peers[1].name),
                      "<=", 1.5, config.quick,
