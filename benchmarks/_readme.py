@@ -1,7 +1,9 @@
 """Write a results JSON's numbers into ``benchmarks/README.md``.
 
-Usage: ``python -m benchmarks._readme [RESULTS_JSON ...]`` (default: the
-newest full run in ``benchmarks/results/``). The text between the
+Usage: ``python -m benchmarks._readme [RESULTS_JSON[:NAME,NAME] ...]``
+(default: the newest full run in ``benchmarks/results/``); a ``:NAME,...``
+suffix quotes only those workloads of that file (a later file reran the
+others). The text between the
 ``<!-- results:begin -->`` and ``<!-- results:end -->`` markers of the README
 is replaced by tables generated from the files, one block per file in the
 order given (a run of some workloads next to an earlier run of the others),
@@ -80,15 +82,18 @@ def _sections(document: dict[str, Any]) -> list[str]:
     for name, workload in document["workloads"].items():
         for section in workload["sections"]:
             extra = section.get("ratio_metrics", [])
+            metrics = sorted({key for peer in section["peers"].values()
+                              for key, value in peer["metrics"].items() if value is not None})
             lines += [f"**{name}**: {_cell(section['title'])}", "",
                       "| peer | median | range | x baseline |"
-                      + "".join(f" x baseline ({key}) |" for key in extra),
-                      "|---|---|---|---|" + "---|" * len(extra)]
+                      + "".join(f" x baseline ({key}) |" for key in extra)
+                      + "".join(f" {key} |" for key in metrics),
+                      "|---|---|---|---|" + "---|" * (len(extra) + len(metrics))]
             for peer_name, peer in section["peers"].items():
                 if peer["skipped"] or (peer["error"] and not peer["times_s"]):
                     status = f"skipped: {peer['skipped']}" if peer["skipped"] else "ERROR"
                     lines.append(f"| {_cell(peer_name)} | {_cell(status)} | | |"
-                                 + " |" * len(extra))
+                                 + " |" * (len(extra) + len(metrics)))
                     continue
                 times = peer["times_s"]
                 spread = (f"{_seconds(min(times))}-{_seconds(max(times))}"
@@ -97,23 +102,40 @@ def _sections(document: dict[str, Any]) -> list[str]:
                     f"| {_cell(peer_name)} | {_seconds(peer['median_s'])} | {spread} | "
                     f"{_number(peer.get('ratio_to_baseline'))} |"
                     + "".join(f" {_number(peer.get(f'ratio_to_baseline_{key}'))} |"
-                              for key in extra))
+                              for key in extra)
+                    + "".join(f" {_number(peer['metrics'].get(key))} |" for key in metrics))
             lines.append("")
     return lines
 
 
-def render(document: dict[str, Any], path: Path) -> str:
+def render(document: dict[str, Any], path: Path, only: list[str] | None = None) -> str:
     """The generated block (without its markers) for one results file."""
+    if only is not None:
+        unknown = [name for name in only if name not in document["workloads"]]
+        if unknown:
+            raise SystemExit(f"{path.name} has no workload(s) {unknown}")
+        document = {**document, "workloads": {name: document["workloads"][name] for name in only},
+                    "crashed": {k: v for k, v in document.get("crashed", {}).items()
+                                if k in only},
+                    "options": {**document["options"], "only": only}}
     return "\n".join(_header(document, path) + _targets(document) + _sections(document))
 
 
-def update(readme: Path, results: list[Path]) -> None:
+def _parse(argument: str) -> tuple[Path, list[str] | None]:
+    path, separator, names = argument.partition(".json:")
+    if not separator:
+        return Path(argument), None
+    return Path(path + ".json"), [name.strip() for name in names.split(",") if name.strip()]
+
+
+def update(readme: Path, results: list[tuple[Path, list[str] | None]]) -> None:
     text = readme.read_text()
     if BEGIN not in text or END not in text:
         raise SystemExit(f"{readme} has no {BEGIN} ... {END} block")
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
-    block = "\n".join(render(json.loads(path.read_text()), path) for path in results)
+    block = "\n".join(render(json.loads(path.read_text()), path, only)
+                      for path, only in results)
     readme.write_text(f"{head}{BEGIN}\n{block}\n{END}{tail}")
 
 
@@ -125,9 +147,9 @@ def _newest() -> Path:
 
 
 def main(argv: list[str]) -> int:
-    results = [Path(arg) for arg in argv] if argv else [_newest()]
+    results = [_parse(arg) for arg in argv] if argv else [(_newest(), None)]
     update(README, results)
-    print(f"{README} updated from {', '.join(str(path) for path in results)}")
+    print(f"{README} updated from {', '.join(argv) if argv else results[0][0]}")
     return 0
 
 
