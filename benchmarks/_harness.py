@@ -238,6 +238,8 @@ class Section:
     columns: list[Column] = field(default_factory=list)
     time_header: str = "median (s)"
     time_scale: float = 1.0
+    #: Metric keys whose medians are also shown as a ratio to the baseline's.
+    ratio_metrics: tuple[str, ...] = ()
 
     def peer(self, name: str) -> PeerResult:
         return next(p for p in self.peers if p.name == name)
@@ -251,11 +253,39 @@ class Section:
             return None
         return mine / base
 
+    def metric_ratio(self, name: str, key: str) -> float | None:
+        """Median of metric ``key`` of ``name`` over the baseline's median of it."""
+        if self.baseline is None:
+            return None
+        base, mine = self.peer(self.baseline).metric(key), self.peer(name).metric(key)
+        if base is None or mine is None or base <= 0:
+            return None
+        return mine / base
+
+    def ratios_per_run(self, name: str, key: str | None = None) -> list[float]:
+        """Run-by-run ratios to the baseline (run i over run i: round-robin neighbours).
+
+        ``key`` None compares times, otherwise the metric ``key``.
+        """
+        if self.baseline is None:
+            return []
+
+        def values(peer: PeerResult) -> list[Any]:
+            if key is None:
+                return peer.times
+            return [run.get("metrics", {}).get(key) for run in peer.runs]
+
+        pairs = zip(values(self.peer(name)), values(self.peer(self.baseline)), strict=False)
+        return [m / b for m, b in pairs if m is not None and b is not None and b > 0]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "title": self.title,
             "baseline": self.baseline,
-            "peers": {p.name: {**p.to_json(), "ratio_to_baseline": self.ratio(p.name)}
+            "ratio_metrics": list(self.ratio_metrics),
+            "peers": {p.name: {**p.to_json(), "ratio_to_baseline": self.ratio(p.name),
+                               **{f"ratio_to_baseline_{key}": self.metric_ratio(p.name, key)
+                                  for key in self.ratio_metrics}}
                       for p in self.peers},
         }
 
@@ -273,15 +303,20 @@ class Target:
     threshold: float
     evaluated: bool
     met: bool | None
+    #: The value run by run, where it has one (its spread over the repeats).
+    per_run: tuple[float, ...] = ()
 
     @classmethod
     def check(cls, description: str, value: float | None, op: str, threshold: float,
-              quick: bool) -> Target:
+              quick: bool, per_run: list[float] | tuple[float, ...] = ()) -> Target:
         """Evaluate ``value op threshold``; never in quick mode; missing value fails."""
+        per_run = tuple(finite(list(per_run)))
         if quick:
-            return cls(description, value, op, threshold, evaluated=False, met=None)
+            return cls(description, value, op, threshold, evaluated=False, met=None,
+                       per_run=per_run)
         met = value is not None and math.isfinite(value) and _OPS[op](value, threshold)
-        return cls(description, value, op, threshold, evaluated=True, met=bool(met))
+        return cls(description, value, op, threshold, evaluated=True, met=bool(met),
+                   per_run=per_run)
 
     @property
     def status(self) -> str:
@@ -292,7 +327,20 @@ class Target:
     def to_json(self) -> dict[str, Any]:
         return {"description": self.description, "value": self.value, "op": self.op,
                 "threshold": self.threshold, "evaluated": self.evaluated, "met": self.met,
-                "status": self.status}
+                "status": self.status, "per_run": list(self.per_run)}
+
+
+def peers_ran_target(sections: list[Section], quick: bool) -> Target:
+    """Every peer a workload names ran: a skipped or failed peer fails the workload.
+
+    The value is the number of named peers without timed runs (target 0); the
+    description names them.
+    """
+    missing = sorted({peer.name for section in sections for peer in section.peers
+                      if not peer.runs or peer.skipped or peer.error})
+    description = "named peers that did not run" + (f" ({', '.join(missing)})" if missing
+                                                     else "")
+    return Target.check(description, float(len(missing)), "<=", 0, quick)
 
 
 @dataclass
@@ -339,8 +387,9 @@ class PeerSpec:
     script: str | None = None
 
 
-def _attempt(spec: PeerSpec, result: PeerResult, params: dict[str, Any], label: str,
+def attempt(spec: PeerSpec, result: PeerResult, params: dict[str, Any], label: str,
              config: Config) -> dict[str, Any] | None:
+    """One run of ``spec`` in a fresh process; its record, or None (noted on ``result``)."""
     start = time.perf_counter()
     try:
         if spec.script is not None:
@@ -375,7 +424,7 @@ def measure_peers(config: Config, specs: list[PeerSpec], notes: list[str]) -> li
         active = []
         for spec in specs:
             params = {**spec.params, **spec.warmup, "seed": 0}
-            if _attempt(spec, results[spec.name], params, "warm-up", config) is not None:
+            if attempt(spec, results[spec.name], params, "warm-up", config) is not None:
                 active.append(spec)
     for repeat in range(config.repeats):
         for spec in active:
@@ -383,7 +432,7 @@ def measure_peers(config: Config, specs: list[PeerSpec], notes: list[str]) -> li
             if result.error is not None or result.skipped is not None:
                 continue
             label = f"run {repeat + 1}/{config.repeats}"
-            payload = _attempt(spec, result, {**spec.params, "seed": repeat + 1}, label, config)
+            payload = attempt(spec, result, {**spec.params, "seed": repeat + 1}, label, config)
             if payload is not None:
                 result.runs.append(payload)
     for result in results.values():

@@ -161,13 +161,15 @@ def _imports(peer: PeerResult) -> str:
 def _row(section: Section, peer: PeerResult) -> list[str]:
     if peer.skipped or (peer.error and not peer.runs):
         status = "skipped" if peer.skipped else "ERROR"
-        return [peer.name, status] + [""] * (2 + len(section.columns)) + [""]
+        return [peer.name, status] + [""] * (2 + len(section.ratio_metrics)
+                                             + len(section.columns)) + [""]
     scale = section.time_scale
     times = [t * scale for t in peer.times]
     median = peer.median_s
     spread = f"{min(times):.3g}-{max(times):.3g}" if len(times) > 1 else ""
     return [peer.name, _number(None if median is None else median * scale, ".3g"), spread,
             _number(section.ratio(peer.name), ".3g")] + \
+        [_number(section.metric_ratio(peer.name, key), ".3g") for key in section.ratio_metrics] + \
         [_number(peer.metric(c.key), c.fmt) for c in section.columns] + [_imports(peer)]
 
 
@@ -180,10 +182,22 @@ def _table(rows: list[list[str]]) -> list[str]:
     return lines
 
 
+def _header(section: Section, key: str) -> str:
+    return next((c.header for c in section.columns if c.key == key), key)
+
+
+def value_range(values: list[float] | tuple[float, ...]) -> str:
+    """``min-max`` of a target's run-by-run values ("" with fewer than two)."""
+    if len(values) < 2:
+        return ""
+    return f"{min(values):.3g}-{max(values):.3g}"
+
+
 def format_section(section: Section) -> list[str]:
     unit = section.time_header.split("(")[-1].rstrip(")") if "(" in section.time_header else "s"
     header = ["peer", section.time_header, f"range ({unit})",
               "x baseline" if section.baseline else "ratio"] + \
+        [f"x baseline ({_header(section, key)})" for key in section.ratio_metrics] + \
         [c.header for c in section.columns] + ["imports (s)"]
     lines = [f"-- {section.title}"]
     if section.baseline:
@@ -198,8 +212,10 @@ def _format_value(value: float | None) -> str:
 def format_targets(result: WorkloadResult) -> list[str]:
     lines = ["targets:" + ("  (quick run: not evaluated)" if result.quick else "")]
     for target in result.targets:
+        runs = value_range(target.per_run)
         lines.append(f"  [{target.status:>4}] {target.description} = "
-                     f"{_format_value(target.value)}  (target {target.op} {target.threshold:g})")
+                     f"{_format_value(target.value)}  (target {target.op} {target.threshold:g})"
+                     + (f"  runs {runs}" if runs else ""))
     return lines
 
 

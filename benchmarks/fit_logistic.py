@@ -17,9 +17,11 @@ sample) for raw PyMC code; ``estimator.fit(X, y)`` for bayes_sklearn,
 including whatever it imports lazily. Each peer runs once un-timed first (20
 draws) so the PyTensor and numba disk caches are warm, then ``--repeats``
 times; medians are reported. ESS is ArviZ's bulk ESS (``az.ess(...,
-method="bulk")``, minimum over parameters) for raw PyMC, nutpie, numpyro and
-Bambi, and ``convergence_.min_ess_bulk`` (the same formulas) for
-bayes_sklearn; it is computed after the timed call.
+method="bulk")``, minimum over ``intercept`` and ``coef``) computed the same
+way on every sampler's draws (bayes_sklearn: ``model.idata_.posterior``;
+Bambi: every variable of its posterior), after the timed call. Each peer's
+*seconds per effective sample* (its fit time over its min bulk ESS, run by
+run) is reported beside its seconds, with both ratios to the baseline.
 
 Peers
 -----
@@ -34,7 +36,9 @@ the default ``nuts_sampler="auto"`` (the precompiled kernel).
 Target (issue 5)
 ----------------
 bayes_sklearn (default) takes at most 1/4 of the time of the equivalent
-``pm.sample`` code with the same draws and chains, with min bulk ESS >= 1000.
+``pm.sample`` code with the same draws and chains, and at most 1/4 of its
+seconds per effective sample, with min bulk ESS >= 1000. Every named peer
+must run (a skipped or failed peer fails the workload).
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ from benchmarks._harness import (
     Target,
     WorkloadResult,
     measure_peers,
+    peers_ran_target,
     record,
     require,
     summary_line,
@@ -67,6 +72,15 @@ NAME = "fit_logistic"
 RAW = "pm.sample (raw PyMC)"
 SUBJECT = 'bayes_sklearn default ("auto")'
 WARMUP = {"draws": 20, "tune": 20}
+PARAMETERS = ["intercept", "coef"]
+S_PER_ESS = "s_per_ess"
+
+
+def mcmc_metrics(elapsed: float, idata, var_names: list[str] | None) -> dict[str, float]:
+    """Min bulk ESS over ``var_names`` (ArviZ), divergences and seconds per effective sample."""
+    ess = min_ess_bulk(idata.posterior, var_names)
+    return {"min_ess_bulk": ess, "divergences": divergences(idata),
+            S_PER_ESS: elapsed / ess if ess > 0 else None}
 
 
 def sampler_settings(quick: bool) -> dict[str, int]:
@@ -89,8 +103,7 @@ def raw_pymc(seed: int, draws: int, tune: int, chains: int) -> dict[str, Any]:
     with raw_logistic_model(X, y):
         idata = pm.sample(draws, tune=tune, chains=chains, random_seed=seed, progressbar=False)
     elapsed = time.perf_counter() - start
-    return record(elapsed, imports,
-                  {"min_ess_bulk": min_ess_bulk(idata), "divergences": divergences(idata)})
+    return record(elapsed, imports, mcmc_metrics(elapsed, idata, PARAMETERS))
 
 
 def nutpie_pymc(seed: int, draws: int, tune: int, chains: int) -> dict[str, Any]:
@@ -105,8 +118,7 @@ def nutpie_pymc(seed: int, draws: int, tune: int, chains: int) -> dict[str, Any]
     idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, seed=seed,
                           progress_bar=False)
     elapsed = time.perf_counter() - start
-    return record(elapsed, imports,
-                  {"min_ess_bulk": min_ess_bulk(idata), "divergences": divergences(idata)})
+    return record(elapsed, imports, mcmc_metrics(elapsed, idata, PARAMETERS))
 
 
 def numpyro_pymc(seed: int, draws: int, tune: int, chains: int) -> dict[str, Any]:
@@ -121,8 +133,7 @@ def numpyro_pymc(seed: int, draws: int, tune: int, chains: int) -> dict[str, Any
         idata = pm.sample(draws, tune=tune, chains=chains, random_seed=seed, progressbar=False,
                           nuts_sampler="numpyro")
     elapsed = time.perf_counter() - start
-    return record(elapsed, imports,
-                  {"min_ess_bulk": min_ess_bulk(idata), "divergences": divergences(idata)})
+    return record(elapsed, imports, mcmc_metrics(elapsed, idata, PARAMETERS))
 
 
 def bambi_fit(seed: int, draws: int, tune: int, chains: int) -> dict[str, Any]:
@@ -136,8 +147,7 @@ def bambi_fit(seed: int, draws: int, tune: int, chains: int) -> dict[str, Any]:
     model = bmb.Model("y ~ x1 + x2 + x1:x2", frame, family="bernoulli")
     idata = model.fit(draws=draws, tune=tune, chains=chains, random_seed=seed, progressbar=False)
     elapsed = time.perf_counter() - start
-    return record(elapsed, imports,
-                  {"min_ess_bulk": min_ess_bulk(idata), "divergences": divergences(idata)})
+    return record(elapsed, imports, mcmc_metrics(elapsed, idata, None))
 
 
 def sklearn_fit(seed: int) -> dict[str, Any]:
@@ -164,10 +174,7 @@ def bayes_sklearn_fit(seed: int, draws: int, tune: int, chains: int,
     start = time.perf_counter()
     model.fit(X, y)
     elapsed = time.perf_counter() - start
-    diagnostics = model.convergence_
-    return record(elapsed, imports,
-                  {"min_ess_bulk": diagnostics.min_ess_bulk,
-                   "divergences": diagnostics.n_divergences},
+    return record(elapsed, imports, mcmc_metrics(elapsed, model.idata_, PARAMETERS),
                   {"inference_method": model.inference_method_})
 
 
@@ -200,15 +207,21 @@ def run(config: Config) -> WorkloadResult:
               f"{mcmc['tune']} tune + {mcmc['draws']} draws",
         peers=peers,
         baseline=RAW,
-        columns=[Column("min_ess_bulk", "min bulk ESS", ".0f"),
+        columns=[Column(S_PER_ESS, "s / ESS", ".3g"),
+                 Column("min_ess_bulk", "min bulk ESS", ".0f"),
                  Column("divergences", "divergences", ".0f")],
+        ratio_metrics=(S_PER_ESS,),
     )
     subject = section.peer(SUBJECT)
     targets = [
         Target.check(f"{SUBJECT} fit time / raw pm.sample time", section.ratio(SUBJECT),
-                     "<=", 0.25, config.quick),
+                     "<=", 0.25, config.quick, section.ratios_per_run(SUBJECT)),
+        Target.check(f"{SUBJECT} seconds per effective sample / raw pm.sample's",
+                     section.metric_ratio(SUBJECT, S_PER_ESS), "<=", 0.25, config.quick,
+                     section.ratios_per_run(SUBJECT, S_PER_ESS)),
         Target.check(f"{SUBJECT} min bulk ESS", subject.metric("min_ess_bulk"),
                      ">=", 1000, config.quick),
+        peers_ran_target([section], config.quick),
     ]
     return WorkloadResult(NAME, summary_line(__doc__), {"rows": 175, **mcmc}, [section],
                           targets, notes, config.quick)

@@ -18,8 +18,14 @@ reported as a correctness check.
 Gaussian family: with sufficient statistics (``pack_model`` uses them
 automatically for gaussian models without groups) one gradient costs O(p^2)
 whatever n; the time per gradient is reported at n=10,000 and n=1,000,000
-(p=10; quick: 10,000 and 100,000) with their ratio, plus the one-off
-``pack_model`` time that computes the statistics.
+(p=10; quick: 10,000 and 100,000) with their ratio. That is not what a fit
+pays: the O(n) pass that computes the statistics happens once per fit, and
+it grows with n. So the same process also times, at both sizes and
+interleaved: ``pack_model`` (the pass over X: ``X'X``, ``X'y``, residuals,
+column sums), the whole preparation a fit makes before sampling
+(``resolve_model_spec`` + standardising + ``pack_model``), and the pass's
+floor on the same standardised array: one BLAS ``X_z.T @ X_z`` (the
+baseline) and one ``X_z.sum(axis=0)``.
 
 Opt-in (``--with-full-nuts``, never in quick mode): a full NUTS fit of the
 100,000-row logistic model, bayes_sklearn default against raw ``pm.sample``
@@ -39,10 +45,14 @@ use one, so the matvecs are also shown limited to one BLAS thread
 
 Targets (issue 5)
 -----------------
-Kernel time per gradient within 3x of the two matrix-vector products. Gaussian:
+Kernel time per gradient within 3x of the two matrix-vector products (run by
+run, the faster of the default-threaded and the one-thread rows: on a loaded
+machine multithreaded BLAS can be many times slower than one thread). Gaussian:
 gradient time must not grow with n, operationalised here as
 ``time(n=1,000,000) / time(n=10,000) <= 1.5`` (the slack absorbs timer noise
-on a microsecond-scale call).
+on a microsecond-scale call). The O(n) pass: ``pack_model`` at n=1,000,000
+within 3x of one BLAS ``X_z.T @ X_z`` (the same factor as the logistic
+kernel's). The gradient task must run (its peers are all in one process).
 """
 
 from __future__ import annotations
@@ -71,6 +81,7 @@ from benchmarks._harness import (
     log,
     measure_peers,
     peer_from_runs,
+    peers_ran_target,
     record,
     run_task,
     summary_line,
@@ -88,6 +99,13 @@ FULL_RAW = "pm.sample (raw PyMC)"
 FULL_SUBJECT = 'bayes_sklearn default ("auto")'
 SINGLE_THREAD_BLAS = {"OPENBLAS_NUM_THREADS": "1"}
 FULL_NUTS = {"n": 100_000, "p": P, "draws": 1000, "tune": 1000, "chains": 4}
+GRAM = "floor: numpy X_z.T @ X_z (one BLAS pass)"
+COLUMN_SUMS = "numpy X_z.sum(axis=0) (one pass)"
+PACK = "bayes_sklearn pack_model (sufficient statistics)"
+PREPARE = "bayes_sklearn fit preparation (spec + standardise + pack_model)"
+#: pack_model, which makes several passes over X (X'X, X'y, residuals, sums),
+#: within this factor of one BLAS X'X: the same 3x the logistic kernel gets.
+PASS_TARGET = 3.0
 
 
 def sizes(quick: bool) -> dict[str, int]:
@@ -193,17 +211,40 @@ def _single_thread_matvecs(X_z, beta, r, batches: int, min_time: float) -> dict[
                                 batches, min_time)
 
 
+def _gaussian_preparation(X, y):
+    """What a gaussian fit computes from X before sampling: spec, standardised X, statistics."""
+    return _kernel_inputs("gaussian", X, y)[2]
+
+
 def gaussian_gradients(seed: int, n_small: int, n_large: int, p: int, batches: int,
                        min_time: float) -> dict:
-    """Per-call kernel times with sufficient statistics at two sizes (one process)."""
+    """Per-call kernel times with sufficient statistics at two sizes, and the O(n) pass.
+
+    At each size, in one process and interleaved: the floor of the pass (one
+    BLAS ``X_z.T @ X_z`` on the same standardised array, and one
+    ``X_z.sum(axis=0)``), ``pack_model`` (the pass that builds the sufficient
+    statistics), the whole preparation a fit pays (``resolve_model_spec`` +
+    standardising + ``pack_model``), then the gradient.
+    """
     from bayes_sklearn.inference._kernel import log_density
 
-    out: dict[str, Any] = {"times_s": {}, "pack_s": {}}
+    try:
+        from bayes_sklearn.inference.packing import pack_model
+    except ImportError:
+        from bayes_sklearn.inference.fast_nuts import pack_model
+
+    out: dict[str, Any] = {"times_s": {}, "pack_s": {}, "pass_s": {}}
     for label, n in (("small", n_small), ("large", n_large)):
         X, y = gaussian_data(n, p)
-        _, _, packed, pack_s = _kernel_inputs("gaussian", X, y)
-        del X, y
+        spec, X_z, packed, pack_s = _kernel_inputs("gaussian", X, y)
         header, theta = packed.header, packed.initial_point
+        out["pass_s"][label] = per_call_seconds({
+            GRAM: lambda A=X_z: A.T @ A,
+            COLUMN_SUMS: lambda A=X_z: A.sum(axis=0),
+            PACK: lambda A=X_z, b=y, s=spec: pack_model(s, A, b),
+            PREPARE: lambda A=X, b=y: _gaussian_preparation(A, b),
+        }, batches, min_time)
+        del X, y, X_z
         times = per_call_seconds({label: lambda h=header, t=theta: log_density(h, t)},
                                  batches, min_time)
         out["times_s"][label] = times[label]
@@ -305,10 +346,50 @@ def _gaussian_section(runs: list[dict], params: dict[str, int], error: str | Non
         title=f"gaussian with sufficient statistics, p={params['p']}: time per gradient",
         peers=[peer("small", params["n_small"]), peer("large", params["n_large"])],
         baseline=f"{KERNEL}, n={params['n_small']:,}",
-        columns=[Column("pack_s", "pack_model (s)", ".3g")],
+        columns=[Column("pack_s", "1st pack_model (s)", ".3g")],
         time_header="median (us)",
         time_scale=1e6,
     )
+
+
+def _pass_section(runs: list[dict], params: dict[str, int], label: str,
+                  error: str | None) -> Section:
+    def peer(name: str):
+        records = [record(r["gaussian"]["pass_s"][label][name]) for r in runs
+                   if name in r["gaussian"].get("pass_s", {}).get(label, {})]
+        return peer_from_runs(name, records, error)
+
+    n = params[f"n_{label}"]
+    return Section(
+        title=f"gaussian, n={n:,}, p={params['p']}: the O(n) pass a fit pays once, "
+              "against one pass over X",
+        peers=[peer(GRAM), peer(COLUMN_SUMS), peer(PACK), peer(PREPARE)],
+        baseline=GRAM,
+        time_header="median (ms)",
+        time_scale=1e3,
+    )
+
+
+def _faster_matvecs(runs_a: list[float], runs_b: list[float]) -> list[float]:
+    return [min(a, b) for a, b in zip(runs_a, runs_b, strict=False)]
+
+
+def _over_faster_matvecs(section: Section, name: str) -> float | None:
+    """Median time of ``name`` over the median of the faster matvec row, run by run.
+
+    On a loaded machine multithreaded BLAS can be many times slower than one
+    thread (its threads wait on busy cores); the floor is the faster of the two.
+    """
+    floors = _faster_matvecs(section.peer(NUMPY).times, section.peer(NUMPY_ONE_THREAD).times)
+    mine = section.peer(name).median_s
+    if not floors or mine is None:
+        return None
+    return mine / statistics.median(floors)
+
+
+def _over_faster_matvecs_per_run(section: Section, name: str) -> list[float]:
+    floors = _faster_matvecs(section.peer(NUMPY).times, section.peer(NUMPY_ONE_THREAD).times)
+    return [m / f for m, f in zip(section.peer(name).times, floors, strict=False) if f > 0]
 
 
 def _full_nuts_section(config: Config, notes: list[str]) -> Section:
@@ -334,17 +415,24 @@ def run(config: Config) -> WorkloadResult:
         notes.append(f"gradient task: ERROR {error}")
     logistic = _logistic_section(runs, params, error)
     gaussian = _gaussian_section(runs, params, error)
-    sections = [logistic, gaussian]
+    passes = {label: _pass_section(runs, params, label, error) for label in ("small", "large")}
+    sections = [logistic, gaussian, passes["small"], passes["large"]]
     if config.with_full_nuts and not config.quick:
         sections.append(_full_nuts_section(config, notes))
     elif config.with_full_nuts:
         notes.append("--with-full-nuts ignored in quick mode")
     targets = [
-        Target.check(f"kernel time per gradient / ({NUMPY})", logistic.ratio(KERNEL),
-                     "<=", 3.0, config.quick),
+        Target.check("kernel time per gradient / the faster of the two matvec rows",
+                     _over_faster_matvecs(logistic, KERNEL), "<=", 3.0, config.quick,
+                     _over_faster_matvecs_per_run(logistic, KERNEL)),
         Target.check(f"gaussian kernel time per gradient, n={params['n_large']:,} / "
                      f"n={params['n_small']:,}", gaussian.ratio(gaussian.peers[1].name),
-                     "<=", 1.5, config.quick),
+                     "<=", 1.5, config.quick,
+                     gaussian.ratios_per_run(gaussian.peers[1].name)),
+        Target.check(f"gaussian pack_model / one BLAS X_z.T @ X_z, n={params['n_large']:,}",
+                     passes["large"].ratio(PACK), "<=", PASS_TARGET, config.quick,
+                     passes["large"].ratios_per_run(PACK)),
+        peers_ran_target(sections, config.quick),
     ]
     return WorkloadResult(NAME, summary_line(__doc__), params, sections, targets, notes,
                           config.quick)

@@ -29,10 +29,14 @@ via ``pm.sample(nuts_sampler="numpyro")`` (optional), Bambi
 ``log_radon ~ floor + (1 + floor | county)`` (optional; its own priors),
 bayes_sklearn with ``nuts_sampler="pymc"`` and with the default sampler.
 
+Each peer's seconds per effective sample (fit time over that min bulk ESS,
+run by run) is reported beside its seconds, with both ratios to the baseline.
+
 Target (issue 5)
 ----------------
-bayes_sklearn (default) at most 1/4 of the raw ``pm.sample`` time, with 0
-divergences and bulk ESS >= 400 for every population parameter.
+bayes_sklearn (default) at most 1/4 of the raw ``pm.sample`` time and at most
+1/4 of its seconds per effective sample, with 0 divergences and bulk ESS >=
+400 for every population parameter. Every named peer must run.
 """
 
 from __future__ import annotations
@@ -55,12 +59,13 @@ from benchmarks._harness import (
     Target,
     WorkloadResult,
     measure_peers,
+    peers_ran_target,
     record,
     require,
     summary_line,
     timed_import,
 )
-from benchmarks.fit_logistic import WARMUP, sampler_settings
+from benchmarks.fit_logistic import S_PER_ESS, WARMUP, sampler_settings
 
 NAME = "radon"
 RAW = "pm.sample (raw PyMC, non-centred)"
@@ -69,9 +74,10 @@ TARGET_ACCEPT = 0.9
 BAYES_POPULATION = ["intercept", "coef", "sigma", "group_sd"]
 
 
-def _metrics(idata, population: list[str] | None) -> dict[str, float]:
-    return {"min_ess_bulk_population": min_ess_bulk(idata.posterior, population),
-            "divergences": divergences(idata)}
+def _metrics(elapsed: float, idata, population: list[str] | None) -> dict[str, float]:
+    ess = min_ess_bulk(idata.posterior, population)
+    return {"min_ess_bulk_population": ess, "divergences": divergences(idata),
+            S_PER_ESS: elapsed / ess if ess > 0 else None}
 
 
 def raw_pymc(seed: int, draws: int, tune: int, chains: int) -> dict[str, Any]:
@@ -85,7 +91,7 @@ def raw_pymc(seed: int, draws: int, tune: int, chains: int) -> dict[str, Any]:
         idata = pm.sample(draws, tune=tune, chains=chains, target_accept=TARGET_ACCEPT,
                           random_seed=seed, progressbar=False)
     elapsed = time.perf_counter() - start
-    return record(elapsed, imports, _metrics(idata, RAW_RADON_POPULATION))
+    return record(elapsed, imports, _metrics(elapsed, idata, RAW_RADON_POPULATION))
 
 
 def nutpie_pymc(seed: int, draws: int, tune: int, chains: int) -> dict[str, Any]:
@@ -100,7 +106,7 @@ def nutpie_pymc(seed: int, draws: int, tune: int, chains: int) -> dict[str, Any]
     idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, seed=seed,
                           target_accept=TARGET_ACCEPT, progress_bar=False)
     elapsed = time.perf_counter() - start
-    return record(elapsed, imports, _metrics(idata, RAW_RADON_POPULATION))
+    return record(elapsed, imports, _metrics(elapsed, idata, RAW_RADON_POPULATION))
 
 
 def numpyro_pymc(seed: int, draws: int, tune: int, chains: int) -> dict[str, Any]:
@@ -115,7 +121,7 @@ def numpyro_pymc(seed: int, draws: int, tune: int, chains: int) -> dict[str, Any
         idata = pm.sample(draws, tune=tune, chains=chains, target_accept=TARGET_ACCEPT,
                           random_seed=seed, progressbar=False, nuts_sampler="numpyro")
     elapsed = time.perf_counter() - start
-    return record(elapsed, imports, _metrics(idata, RAW_RADON_POPULATION))
+    return record(elapsed, imports, _metrics(elapsed, idata, RAW_RADON_POPULATION))
 
 
 def bambi_fit(seed: int, draws: int, tune: int, chains: int) -> dict[str, Any]:
@@ -135,7 +141,7 @@ def bambi_fit(seed: int, draws: int, tune: int, chains: int) -> dict[str, Any]:
     population = [name for name in post.data_vars
                   if all(post[name].sizes[dim] < n_counties for dim in post[name].dims
                          if dim not in ("chain", "draw"))]
-    return record(elapsed, imports, _metrics(idata, population))
+    return record(elapsed, imports, _metrics(elapsed, idata, population))
 
 
 def bayes_sklearn_fit(seed: int, draws: int, tune: int, chains: int,
@@ -152,7 +158,7 @@ def bayes_sklearn_fit(seed: int, draws: int, tune: int, chains: int,
     model.fit(frame[["floor", "county"]], frame["log_radon"])
     elapsed = time.perf_counter() - start
     idata = model.idata_
-    return record(elapsed, imports, _metrics(idata, BAYES_POPULATION),
+    return record(elapsed, imports, _metrics(elapsed, idata, BAYES_POPULATION),
                   {"inference_method": model.inference_method_,
                    "target_accept": model.target_accept})
 
@@ -177,19 +183,25 @@ def run(config: Config) -> WorkloadResult:
               f"{mcmc['chains']} chains x {mcmc['tune']} tune + {mcmc['draws']} draws",
         peers=measure_peers(config, specs, notes),
         baseline=RAW,
-        columns=[Column("min_ess_bulk_population", "min bulk ESS (population)", ".0f"),
+        columns=[Column(S_PER_ESS, "s / ESS (population)", ".3g"),
+                 Column("min_ess_bulk_population", "min bulk ESS (population)", ".0f"),
                  Column("divergences", "divergences", ".0f")],
+        ratio_metrics=(S_PER_ESS,),
     )
     subject = section.peer(SUBJECT)
     divergent = [run["metrics"].get("divergences") for run in subject.runs]
     targets = [
         Target.check(f"{SUBJECT} fit time / raw pm.sample time", section.ratio(SUBJECT),
-                     "<=", 0.25, config.quick),
+                     "<=", 0.25, config.quick, section.ratios_per_run(SUBJECT)),
+        Target.check(f"{SUBJECT} seconds per effective sample (population) / raw pm.sample's",
+                     section.metric_ratio(SUBJECT, S_PER_ESS), "<=", 0.25, config.quick,
+                     section.ratios_per_run(SUBJECT, S_PER_ESS)),
         Target.check(f"{SUBJECT} divergences (largest over runs)",
                      max(divergent) if divergent and None not in divergent else None,
                      "<=", 0, config.quick),
         Target.check(f"{SUBJECT} min bulk ESS of population parameters",
                      subject.metric("min_ess_bulk_population"), ">=", 400, config.quick),
+        peers_ran_target([section], config.quick),
     ]
     return WorkloadResult(NAME, summary_line(__doc__),
                           {"rows": 919, "groups": 85, "target_accept": TARGET_ACCEPT, **mcmc},
