@@ -119,14 +119,32 @@ def _copy_tree(dest: Path) -> None:
     shutil.copytree(ROOT, dest, ignore=shutil.ignore_patterns(*IGNORE))
 
 
+# mutmut keeps each mutant as a module-level copy of the function, docstring
+# included: without this filter ``--doctest-modules`` would collect every
+# example once per mutant. The original's copy (``__mutmut_orig``) stays.
+DOCTEST_FILTER = """
+
+def pytest_collection_modifyitems(config, items):
+    import re
+
+    copies = [i for i in items if re.search(r"__mutmut_\\d+$", i.nodeid)]
+    if copies:
+        config.hook.pytest_deselected(items=copies)
+        items[:] = [i for i in items if not re.search(r"__mutmut_\\d+$", i.nodeid)]
+"""
+
+
 def _write_config(copy: Path, group: Group, max_children: int) -> None:
+    with open(copy / "tests" / "conftest.py", "a") as conftest:
+        conftest.write(DOCTEST_FILTER)
     pyproject = copy / "pyproject.toml"
     text = re.sub(r"\n\[tool\.mutmut\].*?(?=\n\[|\Z)", "", pyproject.read_text(), flags=re.S)
     toml_list = lambda items: "[" + ", ".join(json.dumps(i) for i in items) + "]"  # noqa: E731
     text += (
         "\n[tool.mutmut]\n"
         f"source_paths = {toml_list(group.sources)}\n"
-        f"pytest_add_cli_args_test_selection = {toml_list(group.tests)}\n"
+        # The modules' own doctests run too, as in the default test command.
+        f"pytest_add_cli_args_test_selection = {toml_list(group.tests + group.sources)}\n"
         # -p no:cacheprovider: no .pytest_cache in the copy; the copy's own
         # addopts (--doctest-modules) still apply, to the selected files only.
         'pytest_add_cli_args = ["-x", "-q", "-p", "no:cacheprovider"]\n'
