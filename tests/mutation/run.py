@@ -278,18 +278,22 @@ def main(argv: list[str] | None = None) -> int:
                         help="stop starting/continuing groups after this wall time")
     parser.add_argument("--max-children", type=int, default=1,
                         help="mutants run at once (the machine is shared: default 1)")
+    parser.add_argument("--extra-tests", nargs="+", default=[], metavar="TEST",
+                        help="test files or node ids added to every group's selection "
+                             "(e.g. new known-answer tests)")
     parser.add_argument("--workdir", type=Path, help="keep the copies here (default: a temp dir)")
     parser.add_argument("--markdown", type=Path, help="also write the report here")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     args = parser.parse_args(argv)
-    if args.list:
-        for g in GROUPS:
-            print(f"{g.name}: {' '.join(g.sources)}  <-  {' '.join(g.tests)}")
-        return 0
     unknown = set(args.groups) - {g.name for g in GROUPS}
     if unknown:
         parser.error(f"unknown groups: {sorted(unknown)}")
-    groups = [g for g in GROUPS if not args.groups or g.name in args.groups]
+    groups = [Group(g.name, g.sources, g.tests + args.extra_tests, g.do_not_mutate)
+              for g in GROUPS if not args.groups or g.name in args.groups]
+    if args.list:
+        for g in groups:
+            print(f"{g.name}: {' '.join(g.sources)}  <-  {' '.join(g.tests)}")
+        return 0
     deadline = time.time() + 60 * args.budget_minutes
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bayes-sklearn-mutation-"))
     workdir.mkdir(parents=True, exist_ok=True)
