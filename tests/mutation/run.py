@@ -1,0 +1,323 @@
+"""Mutation testing of the numerical modules, with mutmut 3.
+
+Not a test module: pytest imports it under ``--doctest-modules`` and finds
+nothing to run; everything happens under ``if __name__ == "__main__"``.
+
+Run from the repository root (needs ``pip install -e .[mutation]``)::
+
+    nice -n 19 python tests/mutation/run.py                 # every group
+    nice -n 19 python tests/mutation/run.py mcmc_stats diagnostics
+    python tests/mutation/run.py --list                      # the groups
+    python tests/mutation/run.py --budget-minutes 45 --markdown out.md
+
+Each group of modules is mutated in its own temporary copy of the working tree
+(the tree itself is never touched), with a ``[tool.mutmut]`` section written
+into that copy's pyproject.toml naming the group's source files and the fast
+test files that cover it, plus the group's own doctests. mutmut first runs
+those tests once to record which tests call which function, then runs, for each mutant, only the tests that
+reach the mutated function, in a process forked from one that has already
+imported everything. The mutation score printed per group is
+``killed / total`` where killed includes timeouts and total includes mutants
+no selected test reaches ("no tests"): those count as survivors of the fast
+subset. Survivors are listed as ``file:line  old -> new``.
+
+``inference/_kernel.py`` is never mutated: its functions are numba
+``@njit(cache=True)`` kernels, and mutmut replaces every mutated function by a
+Python trampoline that numba cannot compile; each real kernel mutant would
+also cost a fresh numba compilation (10 s and more). The kernel is checked by
+tests/test_kernel.py against finite differences and PyMC's own log density.
+``fast_nuts.py``, ``nuts.py``, ``_nutpie_core.py`` and ``_pymc_model.py`` are
+left out too: every test that reaches them samples with NUTS, seconds per
+mutant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+MUTMUT = [sys.executable, "-m", "mutmut"]
+
+
+@dataclass
+class Group:
+    name: str
+    sources: list[str]
+    tests: list[str]
+    do_not_mutate: list[str] = field(default_factory=list)
+
+
+NUTS_VS_EXACT = "tests/test_linear.py::test_nuts_matches_exact_posterior_within_monte_carlo_error"
+
+# Module -> fast tests that exercise it (exact inference and short NUTS runs;
+# each file below runs in well under 30 s on one core).
+GROUPS = [
+    Group("mcmc_stats", ["bayes_sklearn/_mcmc_stats.py"], ["tests/test_mcmc_stats.py"]),
+    Group(
+        "diagnostics",
+        ["bayes_sklearn/diagnostics.py"],
+        [
+            "tests/test_mcmc_stats.py",
+            "tests/test_errors.py::test_convergence_warning_carries_numbers",
+            "tests/test_idata.py",
+        ],
+    ),
+    Group(
+        "standardize",
+        ["bayes_sklearn/design/standardize.py"],
+        # exact inference works on the original scale: only sampled fits
+        # (here one NUTS fit, on columns of mean 50 and sd 10) reach the
+        # standardisation and the mapping of draws back.
+        ["tests/test_exact.py", "tests/test_kernel.py", "tests/test_posterior.py", NUTS_VS_EXACT],
+    ),
+    Group(
+        "model",
+        ["bayes_sklearn/model/"],
+        ["tests/test_priors.py", "tests/test_exact.py", "tests/test_kernel.py"],
+    ),
+    Group(
+        "draws",
+        ["bayes_sklearn/_draws.py"],
+        [NUTS_VS_EXACT, "tests/test_posterior.py"],
+    ),
+    Group(
+        "posterior",
+        ["bayes_sklearn/posterior.py"],
+        ["tests/test_posterior.py", "tests/test_exact.py"],
+    ),
+    Group(
+        "inference",
+        [
+            "bayes_sklearn/inference/exact.py",
+            "bayes_sklearn/inference/response.py",
+            "bayes_sklearn/inference/packing.py",
+            "bayes_sklearn/inference/result.py",
+            "bayes_sklearn/inference/settings.py",
+        ],
+        ["tests/test_exact.py", "tests/test_kernel.py", "tests/test_posterior.py"],
+    ),
+    Group(
+        "advi",
+        ["bayes_sklearn/inference/advi.py"],
+        ["tests/test_linear.py::test_variational_inference_against_exact"],
+    ),
+]
+
+KILLED = {"killed", "timeout", "caught by type check", "segfault"}
+IGNORE = ("mutants", ".git", "__pycache__", ".pytest_cache", "_build", "auto_examples",
+          "generated", "*.egg-info", ".venv*", "results")
+
+
+def _copy_tree(dest: Path) -> None:
+    shutil.copytree(ROOT, dest, ignore=shutil.ignore_patterns(*IGNORE))
+
+
+# mutmut keeps each mutant as a module-level copy of the function, docstring
+# included: without this filter ``--doctest-modules`` would collect every
+# example once per mutant. The original's copy (``__mutmut_orig``) stays.
+DOCTEST_FILTER = """
+
+def pytest_collection_modifyitems(config, items):
+    import re
+
+    copies = [i for i in items if re.search(r"__mutmut_\\d+$", i.nodeid)]
+    if copies:
+        config.hook.pytest_deselected(items=copies)
+        items[:] = [i for i in items if not re.search(r"__mutmut_\\d+$", i.nodeid)]
+"""
+
+
+def _write_config(copy: Path, group: Group, max_children: int) -> None:
+    with open(copy / "tests" / "conftest.py", "a") as conftest:
+        conftest.write(DOCTEST_FILTER)
+    pyproject = copy / "pyproject.toml"
+    text = re.sub(r"\n\[tool\.mutmut\].*?(?=\n\[|\Z)", "", pyproject.read_text(), flags=re.S)
+    toml_list = lambda items: "[" + ", ".join(json.dumps(i) for i in items) + "]"  # noqa: E731
+    text += (
+        "\n[tool.mutmut]\n"
+        f"source_paths = {toml_list(group.sources)}\n"
+        # The modules' own doctests run too, as in the default test command.
+        f"pytest_add_cli_args_test_selection = {toml_list(group.tests + group.sources)}\n"
+        # -p no:cacheprovider: no .pytest_cache in the copy; the copy's own
+        # addopts (--doctest-modules) still apply, to the selected files only.
+        'pytest_add_cli_args = ["-x", "-q", "-p", "no:cacheprovider"]\n'
+        'also_copy = ["bayes_sklearn/"]\n'
+        f"do_not_mutate = {toml_list(['bayes_sklearn/inference/_kernel.py', *group.do_not_mutate])}\n"
+    )
+    pyproject.write_text(text)
+
+
+def _results(copy: Path) -> dict[str, str]:
+    out = subprocess.run(MUTMUT + ["results", "--all", "true"], cwd=copy,
+                         capture_output=True, text=True).stdout
+    statuses = {}
+    for line in out.splitlines():
+        name, sep, status = line.strip().rpartition(": ")
+        if sep and "__mutmut_" in name:
+            statuses[name] = status
+    return statuses
+
+
+def _function_range(source: Path, mangled: str) -> tuple[int, int]:
+    """Line range of the function a mutmut name such as ``x_rhat`` or
+    ``xǁPosteriorǁpredict`` refers to."""
+    parts = mangled[1:].split("ǁ") if mangled.startswith("xǁ") else [None, mangled[2:]]
+    cls, func = (parts[1], parts[2]) if parts[0] == "" else (None, parts[1])
+    tree = ast.parse(source.read_text())
+    scope = tree.body
+    if cls is not None:
+        scope = next((n.body for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls), [])
+    for node in scope:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == func:
+            return node.lineno, node.end_lineno
+    return 1, 1
+
+
+def _describe(copy: Path, name: str) -> tuple[str, str]:
+    """``file:line`` and ``old -> new`` of one mutant, from ``mutmut show``."""
+    module, _, rest = name.rpartition(".")
+    mangled = rest.rsplit("__mutmut_", 1)[0]
+    rel = module.replace(".", "/") + ".py"
+    if not (ROOT / rel).exists():
+        rel = module.replace(".", "/") + "/__init__.py"
+    diff = subprocess.run(MUTMUT + ["show", name], cwd=copy, capture_output=True, text=True).stdout
+    old = [l[1:] for l in diff.splitlines() if l.startswith("-") and not l.startswith("---")]
+    new = [l[1:] for l in diff.splitlines() if l.startswith("+") and not l.startswith("+++")]
+    start, end = _function_range(ROOT / rel, mangled)
+    line = start
+    if old:
+        lines = (ROOT / rel).read_text().splitlines()
+        for i in range(start - 1, min(end, len(lines))):
+            if lines[i].strip() == old[0].strip():
+                line = i + 1
+                break
+    change = f"`{' / '.join(o.strip() for o in old)}` -> `{' / '.join(n.strip() for n in new)}`"
+    return f"{rel}:{line}", change
+
+
+def run_group(group: Group, workdir: Path, deadline: float, max_children: int) -> dict:
+    copy = workdir / group.name
+    _copy_tree(copy)
+    _write_config(copy, group, max_children)
+    started = time.time()
+    log = open(workdir / f"{group.name}.log", "w")
+    proc = subprocess.Popen(MUTMUT + ["run", "--max-children", str(max_children)], cwd=copy,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    finished = True
+    try:
+        proc.wait(timeout=max(deadline - time.time(), 1))
+    except subprocess.TimeoutExpired:
+        finished = False
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    log.close()
+    statuses = _results(copy)
+    counts: dict[str, int] = {}
+    for status in statuses.values():
+        counts[status] = counts.get(status, 0) + 1
+    survivors = []
+    for name, status in sorted(statuses.items()):
+        if status in ("survived", "no tests"):
+            where, change = _describe(copy, name)
+            survivors.append({"mutant": name, "status": status, "where": where, "change": change})
+    checked = sum(n for s, n in counts.items() if s != "not checked")
+    killed = sum(n for s, n in counts.items() if s in KILLED)
+    return {"group": group.name, "sources": group.sources, "tests": group.tests,
+            "finished": finished and proc.returncode == 0, "returncode": proc.returncode,
+            "seconds": round(time.time() - started), "counts": counts,
+            "killed": killed, "total": checked, "survivors": survivors}
+
+
+def _line_key(where: str) -> tuple[str, int]:
+    path, _, line = where.rpartition(":")
+    return path, int(line)
+
+
+def report(results: list[dict]) -> str:
+    rows = ["| group | killed / total | score | survived | no tests | timeout | not checked | s |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in results:
+        c = r["counts"]
+        score = f"{100 * r['killed'] / r['total']:.0f}%" if r["total"] else "-"
+        rows.append(f"| {r['group']} | {r['killed']} / {r['total']} | {score} | {c.get('survived', 0)} | "
+                    f"{c.get('no tests', 0)} | {c.get('timeout', 0)} | {c.get('not checked', 0)} | "
+                    f"{r['seconds']}{'' if r['finished'] else ' (stopped)'} |")
+    lines = ["\n".join(rows), ""]
+    for r in results:
+        if not r["survivors"]:
+            continue
+        lines.append(f"Survivors in {r['group']} ({', '.join(r['sources'])}):")
+        for s in sorted(r["survivors"], key=lambda s: _line_key(s["where"])):
+            tag = " (no test reaches it)" if s["status"] == "no tests" else ""
+            lines.append(f"- {s['where']} {s['change']}{tag}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("groups", nargs="*", help="groups to run (default: all, in order)")
+    parser.add_argument("--list", action="store_true", help="list the groups and exit")
+    parser.add_argument("--budget-minutes", type=float, default=60.0,
+                        help="stop starting/continuing groups after this wall time")
+    parser.add_argument("--max-children", type=int, default=1,
+                        help="mutants run at once (the machine is shared: default 1)")
+    parser.add_argument("--extra-tests", nargs="+", default=[], metavar="TEST",
+                        help="test files or node ids added to every group's selection "
+                             "(e.g. new known-answer tests)")
+    parser.add_argument("--workdir", type=Path, help="keep the copies here (default: a temp dir)")
+    parser.add_argument("--markdown", type=Path, help="also write the report here")
+    parser.add_argument("--json", type=Path, help="also write the raw results here")
+    args = parser.parse_args(argv)
+    unknown = set(args.groups) - {g.name for g in GROUPS}
+    if unknown:
+        parser.error(f"unknown groups: {sorted(unknown)}")
+    groups = [Group(g.name, g.sources, g.tests + args.extra_tests, g.do_not_mutate)
+              for g in GROUPS if not args.groups or g.name in args.groups]
+    if args.list:
+        for g in groups:
+            print(f"{g.name}: {' '.join(g.sources)}  <-  {' '.join(g.tests)}")
+        return 0
+    deadline = time.time() + 60 * args.budget_minutes
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bayes-sklearn-mutation-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    results = []
+    for group in groups:
+        if time.time() >= deadline:
+            print(f"{group.name}: not run, budget spent", flush=True)
+            continue
+        print(f"{group.name}: mutating {' '.join(group.sources)} (log: {workdir / group.name}.log)",
+              flush=True)
+        result = run_group(group, workdir, deadline, args.max_children)
+        results.append(result)
+        print(f"{group.name}: {result['killed']} / {result['total']} killed, "
+              f"{result['counts']}", flush=True)
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=1, ensure_ascii=False))
+    text = report(results)
+    print(text)
+    if args.markdown:
+        args.markdown.write_text(text)
+    if args.workdir is None:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
