@@ -64,7 +64,8 @@ NUTS_VS_EXACT = "tests/test_linear.py::test_nuts_matches_exact_posterior_within_
 # Module -> fast tests that exercise it (exact inference and short NUTS runs;
 # each file below runs in well under 30 s on one core).
 GROUPS = [
-    Group("mcmc_stats", ["bayes_sklearn/_mcmc_stats.py"], ["tests/test_mcmc_stats.py"]),
+    Group("mcmc_stats", ["bayes_sklearn/_mcmc_stats.py"],
+          ["tests/test_mcmc_stats.py", "tests/test_known_answers_diagnostics.py"]),
     Group(
         "diagnostics",
         ["bayes_sklearn/diagnostics.py"],
@@ -72,6 +73,7 @@ GROUPS = [
             "tests/test_mcmc_stats.py",
             "tests/test_errors.py::test_convergence_warning_carries_numbers",
             "tests/test_idata.py",
+            "tests/test_known_answers_diagnostics.py",
         ],
     ),
     Group(
@@ -85,17 +87,18 @@ GROUPS = [
     Group(
         "model",
         ["bayes_sklearn/model/"],
-        ["tests/test_priors.py", "tests/test_exact.py", "tests/test_kernel.py"],
+        ["tests/test_priors.py", "tests/test_exact.py", "tests/test_kernel.py",
+         "tests/test_known_answers_priors.py"],
     ),
     Group(
         "draws",
         ["bayes_sklearn/_draws.py"],
-        [NUTS_VS_EXACT, "tests/test_posterior.py"],
+        [NUTS_VS_EXACT, "tests/test_posterior.py", "tests/test_known_answers_hierarchical.py"],
     ),
     Group(
         "posterior",
         ["bayes_sklearn/posterior.py"],
-        ["tests/test_posterior.py", "tests/test_exact.py"],
+        ["tests/test_posterior.py", "tests/test_exact.py", "tests/test_known_answers_linear.py"],
     ),
     Group(
         "inference",
@@ -111,7 +114,8 @@ GROUPS = [
     Group(
         "advi",
         ["bayes_sklearn/inference/advi.py"],
-        ["tests/test_linear.py::test_variational_inference_against_exact"],
+        ["tests/test_linear.py::test_variational_inference_against_exact",
+         "tests/test_known_answers_advi.py"],
     ),
 ]
 
