@@ -88,7 +88,7 @@ GROUPS = [
         "model",
         ["bayes_sklearn/model/"],
         ["tests/test_priors.py", "tests/test_exact.py", "tests/test_kernel.py",
-         "tests/test_known_answers_priors.py"],
+         "tests/test_known_answers_priors.py", "tests/test_families.py"],
     ),
     Group(
         "draws",
