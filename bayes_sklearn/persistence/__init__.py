@@ -21,6 +21,7 @@ from numbers import Integral
 from pathlib import Path
 from typing import Any
 
+from bayes_sklearn._idata import MODEL_GROUPS
 from bayes_sklearn.model.spec import ModelSpec
 from bayes_sklearn.persistence._codec import decode, encode
 from bayes_sklearn.persistence._formula import (
@@ -40,10 +41,6 @@ __all__ = ["FORMAT_VERSION", "check_formula_is_safe", "load", "save"]
 FORMAT_NAME = "bayes_sklearn.estimator"
 #: Bumped whenever a stored field changes meaning; files of another version are refused.
 FORMAT_VERSION = 1
-#: NetCDF groups always stored; every other group of ``idata_`` (per-row data
-#: such as ``observed_data``, ``log_likelihood``, ``posterior_predictive``) is
-#: stored only with ``include_data=True``.
-MODEL_GROUPS = ("posterior", "sample_stats")
 _ENGINE = "h5netcdf"
 
 

@@ -103,8 +103,10 @@ def _check_expression(expr: str, formula: str) -> None:
         raise ValueError(f"Formula term {expr!r} is not an expression.") from error
     nodes = list(ast.walk(tree))
     parents = {child: node for node in nodes for child in ast.iter_child_nodes(node)}
+    too_long = (f"the term has {len(nodes)} syntax nodes, more than {MAX_TERM_NODES}"
+                if len(nodes) > MAX_TERM_NODES else None)
     for node in nodes:
-        problem = _problem(node) or _size_problem(node, parents, len(nodes))
+        problem = too_long or _problem(node) or _size_problem(node, parents)
         if problem:
             raise ValueError(
                 f"Formula {formula!r} cannot be stored or loaded: in term {expr!r}, "
@@ -131,10 +133,8 @@ def _problem(node: ast.AST) -> str | None:
     return None
 
 
-def _size_problem(node: ast.AST, parents: dict, n_nodes: int) -> str | None:
+def _size_problem(node: ast.AST, parents: dict) -> str | None:
     """What lets ``node`` compute without bound (time or memory), if anything."""
-    if n_nodes > MAX_TERM_NODES:
-        return f"the term has {n_nodes} syntax nodes, more than {MAX_TERM_NODES}"
     if isinstance(node, ast.Constant):
         return _literal_problem(node, parents.get(node))
     if isinstance(node, ast.BinOp):
