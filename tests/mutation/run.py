@@ -87,7 +87,8 @@ GROUPS = [
         "model",
         ["bayes_sklearn/model/"],
         ["tests/test_priors.py", "tests/test_exact.py", "tests/test_kernel.py",
-         "tests/test_known_answers_priors.py", "tests/test_families.py"],
+         "tests/test_known_answers_priors.py", "tests/test_families.py",
+         "tests/test_model_spec.py"],
     ),
     Group(
         "draws",
