@@ -8,6 +8,7 @@ outcomes against their probabilities within binomial Monte Carlo error.
 import numpy as np
 import pytest
 from scipy import stats
+from scipy.special import softmax
 
 from bayes_sklearn.model.families import FAMILIES
 
@@ -99,3 +100,72 @@ def test_simulated_outcomes_follow_the_family():
         freq = np.bincount(classes[:, row], minlength=3) / n
         np.testing.assert_array_less(np.abs(freq - probs[row]),
                                      4 * np.sqrt(probs[row] * (1 - probs[row]) / n))
+
+
+class _FixedUniform:
+    """A stand-in generator whose uniform draws are all ``u``: outcomes at a boundary."""
+
+    def __init__(self, u):
+        self.u = u
+
+    def random(self, shape):
+        return np.full(shape, self.u)
+
+
+def test_gaussian_outcomes_are_eta_plus_sigma_times_the_generator_s_normals():
+    # The draws are reproducible from random_state: the same stream, by hand.
+    eta = np.array([[1e6, -3.0, 0.0], [2e6, 5.0, 1.0]])
+    sigma = np.array([1e-3, 40.0])
+    got = FAMILIES["gaussian"].sample(eta, sigma, np.random.default_rng(11))
+    z = np.random.default_rng(11).standard_normal((2, 3))
+    np.testing.assert_allclose(got, eta + sigma[:, None] * z, rtol=1e-15)
+
+
+def test_bernoulli_outcome_is_one_below_the_probability():
+    f = FAMILIES["bernoulli"]
+    eta = np.array([[0.0, -1000.0, 1000.0]])  # p = 0.5, exactly 0, exactly 1
+    np.testing.assert_array_equal(f.sample(eta, None, _FixedUniform(0.5)), [[0, 0, 1]])
+    # u = 0 (a draw numpy's generator can return): p = 0 still never gives 1
+    out = f.sample(eta, None, _FixedUniform(0.0))
+    np.testing.assert_array_equal(out, [[1, 0, 1]])
+    assert out.dtype == np.int64
+
+
+def test_categorical_outcome_is_the_class_whose_interval_holds_u():
+    f = FAMILIES["categorical"]
+    # Class k gets [cum_{k-1}, cum_k): with probabilities (0.5, 0.5), u = 0.5 is class 1.
+    half = np.zeros((1, 1, 1))
+    np.testing.assert_array_equal(f.sample(half, None, _FixedUniform(0.5)), [[1]])
+    np.testing.assert_array_equal(f.sample(half, None, _FixedUniform(0.4999)), [[0]])
+    # Probabilities (0, 1, 0) in float64: u = 0 must not pick the impossible class 0.
+    certain = np.array([[[1000.0, 0.0]]])
+    np.testing.assert_array_equal(f.sample(certain, None, _FixedUniform(0.0)), [[1]])
+    out = f.sample(certain, None, _FixedUniform(np.nextafter(1.0, 0.0)))
+    np.testing.assert_array_equal(out, [[1]])
+    assert out.dtype == np.int64
+
+
+def test_categorical_u_above_the_rounded_total_is_the_last_class():
+    # These probabilities sum to less than 1 in float64; the largest u below 1
+    # lies above their cumulative sum and still is an outcome of the last class.
+    eta = np.array([[[-3.0, 0.25, 2.0]]])
+    assert np.cumsum(softmax(np.array([0.0, -3.0, 0.25, 2.0])))[-1] < np.nextafter(1.0, 0.0)
+    got = FAMILIES["categorical"].sample(eta, None, _FixedUniform(np.nextafter(1.0, 0.0)))
+    np.testing.assert_array_equal(got, [[3]])
+
+
+def test_categorical_log_likelihood_takes_each_row_s_class():
+    # 2 draws, 3 rows, 3 classes: every draw's row i scored at class y_i only.
+    eta = np.array([[[1.0, 2.0], [0.0, -1.0], [3.0, 3.0]],
+                    [[-1.0, 0.5], [2.0, 2.0], [0.0, 0.0]]])
+    y = np.array([2, 0, 1])
+    probs = _softmax_with_reference(eta)
+    expected = np.log(probs[:, [0, 1, 2], y])
+    np.testing.assert_allclose(FAMILIES["categorical"].log_likelihood(y, eta), expected,
+                               rtol=1e-12)
+
+
+def test_float32_linear_predictors_stay_float32():
+    eta = np.array([[[0.5, -1.0]]], dtype=np.float32)
+    assert FAMILIES["categorical"].mean(eta).dtype == np.float32
+    assert FAMILIES["categorical"].log_class_probabilities(eta).dtype == np.float32

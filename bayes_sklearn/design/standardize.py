@@ -32,7 +32,7 @@ def column_moments(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def location_scale(y: np.ndarray) -> tuple[float, float]:
     """Mean and standard deviation of a vector; scale 1 when it is constant."""
-    center, scale, _ = column_moments(np.asarray(y, dtype=np.float64))
+    center, scale, _ = column_moments(y)
     return float(center), float(scale) if scale > 0 else 1.0
 
 

@@ -87,7 +87,9 @@ class Family:
         probs = softmax(_with_reference_logit(eta), axis=-1)
         cumulative = np.cumsum(probs, axis=-1)
         u = rng.random(eta.shape[:-1] + (1,))
-        codes = (u > cumulative).sum(axis=-1)
+        # class k for u in [cum_{k-1}, cum_k): a class of probability 0 is never drawn,
+        # even at u = 0; the minimum covers u above a cumulative sum rounded below 1.
+        codes = (u >= cumulative).sum(axis=-1)
         return np.minimum(codes, probs.shape[-1] - 1)
 
 
