@@ -184,6 +184,8 @@ def _diagnostics(**changes) -> ConvergenceDiagnostics:
     [
         ({}, None),
         ({"max_rhat": 1.0099}, None),
+        ({"max_rhat": 1.01}, None),  # the threshold itself passes
+        ({"max_rhat": 1.05, "n_chains": 2}, "max r_hat 1.050 > 1.01"),
         ({"max_rhat": 1.0101}, "max r_hat 1.010 > 1.01"),
         ({"max_rhat": float("nan")}, "max r_hat nan > 1.01"),
         ({"max_rhat": 1.5, "n_chains": 1, "min_ess_bulk": 500.0, "min_ess_tail": 500.0}, None),
@@ -220,6 +222,45 @@ def test_ess_threshold_on_crafted_draws(n, warns):
     problems = compute_diagnostics(_posterior(draws), None).problems()
     assert bool(problems) is warns
     assert all("ESS" in p and p.endswith("< 400") for p in problems)
+
+
+def test_one_chain_has_no_rhat_but_its_ess_is_computed():
+    """r_hat compares chains: with one it is nan (ArviZ's is too), while the
+    ESS of the split chain is still a number, ArviZ's."""
+    draws = 1e3 + 10.0 * np.random.default_rng(12).normal(size=(1, 300, 2))
+    diagnostics = compute_diagnostics(_posterior(draws), None)
+    assert np.isnan(diagnostics.max_rhat)
+    assert np.isnan(float(az.rhat(draws[..., 0])))
+    expected = min(float(az.ess(draws[..., k], method="bulk")) for k in range(2))
+    assert diagnostics.min_ess_bulk == pytest.approx(expected, rel=1e-9)
+    assert not any("r_hat" in p for p in diagnostics.problems())
+
+
+def test_chains_shorter_than_four_draws_give_nan_and_four_give_arviz_numbers():
+    """ArviZ needs 4 draws per chain (2 per split half): below that every
+    diagnostic is nan, without an error or a numpy warning; at 4 they are
+    ArviZ's numbers."""
+    rng = np.random.default_rng(13)
+    short = 1e3 + 10.0 * rng.normal(size=(2, 3, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        diagnostics = compute_diagnostics(_posterior(short), None)
+    assert np.isnan([diagnostics.max_rhat, diagnostics.min_ess_bulk, diagnostics.min_ess_tail]).all()
+    assert np.isnan(float(az.ess(short[..., 0], method="bulk")))
+    assert diagnostics.problems() == ["max r_hat nan > 1.01", "min bulk ESS nan < 200",
+                                      "min tail ESS nan < 200"]
+
+    four = 1e3 + 10.0 * rng.normal(size=(2, 4, 2))
+    diagnostics = compute_diagnostics(_posterior(four), None)
+    by_arviz = [[float(az.rhat(four[..., k])), float(az.ess(four[..., k], method="bulk")),
+                 float(az.ess(four[..., k], method="tail"))] for k in range(2)]
+    max_rhat = max(r for r, _, _ in by_arviz)
+    min_bulk = min(b for _, b, _ in by_arviz)
+    min_tail = min(t for _, _, t in by_arviz)
+    assert np.isfinite([max_rhat, min_bulk, min_tail]).all()
+    assert diagnostics.max_rhat == pytest.approx(max_rhat, rel=1e-9)
+    assert diagnostics.min_ess_bulk == pytest.approx(min_bulk, rel=1e-9)
+    assert diagnostics.min_ess_tail == pytest.approx(min_tail, rel=1e-9)
 
 
 def test_divergences_are_counted_over_all_chains():
@@ -288,6 +329,27 @@ def test_a_fit_with_well_mixed_chains_and_divergences_warns_of_those_only(monkey
     with pytest.warns(BayesianConvergenceWarning, match=r"\(5 divergent transitions\)"):
         model = _crafted_fit(monkeypatch, coef_z, diverging)
     assert model.convergence_.n_divergences == 5
+
+
+def test_the_warning_text_a_user_reads(monkeypatch):
+    """Every failed check, in order, separated by "; ", then the advice."""
+    coef_z = _scale_mismatch(np.random.default_rng(8))[..., 0]
+    diverging = np.zeros(coef_z.shape, dtype=bool)
+    diverging[1, [10, 20]] = True
+    with pytest.warns(BayesianConvergenceWarning) as caught:
+        model = _crafted_fit(monkeypatch, coef_z, diverging)
+    folded = float(az.rhat(coef_z, method="folded"))
+    # The wide chains hold most of the extremes: the tail ESS fails too.
+    tail = az.ess(model.posterior_, method="tail")
+    min_tail = min(float(tail[v].min()) for v in tail.data_vars)
+    assert str(caught[0].message) == (
+        "BayesianLinearRegression: the posterior draws may be unreliable "
+        f"(2 divergent transitions; max r_hat {folded:.3f} > 1.01; "
+        f"min tail ESS {min_tail:.0f} < 400). "
+        "Increase `tune` and `draws`, raise `target_accept` for divergences, "
+        "or inspect `idata_` with arviz."
+    )
+    assert model.convergence_.n_divergences == 2
 
 
 # -- summary() ----------------------------------------------------------------
