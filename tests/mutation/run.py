@@ -99,7 +99,8 @@ GROUPS = [
     Group(
         "posterior",
         ["bayes_sklearn/posterior.py"],
-        ["tests/test_posterior.py", "tests/test_exact.py", "tests/test_known_answers_linear.py"],
+        ["tests/test_posterior.py", "tests/test_exact.py", "tests/test_known_answers_linear.py",
+         "tests/test_known_answers_posterior.py"],
     ),
     Group(
         "inference",
