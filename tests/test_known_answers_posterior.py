@@ -5,6 +5,8 @@ with numpy/scipy from the draws directly (``eta = a + X b`` per draw, plus the
 row's group effects), not with the code under test.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy import sparse, stats
@@ -86,7 +88,9 @@ def test_bernoulli_mean_std_quantiles_have_both_class_columns():
     post, X = _bernoulli(), _X()
     p1 = expit(_eta(post, X))
     np.testing.assert_allclose(post.mean(X), np.stack([1 - p1.mean(0), p1.mean(0)], -1), rtol=1e-12)
-    np.testing.assert_allclose(post.std(X), np.stack([p1.std(0), p1.std(0)], -1), rtol=1e-9)
+    std = post.std(X)
+    np.testing.assert_allclose(std, np.stack([p1.std(0), p1.std(0)], -1), rtol=1e-9)
+    np.testing.assert_array_equal(std[:, 0], std[:, 1])  # sd of 1 - p is that of p
     np.testing.assert_allclose(post.expected_values(_eta(post, X)), np.stack([1 - p1, p1], -1),
                                rtol=1e-12)
     q = np.array([0.1, 0.9])
@@ -106,6 +110,8 @@ def test_categorical_mean_is_the_average_softmax_with_class_zero_as_reference():
     assert out.shape == (7, 3)
     np.testing.assert_allclose(out, p, rtol=1e-12)
     np.testing.assert_allclose(post.log_mean(X), np.log(p), rtol=1e-12)
+    # predict_proba is exp of predict_log_proba, bit for bit
+    np.testing.assert_array_equal(out, np.exp(post.log_mean(X)))
 
 
 def test_log_mean_of_a_gaussian_model_is_refused():
@@ -151,7 +157,9 @@ def test_log1mexp_on_both_sides_of_minus_log_two():
         np.log(1e-20), np.log(1e-5) - 0.5e-5 + 1e-10 / 24, np.log(1 - np.exp(-0.5)),
         np.log(1 - np.exp(-1.0)), -np.exp(-40.0) - np.exp(-80.0) / 2,
     ])
-    np.testing.assert_allclose(_log1mexp(a), expected, rtol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the branch not taken must not warn either
+        np.testing.assert_allclose(_log1mexp(a), expected, rtol=1e-12)
 
 
 def test_complement_likeliest_recomputes_only_a_class_above_one_half():
@@ -160,12 +168,15 @@ def test_complement_likeliest_recomputes_only_a_class_above_one_half():
         [0.1, 0.9, 0.2],          # top above 1/2 (inconsistent on purpose): recomputed
         [rest[0], rest[1], 1.0],  # top = 1 - 1e-12 up to rounding: recomputed from the rest
         [0.4, 0.35, 0.25],        # no class above 1/2: kept
+        [0.4, 0.3, 0.25],         # the rest 0.55 is above 1/2: kept, though inconsistent
+        [0.2, 0.8, 0.2],          # the rest 0.4 is below 1/2: recomputed
     ]))
     out = _complement_likeliest(log_p.copy())
     np.testing.assert_allclose(out[0], [np.log(0.1), np.log(0.7), np.log(0.2)], rtol=1e-12)
     np.testing.assert_allclose(out[1, :2], np.log(rest), rtol=1e-12)
     np.testing.assert_allclose(out[1, 2], np.log1p(-1e-12), rtol=1e-9)
-    np.testing.assert_array_equal(out[2], log_p[2])
+    np.testing.assert_array_equal(out[2:4], log_p[2:4])
+    np.testing.assert_allclose(out[4], np.log([0.2, 0.6, 0.2]), rtol=1e-12)
 
 
 # --- group effects -------------------------------------------------------
@@ -207,6 +218,12 @@ def _contribution(g, X, codes):
 def test_group_contribution_row_by_row(varying):
     *_, g = _effects(varying)
     X, codes = _X(), np.array([2, -1, 0, 1, 1, -1, 2])
+    np.testing.assert_allclose(g.contribution(X, codes), _contribution(g, X, codes), rtol=1e-12)
+
+
+def test_group_contribution_with_a_single_group_and_rows_of_no_group():
+    *_, g = _effects((1,), n_groups=1)
+    X, codes = _X(), np.array([0, -1, -1, 0, 0, -1, 0])
     np.testing.assert_allclose(g.contribution(X, codes), _contribution(g, X, codes), rtol=1e-12)
 
 
@@ -267,6 +284,7 @@ def test_new_groups_are_drawn_from_the_population_spread():
     # normals is within 4% of the truth with probability > 0.9999
     one = GroupEffects.draw(np.array([[2.0, 0.5, 3.0]]), 20_000, (0, 1), CENTER, SCALE,
                             np.random.default_rng(9))
+    np.testing.assert_array_equal(one.sd_z, [[2.0, 0.5, 3.0]])
     np.testing.assert_allclose(one.slopes[0].std(axis=0), [0.5 / 10.0, 3.0 / 300.0], rtol=0.04)
     # the intercept at x = 0 carries the slopes' spread at the centre too
     sd0 = np.sqrt(2.0**2 + (0.5 / 10 * 50) ** 2 + (3.0 / 300 * 2000) ** 2)
@@ -279,12 +297,16 @@ def test_chunks_are_bounded_by_chunk_bytes_and_sparse_input_matches_dense():
     assert [(r.start, r.stop) for r in rows] == [(0, 5), (5, 10), (10, 15), (15, 20), (20, 23)]
     rows = [r for r, _ in post.linear_predictor_chunks(X, chunk_bytes=1)]
     assert len(rows) == 23
+    sizes = []
+    post.map_rows(X, lambda e: sizes.append(e.shape[1]) or e.mean(0), chunk_bytes=4 * S * 8)
+    assert sizes == [4, 4, 4, 4, 4, 3]
     dense = post.map_rows(X, lambda e: e.T, chunk_bytes=4 * S * 8)
     sparse_out = post.map_rows(sparse.csr_matrix(X), lambda e: e.T, chunk_bytes=4 * S * 8)
     np.testing.assert_array_equal(sparse_out, dense)
     np.testing.assert_allclose(post.mean(X), _eta(post, X).mean(0), rtol=1e-12)
     # no rows: one empty block, empty predictions
     assert post.mean(X[:0]).shape == (0,)
+    assert post.map_rows(X[:0], lambda e: e.mean(0), chunk_bytes=1).shape == (0,)
     assert _bernoulli().log_mean(X[:0]).shape == (0, 2)
 
 
@@ -296,3 +318,79 @@ def test_gaussian_predictive_quantiles_solve_the_normal_mixture_cdf():
     assert out.shape == (7, 4)
     cdf = stats.norm.cdf((out[None, :, :] - eta[..., None]) / post.sigma[:, None, None]).mean(0)
     np.testing.assert_allclose(cdf, np.broadcast_to(q, cdf.shape), rtol=0, atol=1e-11)
+
+
+def test_gaussian_predictive_quantiles_when_the_noise_dominates():
+    # the noise (sd 1e4) is far wider than the spread of the line (sd ~1):
+    # the quantiles lie many line-sds out, inside the bracket of +-12 noise sds
+    rng = np.random.default_rng(10)
+    post = Posterior("gaussian", rng.normal(-5e4, 1.0, (S, 1)), np.zeros((S, 1, 1)),
+                     rng.uniform(0.9e4, 1.1e4, S))
+    X = np.zeros((3, 1))
+    q = np.array([1e-6, 0.3, 0.999999])
+    out = post.gaussian_predictive_quantiles(X, q)
+    eta = post.intercept[:, 0]
+    cdf = stats.norm.cdf((out[None, :, :] - eta[:, None, None]) / post.sigma[:, None, None]).mean(0)
+    np.testing.assert_allclose(cdf, np.broadcast_to(q, cdf.shape), rtol=1e-9, atol=1e-13)
+    assert np.all(out[:, 2] > -5e4 + 4.5e4)
+
+
+def test_log_likelihood_and_simulation_join_blocks_along_rows(monkeypatch):
+    post, X = _gaussian(), _X()
+    y = np.random.default_rng(11).normal(1000.0, 30.0, 7)
+    whole_ll = post.log_likelihood(X, y)
+    whole_sim = post.sample_outcomes(X, np.random.default_rng(12))
+    monkeypatch.setattr(Posterior, "_rows_per_chunk", lambda self, chunk_bytes: 3)
+    assert len(list(post.linear_predictor_chunks(X))) == 3
+    ll = post.log_likelihood(X, y)
+    assert ll.shape == (S, 7)
+    np.testing.assert_allclose(ll, whole_ll, rtol=1e-12)
+    expected = stats.norm.logpdf(y, _eta(post, X), post.sigma[:, None])
+    np.testing.assert_allclose(ll, expected, rtol=1e-10)
+    sim = post.sample_outcomes(X, np.random.default_rng(12))
+    assert sim.shape == (S, 7)
+    # the same normal draws, consumed block after block in row order
+    z = np.random.default_rng(12)
+    blocks = [z.standard_normal((S, n)) for n in (3, 3, 1)]
+    np.testing.assert_allclose(sim, _eta(post, X) + post.sigma[:, None] * np.hstack(blocks),
+                               rtol=1e-12)
+    assert whole_sim.shape == (S, 7)
+
+
+def test_bimodal_predictive_quantiles_fall_back_on_bisection():
+    # two far modes (eta -1000 and +1000, sigma ~1): Newton steps from the
+    # gap overshoot wildly, only the bisection bracket brings x to the root
+    rng = np.random.default_rng(13)
+    intercept = np.where(np.arange(S) % 2 == 0, -1000.0, 1000.0)[:, None]
+    post = Posterior("gaussian", intercept + rng.normal(0.0, 0.1, (S, 1)),
+                     rng.normal(1.0, 0.01, (S, 1, 1)), rng.uniform(0.8, 1.2, S))
+    X = np.array([[0.0], [300.0], [-2000.0]])
+    q = np.array([0.02, 0.25, 0.49, 0.75, 0.97])
+    out = post.gaussian_predictive_quantiles(X, q)
+    eta = _eta(post, X)
+    cdf = stats.norm.cdf((out[None, :, :] - eta[..., None]) / post.sigma[:, None, None]).mean(0)
+    np.testing.assert_allclose(cdf, np.broadcast_to(q, cdf.shape), rtol=0, atol=1e-11)
+
+
+def test_tail_probabilities_raise_no_numpy_warnings_and_tail_rows_are_redone():
+    rng = np.random.default_rng(14)
+    X = np.array([[0.1], [0.5], [-0.2], [0.3], [1.0], [0.0], [-450.0]])
+    # bernoulli: the last row has p = exp(-900) (log 0 in the fast path), one
+    # draw far on either side overflows exp in the exact path
+    bern = Posterior("bernoulli", rng.normal(0.0, 1.0, (S, 1)), rng.normal(2.0, 0.1, (S, 1, 1)))
+    wide = Posterior("bernoulli", np.zeros((2, 1)), np.array([[[1.0]], [[40.0]]]))
+    cat = Posterior("categorical", rng.normal(size=(S, 2)), rng.normal([2.0, -1.0], 0.1, (S, 1, 2)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        log_p = bern.log_mean(X)
+        wide_p = wide.log_mean(np.array([[-20.0]]))  # eta -20 and -800: p ~ 1e-9
+        cat_p = cat.log_mean(X)
+    eta = _eta(bern, X)
+    np.testing.assert_allclose(log_p, _log_mean_expit(eta), rtol=1e-12)
+    np.testing.assert_allclose(wide_p, _log_mean_expit(np.array([[-20.0], [-800.0]])), rtol=1e-12)
+    # categorical: the last row (class 1 near exp(-900)) is found and redone
+    logits = np.concatenate([np.zeros((S, 7, 1)), _eta(cat, X)], axis=-1)
+    log_softmax = logits - logsumexp(logits, axis=-1, keepdims=True)
+    expected = logsumexp(log_softmax, axis=0) - np.log(S)
+    assert expected[6, 1] < -800
+    np.testing.assert_allclose(cat_p, expected, rtol=1e-12, atol=1e-15)
