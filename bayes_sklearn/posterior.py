@@ -176,7 +176,7 @@ class Posterior:
         return an array whose first axis is the rows.
         """
         parts = [reduce(eta) for _, eta in self.linear_predictor_chunks(X, chunk_bytes)]
-        return np.concatenate(parts, axis=0)
+        return np.concatenate(parts)
 
     def expected_values(self, eta: np.ndarray) -> np.ndarray:
         """``E[y]`` per draw and row from ``eta``; for bernoulli both class columns."""
@@ -228,7 +228,7 @@ class Posterior:
             fast, exact = _categorical_log_mean_fast, _categorical_log_mean_exact
         else:
             raise ValueError(f"The {self.family} family has no class probabilities.")
-        n_classes = 2 if self.family == "bernoulli" else self.intercept.shape[1] + 1
+        n_classes = self.intercept.shape[1] + 1  # a reference class and one per output
         out = np.empty((X.shape[0], n_classes))
         for rows, eta in self.linear_predictor_chunks(X, chunk_bytes):
             out[rows], redo = fast(eta)
@@ -267,11 +267,11 @@ class Posterior:
         bracket, so the only error is that of the draws themselves, not of
         extra random sampling.
         """
-        from scipy.special import ndtr
+        from scipy.special import ndtr, ndtri
 
         sigma = self.sigma[:, None]
         predictive_var = float(np.mean(self.sigma**2))
-        z_levels = _standard_normal_quantiles(q)
+        z_levels = ndtri(q)
 
         def reduce(eta: np.ndarray) -> np.ndarray:
             lo = (eta - 12 * sigma).min(axis=0)
@@ -403,9 +403,3 @@ def _complement_likeliest(log_p: np.ndarray) -> np.ndarray:
     dominant = log_rest < -np.log(2.0)
     log_p[rows[dominant], top[dominant]] = _log1mexp(log_rest[dominant])
     return log_p
-
-
-def _standard_normal_quantiles(q: np.ndarray) -> np.ndarray:
-    from scipy.special import ndtri
-
-    return ndtri(np.asarray(q, dtype=float))
