@@ -396,12 +396,20 @@ class _RecordingBar:
         self.closed = True
 
 
-@pytest.mark.parametrize("clock_step", [0.0, 1.0])
-def test_progress_bar_reports_the_recent_elbo_and_convergence(monkeypatch, clock_step):
-    """A frozen clock: one report, on stopping; a clock moving 1 s per read:
-    a report every iteration. Each shows the mean ELBO of the last 100 steps."""
-    ticks = iter(np.arange(0.0, 1e6, clock_step) if clock_step else [])
-    monkeypatch.setattr(advi.time, "monotonic", lambda: next(ticks, 0.0))
+CLOCKS = {
+    "frozen": lambda: iter([]),  # every read: the default below, 1000 s
+    "0.2 s after the start": lambda: iter([0.0]),  # then 0.2 forever: not *more* than 0.2 s
+    "1 s per read": lambda: iter(np.arange(0.0, 1e6)),
+}
+
+
+@pytest.mark.parametrize("clock", CLOCKS)
+def test_progress_bar_reports_the_recent_elbo_and_convergence(monkeypatch, clock):
+    """The bar is updated when more than 0.2 s have passed since the last
+    update, and on stopping; each update shows the mean ELBO of the last 100 steps."""
+    ticks = CLOCKS[clock]()
+    default = 1000.0 if clock == "frozen" else 0.2
+    monkeypatch.setattr(advi.time, "monotonic", lambda: next(ticks, default))
     monkeypatch.setattr(advi, "ProgressBar", _RecordingBar)
     _RecordingBar.instances = []
     _, batches = _minibatch_problem()
@@ -411,7 +419,7 @@ def test_progress_bar_reports_the_recent_elbo_and_convergence(monkeypatch, clock
     (bar,) = _RecordingBar.instances
     assert bar.args == (5000, "ADVI", "it") and bar.closed
     assert bar.updates[-1] == (2000, f"ELBO {trace[-100:].mean():.4g}, converged")
-    if clock_step:
+    if clock == "1 s per read":
         assert len(bar.updates) == 2000
         assert bar.updates[0] == (1, f"ELBO {trace[0]:.4g}")
         assert bar.updates[149] == (150, f"ELBO {trace[50:150].mean():.4g}")
@@ -450,6 +458,18 @@ def test_initial_sds_come_from_the_diagonal_curvature_capped_at_1():
     expected = np.where(curvature > 1.0, 1 / np.sqrt(np.maximum(curvature, 1.0)), 1.0)
     assert (curvature > 1.0).any() and (curvature < 1.0).any()  # both regimes
     np.testing.assert_allclose(_initial_sd(packed.header, point), expected, rtol=1e-3)
+
+
+def test_initial_sd_steps_in_proportion_to_a_far_coordinate():
+    """An intercept started at 1e7 (ulp 2e-9): a fixed step of 1e-4 would be
+    lost in rounding of the gradient. The log density is quadratic in the
+    intercept, with curvature n / sigma^2 + 1 / prior_sd^2 (n = 40)."""
+    spec, X_z, y = _gaussian(n=40)
+    packed = pack_model(spec, X_z, y)
+    point = packed.initial_point.copy()
+    point[0], point[3] = 1e7, np.log(0.5)  # sigma = 0.5
+    curvature = 40 / 0.5**2 + 1 / spec.intercept_prior.scale**2
+    assert _initial_sd(packed.header, point)[0] == pytest.approx(1 / np.sqrt(curvature), rel=1e-6)
 
 
 # --------------------------------------------------------------------- fitting
