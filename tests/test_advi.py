@@ -149,7 +149,8 @@ def _random_params(dim, full_rank, seed=0):
 
 def test_initial_params_store_the_log_sds():
     mean, sd = np.array([1.0, -2.0]), np.array([0.5, 4.0])
-    np.testing.assert_allclose(_Family(2, False).initial(mean, sd), [1.0, -2.0, np.log(0.5), np.log(4.0)])
+    mean_field = _Family(2, False).initial(mean, sd)
+    np.testing.assert_allclose(mean_field, [1.0, -2.0, np.log(0.5), np.log(4.0)])
     full = _Family(2, True).initial(mean, sd)
     np.testing.assert_allclose(full, [1.0, -2.0, np.log(0.5), 0.0, 0.0, np.log(4.0)])
     np.testing.assert_allclose(_Family(2, True).scale_matrix(full), np.diag(sd))
@@ -170,7 +171,8 @@ def test_draws_have_the_family_mean_and_covariance(full_rank):
     scale = family.scale_matrix(params)
     cov = scale @ scale.T if full_rank else np.diag(scale**2)
     eps = np.random.default_rng(1).standard_normal((5, dim))
-    np.testing.assert_allclose(family.draw(params, eps), params[:dim] + eps @ np.linalg.cholesky(cov).T)
+    expected = params[:dim] + eps @ np.linalg.cholesky(cov).T
+    np.testing.assert_allclose(family.draw(params, eps), expected)
     fit = VariationalFit(family, params, np.zeros(1), False, None)
     draws = fit.draw(20_000, np.random.default_rng(2))
     assert draws.shape == (20_000, dim)
@@ -238,7 +240,8 @@ def test_dropped_constants_are_what_pymc_keeps(case):
     model = build_pymc_model(spec, X_z, y, codes)
     logp = model.compile_logp()
     theta = packed.initial_point + 0.3
-    dropped = logp(_pymc_point(model, spec, theta, X_z.shape[1])) - log_density(packed.header, theta)[0]
+    pymc_logp = logp(_pymc_point(model, spec, theta, X_z.shape[1]))
+    dropped = pymc_logp - log_density(packed.header, theta)[0]
     dim = packed.n_dim
     expected = _log_density_constant(spec, X_z.shape[0], dim) - dim * HALF_LOG_2PI_E
     assert expected == pytest.approx(dropped, abs=1e-7)
@@ -377,7 +380,8 @@ def test_a_non_finite_gradient_stops_with_the_iteration_number():
             batches.y_batch[0] = np.nan
 
     settings = InferenceSettings(method="advi", max_iter=50, seed=0)
-    with pytest.raises(FloatingPointError, match=r"^ADVI diverged at iteration 3: the gradient is not finite\.$"):
+    message = r"^ADVI diverged at iteration 3: the gradient is not finite\.$"
+    with pytest.raises(FloatingPointError, match=message):
         _optimise(batches.packed, poisoned, _Family(batches.packed.n_dim, False), settings,
                   np.random.default_rng(0))
 
@@ -507,7 +511,8 @@ def test_reported_elbo_is_the_trace_plus_the_dropped_constants():
     fit = fit_variational(spec, X_z, y, settings, full_rank=True)
     batches = _Minibatches(spec, X_z, y, None, 10)
     family = _Family(batches.packed.n_dim, True)
-    _, trace, _ = _optimise(batches.packed, batches.refill, family, settings, np.random.default_rng(4))
+    _, trace, _ = _optimise(batches.packed, batches.refill, family, settings,
+                            np.random.default_rng(4))
     constant = _log_density_constant(spec, 40, family.dim)
     assert fit.family == family and fit.batch_size == 10 and fit.converged is False
     np.testing.assert_allclose(fit.elbo_history, trace + constant, rtol=1e-12)
