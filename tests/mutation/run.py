@@ -116,7 +116,7 @@ GROUPS = [
     Group(
         "advi",
         ["bayes_sklearn/inference/advi.py"],
-        ["tests/test_linear.py::test_variational_inference_against_exact",
+        ["tests/test_advi.py", "tests/test_linear.py::test_variational_inference_against_exact",
          "tests/test_known_answers_advi.py"],
     ),
 ]
