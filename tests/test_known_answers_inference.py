@@ -1,0 +1,221 @@
+"""Known answers for the exact posterior and the unit-scale response.
+
+The exact posterior is checked against an independent quadrature: for each
+``sigma`` on a grid, the coefficients' conditional posterior is the textbook
+normal (precision ``S^-1 + A'A / sigma^2``) and ``p(y | sigma)`` is the
+multivariate normal ``N(A m, sigma^2 I + A S A')``, evaluated with scipy.
+Responses have mean 1e3 and sd 1e-2 (or 1e8), far from the standard scale.
+"""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from bayes_sklearn.inference import InferenceSettings, SamplerResult, run_inference
+from bayes_sklearn.inference.exact import exact_posterior, sample_exact
+from bayes_sklearn.inference.response import ResponseScale
+from bayes_sklearn.model.spec import GroupSpec, resolve_model_spec
+from bayes_sklearn.priors import (
+    Exponential,
+    HalfNormal,
+    HalfStudentT,
+    Laplace,
+    Normal,
+    StudentT,
+)
+
+
+def _problem(y_center=1e3, y_sd=1e-2, n=25, seed=4):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2)) * [1.0, 10.0] + [5.0, -50.0]
+    y = y_center + y_sd * (X @ [0.8, -0.05] + 0.6 * rng.normal(size=n))
+    priors = {
+        "intercept": Normal(y_center, 3 * y_sd),
+        "a": Normal(0.5 * y_sd, 1.0 * y_sd),
+        "b": Normal(0.0, 0.2 * y_sd),
+    }
+    spec = resolve_model_spec(family="gaussian", coef_names=["a", "b"], X=X, y=y,
+                              priors=priors, prior_noise=HalfNormal(2 * y_sd))
+    return spec, spec.standardizer.transform(X), y
+
+
+def _quadrature_moments(spec, X_z, y, points=1001):
+    """Posterior mean and covariance of theta, and E[sigma], by quadrature over log sigma."""
+    n = len(y)
+    A = np.column_stack([np.ones(n), X_z])
+    priors = [spec.intercept_prior, *spec.sampling_coef_priors()]
+    m = np.array([p.mu for p in priors])
+    S = np.diag([p.sigma**2 for p in priors])
+    ols = np.linalg.lstsq(A, y, rcond=None)[0]
+    s_hat = np.sqrt(np.sum((y - A @ ols) ** 2) / n)
+    log_sigma = np.linspace(np.log(s_hat) - 2.5, np.log(s_hat) + 2.5, points)
+    log_w = np.empty(points)
+    means = np.empty((points, len(m)))
+    covs = np.empty((points, len(m), len(m)))
+    S_inv = np.linalg.inv(S)
+    for i, ls in enumerate(log_sigma):
+        s2 = np.exp(2 * ls)
+        log_w[i] = (stats.multivariate_normal.logpdf(y, A @ m, s2 * np.eye(n) + A @ S @ A.T)
+                    + stats.halfnorm.logpdf(np.exp(ls), scale=spec.noise_prior.sigma) + ls)
+        covs[i] = np.linalg.inv(S_inv + A.T @ A / s2)
+        means[i] = covs[i] @ (S_inv @ m + A.T @ y / s2)
+    w = np.exp(log_w - log_w.max())
+    assert w[0] < 1e-12 and w[-1] < 1e-12  # the grid holds all the mass
+    w /= w.sum()
+    mean = w @ means
+    spread = means - mean  # not E[theta theta'] - mean mean': the intercept is near 1e3
+    cov = np.einsum("g,gi,gj->ij", w, spread, spread) + np.einsum("g,gij->ij", w, covs)
+    return mean, cov, w @ np.exp(log_sigma)
+
+
+@pytest.mark.parametrize("y_center, y_sd", [(1e3, 1e-2), (-3e9, 1e8)], ids=["1e3+-1e-2", "1e8"])
+def test_exact_moments_match_independent_quadrature(y_center, y_sd):
+    spec, X_z, y = _problem(y_center, y_sd)
+    exact = exact_posterior(spec, X_z, y)
+    mean, cov = exact.moments()
+    q_mean, q_cov, q_sigma = _quadrature_moments(spec, X_z, y)
+    sd = np.sqrt(np.diag(q_cov))
+    np.testing.assert_allclose(mean, q_mean, rtol=0, atol=1e-5 * sd.min())
+    np.testing.assert_allclose(cov, q_cov, rtol=1e-4, atol=1e-5 * sd.min() ** 2)
+
+    draws, sigma = exact.sample(40_000, np.random.default_rng(1))
+    # Monte Carlo error of a mean of 40k independent draws is sd / 200
+    assert np.all(np.abs(draws.mean(axis=0) - q_mean) < 4 * sd / 200)
+    # relative sd of a variance estimate is sqrt(2 / n) = 0.007; of a correlation 1 / sqrt(n)
+    np.testing.assert_allclose(draws.var(axis=0), sd**2, rtol=0.03)
+    np.testing.assert_allclose(np.corrcoef(draws.T), q_cov / np.outer(sd, sd), atol=0.02)
+    assert abs(sigma.mean() - q_sigma) < 4 * sigma.std() / 200
+
+
+def test_sample_exact_lays_out_independent_draws_as_chains():
+    spec, X_z, y = _problem()
+    settings = InferenceSettings(method="exact", draws=50, chains=3, seed=7)
+    result = sample_exact(spec, X_z, y, settings)
+    theta, sigma = exact_posterior(spec, X_z, y).sample(150, np.random.default_rng(7))
+    assert result.intercept_z.shape == (3, 50, 1)
+    assert result.coef_z.shape == (3, 50, 2, 1)
+    assert result.sigma.shape == (3, 50)
+    # chain c, draw d is independent draw c * 50 + d
+    np.testing.assert_array_equal(result.intercept_z[2, 10, 0], theta[110, 0])
+    np.testing.assert_array_equal(result.coef_z[1, 49, :, 0], theta[99, 1:])
+    np.testing.assert_array_equal(result.sigma[2, 10], sigma[110])
+    assert result.method == "exact" and result.sample_stats is None
+
+
+def test_exact_rejects_other_families_and_priors_with_a_message():
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    y = (X[:, 0] > 0).astype(float)
+    spec = resolve_model_spec(family="bernoulli", coef_names=["a", "b"], X=X, y=y)
+    with pytest.raises(ValueError, match="inference='exact' applies only to the gaussian linear"):
+        exact_posterior(spec, X, y)
+    spec = resolve_model_spec(family="gaussian", coef_names=["a", "b"], X=X, y=y,
+                              priors={"b": StudentT(nu=3.0)})
+    with pytest.raises(ValueError, match=r"inference='exact' needs Normal priors on the "
+                       r"intercept and every coefficient; the prior of 'b' is StudentT\(.*"
+                       r"Use inference='nuts'\."):
+        exact_posterior(spec, X, y)
+    spec = resolve_model_spec(family="gaussian", coef_names=["a", "b"], X=X, y=y,
+                              priors={"intercept": Laplace()})
+    with pytest.raises(ValueError, match="the prior of 'intercept' is Laplace"):
+        exact_posterior(spec, X, y)
+
+
+# ---------------------------------------------------------------- ResponseScale
+
+def test_response_scale_fit_and_transform_by_hand():
+    y = np.array([999.99, 1000.0, 1000.01, 1000.02])
+    scale = ResponseScale.fit(y)
+    assert scale.center == pytest.approx(1000.005, rel=1e-15)
+    # population sd (ddof 0) of [-1.5, -0.5, 0.5, 1.5] * 1e-2
+    assert scale.scale == pytest.approx(np.sqrt(1.25) * 1e-2, rel=1e-10)
+    unit = ResponseScale(center=1000.0, scale=0.01).transform(np.array([999, 1000, 1002]))
+    assert unit.dtype == np.float64
+    np.testing.assert_allclose(unit, [-100.0, 0.0, 200.0], rtol=1e-12)
+    # a constant response keeps scale 1: the transform only centres it
+    constant = ResponseScale.fit(np.full(5, 1e3))
+    assert (constant.center, constant.scale) == (1e3, 1.0)
+
+
+def _spec_with_every_prior():
+    X = np.random.default_rng(0).normal(size=(12, 3))
+    y = np.zeros(12)
+    spec = resolve_model_spec(
+        family="gaussian", coef_names=["a", "b", "c"], X=X, y=y,
+        priors={"intercept": Normal(1000.5, 0.2), "a": Normal(0.03, 0.04),
+                "b": StudentT(nu=4.0, mu=-0.02, sigma=0.05), "c": Laplace(mu=0.01, b=0.06)},
+        prior_noise=Exponential(0.02),
+    )
+    groups = GroupSpec(labels=("u", "v"), varying=(1,), effect_names=("intercept", "b"),
+                       sd_priors=(HalfNormal(0.03), HalfStudentT(nu=5.0, sigma=0.07)))
+    return spec, replace(spec, groups=groups)
+
+
+def test_spec_to_unit_maps_every_prior_by_hand():
+    spec, grouped = _spec_with_every_prior()
+    response = ResponseScale(center=1000.0, scale=0.01)
+    unit = response.spec_to_unit(grouped)
+    # intercept: (Normal(1000.5, 0.2) - 1000) / 0.01
+    assert type(unit.intercept_prior) is Normal
+    assert (unit.intercept_prior.mu, unit.intercept_prior.sigma) == pytest.approx((50.0, 20.0))
+    a, b, c = unit.coef_priors
+    assert (a.mu, a.sigma) == pytest.approx((3.0, 4.0))
+    assert type(b) is StudentT and (b.nu, b.mu, b.sigma) == pytest.approx((4.0, -2.0, 5.0))
+    assert type(c) is Laplace and (c.mu, c.b) == pytest.approx((1.0, 6.0))
+    assert type(unit.noise_prior) is Exponential and unit.noise_prior.scale == pytest.approx(2.0)
+    sd0, sd1 = unit.groups.sd_priors
+    assert type(sd0) is HalfNormal and sd0.sigma == pytest.approx(3.0)
+    assert type(sd1) is HalfStudentT and (sd1.nu, sd1.sigma) == pytest.approx((5.0, 7.0))
+    assert unit.groups.labels == ("u", "v") and unit.groups.varying == (1,)
+    assert unit.coef_names == spec.coef_names and unit.standardizer is spec.standardizer
+    # the original spec is left alone
+    assert grouped.intercept_prior == Normal(1000.5, 0.2)
+    assert response.spec_to_unit(spec).groups is None
+
+
+def test_result_to_original_by_hand():
+    response = ResponseScale(center=1000.0, scale=0.01)
+    stats_ = {"diverging": np.zeros((1, 2), dtype=bool)}
+    unit = SamplerResult(
+        intercept_z=np.array([[[1.0], [-2.0]]]),
+        coef_z=np.array([[[[3.0]], [[4.0]]]]),
+        sigma=np.array([[0.5, 2.0]]),
+        sample_stats=stats_,
+        method="advi",
+        group_effect_z=np.array([[[[5.0]], [[-6.0]]]]),
+        group_sd_z=np.array([[[7.0], [8.0]]]),
+        elbo_history=np.array([-10.0, -4.0]),
+        converged=True,
+    )
+    out = response.result_to_original(unit, n_rows=7)
+    np.testing.assert_allclose(out.intercept_z.ravel(), [1000.01, 999.98], rtol=1e-15)
+    np.testing.assert_allclose(out.coef_z.ravel(), [0.03, 0.04], rtol=1e-15)
+    np.testing.assert_allclose(out.sigma.ravel(), [0.005, 0.02], rtol=1e-15)
+    np.testing.assert_allclose(out.group_effect_z.ravel(), [0.05, -0.06], rtol=1e-15)
+    np.testing.assert_allclose(out.group_sd_z.ravel(), [0.07, 0.08], rtol=1e-15)
+    # log p(y) = log p(y_unit) - n log(scale): 7 * log(100) added
+    np.testing.assert_allclose(out.elbo_history, [-10.0 + 7 * np.log(100), -4.0 + 7 * np.log(100)],
+                               rtol=1e-14)
+    assert out.sample_stats is stats_ and out.method == "advi" and out.converged is True
+    # absent quantities stay absent
+    bare = replace(unit, sigma=None, group_effect_z=None, group_sd_z=None, elbo_history=None)
+    out = response.result_to_original(bare, n_rows=7)
+    assert out.sigma is None and out.group_effect_z is None and out.group_sd_z is None
+    assert out.elbo_history is None
+
+
+def test_unit_scale_exact_fit_equals_the_original_scale_posterior():
+    """run_inference fits (y - 1e3) / 1e-2 and maps back: the same posterior."""
+    spec, X_z, y = _problem()
+    mean, cov = exact_posterior(spec, X_z, y).moments()
+    q_mean, _, q_sigma = _quadrature_moments(spec, X_z, y)
+    settings = InferenceSettings(method="exact", draws=10_000, chains=2, seed=3)
+    result = run_inference(spec, X_z, y, settings)
+    theta = np.column_stack([result.intercept_z.reshape(-1), result.coef_z.reshape(-1, 2)])
+    sd = np.sqrt(np.diag(cov))
+    # 20k independent draws: Monte Carlo error of the mean is sd / 141
+    assert np.all(np.abs(theta.mean(axis=0) - mean) < 4 * sd / np.sqrt(20_000))
+    np.testing.assert_allclose(theta.std(axis=0), sd, rtol=0.03)
+    sigma = result.sigma.ravel()
+    assert abs(sigma.mean() - q_sigma) < 4 * sigma.std() / np.sqrt(20_000)
