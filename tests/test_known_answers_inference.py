@@ -219,3 +219,30 @@ def test_unit_scale_exact_fit_equals_the_original_scale_posterior():
     np.testing.assert_allclose(theta.std(axis=0), sd, rtol=0.03)
     sigma = result.sigma.ravel()
     assert abs(sigma.mean() - q_sigma) < 4 * sigma.std() / np.sqrt(20_000)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_exact_duplicate_column_keeps_the_prior_on_the_unidentified_difference(seed):
+    """y = 1e3 + 3 (x - 1e3) + 1e-9 noise, with x entered twice.
+
+    The data fix b1 + b2 = 3 and say nothing about b1 - b2; with equal prior
+    sds s, sum and difference are independent a priori, so b1 - b2 keeps its
+    prior N(0, 2 s^2) exactly. The null direction's eigenvalue comes out of
+    eigh as rounding (0, or 1e-14 for seed 0), which must not be read as
+    information even though sigma^2 is that small too.
+    """
+    rng = np.random.default_rng(seed)
+    x = 1e3 + 1e-2 * rng.normal(size=(20, 1))
+    y = 1e3 + 3.0 * (x[:, 0] - 1e3) + 1e-9 * rng.normal(size=20)
+    X = np.hstack([x, x])
+    spec = resolve_model_spec(family="gaussian", coef_names=["a", "b"], X=X, y=y)
+    mean, cov = exact_posterior(spec, spec.standardizer.transform(X), y).moments()
+    scale = spec.standardizer.scale
+    coef, coef_cov = mean[1:] / scale, cov[1:, 1:] / np.outer(scale, scale)
+    difference, total = np.array([1.0, -1.0]), np.array([1.0, 1.0])
+    prior_sd = spec.coef_priors[0].sigma
+    assert prior_sd == spec.coef_priors[1].sigma
+    assert np.sqrt(difference @ coef_cov @ difference) == pytest.approx(np.sqrt(2) * prior_sd,
+                                                                        rel=1e-6)
+    assert total @ coef == pytest.approx(3.0, abs=1e-6)
+    np.testing.assert_allclose(coef, [1.5, 1.5], atol=1e-6)
