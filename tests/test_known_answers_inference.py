@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from scipy import stats
+from scipy import integrate, stats
 
 from bayes_sklearn.inference import InferenceSettings, SamplerResult, run_inference
 from bayes_sklearn.inference.exact import exact_posterior, sample_exact
@@ -41,33 +41,78 @@ def _problem(y_center=1e3, y_sd=1e-2, n=25, seed=4):
     return spec, spec.standardizer.transform(X), y
 
 
-def _quadrature_moments(spec, X_z, y, points=1001):
-    """Posterior mean and covariance of theta, and E[sigma], by quadrature over log sigma."""
-    n = len(y)
-    A = np.column_stack([np.ones(n), X_z])
+def _design_and_prior(spec, X_z):
+    A = np.column_stack([np.ones(len(X_z)), X_z])
     priors = [spec.intercept_prior, *spec.sampling_coef_priors()]
-    m = np.array([p.mu for p in priors])
-    S = np.diag([p.sigma**2 for p in priors])
+    return A, np.array([p.mu for p in priors]), np.diag([p.sigma**2 for p in priors])
+
+
+def _conditional_mean_and_cov(spec, X_z, y, sigma):
+    """The textbook normal posterior of theta given sigma."""
+    A, m, S = _design_and_prior(spec, X_z)
+    S_inv = np.linalg.inv(S)
+    cov = np.linalg.inv(S_inv + A.T @ A / sigma**2)
+    return cov @ (S_inv @ m + A.T @ y / sigma**2), cov
+
+
+def _quadrature(spec, X_z, y, points=1001):
+    """Grid of log sigma, normalised posterior weights on it, conditional moments."""
+    n = len(y)
+    A, m, S = _design_and_prior(spec, X_z)
     ols = np.linalg.lstsq(A, y, rcond=None)[0]
     s_hat = np.sqrt(np.sum((y - A @ ols) ** 2) / n)
     log_sigma = np.linspace(np.log(s_hat) - 2.5, np.log(s_hat) + 2.5, points)
     log_w = np.empty(points)
     means = np.empty((points, len(m)))
     covs = np.empty((points, len(m), len(m)))
-    S_inv = np.linalg.inv(S)
     for i, ls in enumerate(log_sigma):
         s2 = np.exp(2 * ls)
         log_w[i] = (stats.multivariate_normal.logpdf(y, A @ m, s2 * np.eye(n) + A @ S @ A.T)
                     + stats.halfnorm.logpdf(np.exp(ls), scale=spec.noise_prior.sigma) + ls)
-        covs[i] = np.linalg.inv(S_inv + A.T @ A / s2)
-        means[i] = covs[i] @ (S_inv @ m + A.T @ y / s2)
+        means[i], covs[i] = _conditional_mean_and_cov(spec, X_z, y, np.exp(ls))
     w = np.exp(log_w - log_w.max())
     assert w[0] < 1e-12 and w[-1] < 1e-12  # the grid holds all the mass
-    w /= w.sum()
+    return log_sigma, w / w.sum(), means, covs
+
+
+def _quadrature_moments(spec, X_z, y):
+    """Posterior mean and covariance of theta, and E[sigma]."""
+    log_sigma, w, means, covs = _quadrature(spec, X_z, y)
     mean = w @ means
     spread = means - mean  # not E[theta theta'] - mean mean': the intercept is near 1e3
     cov = np.einsum("g,gi,gj->ij", w, spread, spread) + np.einsum("g,gij->ij", w, covs)
     return mean, cov, w @ np.exp(log_sigma)
+
+
+class _QuantileRng:
+    """Stands in for a Generator: the given uniforms, and normal deviates of 0."""
+
+    def __init__(self, u):
+        self.u = np.asarray(u)
+
+    def random(self, n):
+        assert n == len(self.u)
+        return self.u
+
+    def standard_normal(self, shape):
+        return np.zeros(shape)
+
+
+def test_exact_draws_are_inverse_cdf_quantiles_of_sigma_and_conditional_means():
+    """sample() draws log sigma by inverse CDF, then theta given sigma: with chosen
+    uniforms and zero deviates, it returns sigma's posterior quantiles and the
+    conditional posterior means there."""
+    spec, X_z, y = _problem()
+    log_sigma, w, _, _ = _quadrature(spec, X_z, y)
+    cdf = integrate.cumulative_trapezoid(w, log_sigma, initial=0.0)
+    u = np.array([0.05, 0.5, 0.95])
+    expected = np.interp(u, cdf / cdf[-1], log_sigma)
+    sd_log_sigma = np.sqrt(w @ log_sigma**2 - (w @ log_sigma) ** 2)
+    theta, sigma = exact_posterior(spec, X_z, y).sample(3, _QuantileRng(u))
+    np.testing.assert_allclose(np.log(sigma), expected, rtol=0, atol=2e-4 * sd_log_sigma)
+    for row, s in zip(theta, sigma):
+        mean, cov = _conditional_mean_and_cov(spec, X_z, y, s)
+        np.testing.assert_allclose(row, mean, rtol=0, atol=1e-6 * np.sqrt(np.diag(cov)).min())
 
 
 @pytest.mark.parametrize("y_center, y_sd", [(1e3, 1e-2), (-3e9, 1e8)], ids=["1e3+-1e-2", "1e8"])
