@@ -153,7 +153,7 @@ def test_exact_rejects_other_families_and_priors_with_a_message():
     X = np.random.default_rng(0).normal(size=(10, 2))
     y = (X[:, 0] > 0).astype(float)
     spec = resolve_model_spec(family="bernoulli", coef_names=["a", "b"], X=X, y=y)
-    with pytest.raises(ValueError, match="inference='exact' applies only to the gaussian linear"):
+    with pytest.raises(ValueError, match=r"^inference='exact' applies only to the gaussian linear model\.$"):
         exact_posterior(spec, X, y)
     spec = resolve_model_spec(family="gaussian", coef_names=["a", "b"], X=X, y=y,
                               priors={"b": StudentT(nu=3.0)})
@@ -178,6 +178,9 @@ def test_response_scale_fit_and_transform_by_hand():
     unit = ResponseScale(center=1000.0, scale=0.01).transform(np.array([999, 1000, 1002]))
     assert unit.dtype == np.float64
     np.testing.assert_allclose(unit, [-100.0, 0.0, 200.0], rtol=1e-12)
+    # float32 data are fitted in float64, as everywhere else
+    unit = ResponseScale(center=1000.0, scale=0.01).transform(np.array([1000.5], dtype=np.float32))
+    assert unit.dtype == np.float64 and unit[0] == 50.0
     # a constant response keeps scale 1: the transform only centres it
     constant = ResponseScale.fit(np.full(5, 1e3))
     assert (constant.center, constant.scale) == (1e3, 1.0)
