@@ -321,3 +321,28 @@ def test_exact_high_signal_to_noise_is_ordinary_least_squares():
     _, sigma = exact.sample(4000, np.random.default_rng(0))
     # sigma's posterior sd is ~5% of its mean: 4000 draws give 0.08% Monte Carlo error
     assert sigma.mean() == pytest.approx(e_sigma, rel=4 * sigma.std() / e_sigma / np.sqrt(4000))
+
+
+def test_exact_sigma_posterior_narrower_than_the_coarse_grid_step():
+    """400k rows: log sigma's posterior sd, 1 / sqrt(2 n) = 1.1e-3, is below the
+    coarse grid's step (0.0125), so a single coarse point may hold all the mass and
+    the fine grid must still bracket it. Same closed form as above (flat-prior limit)."""
+    rng = np.random.default_rng(9)
+    n = 400_000
+    x = rng.normal(size=n)
+    y = 1e3 + 1e-2 * (2.0 * x + 0.5 * rng.normal(size=n))
+    spec = resolve_model_spec(family="gaussian", coef_names=["x"], X=x[:, None], y=y)
+    X_z = spec.standardizer.transform(x[:, None])
+    A = np.column_stack([np.ones(n), X_z])
+    ols, rss = np.linalg.lstsq(A, y, rcond=None)[:2]
+    k = n - 2
+    exact = exact_posterior(spec, X_z, y)
+    mean, cov = exact.moments()
+    sd = np.sqrt(rss[0] / (k - 3) * np.diag(np.linalg.inv(A.T @ A)))
+    np.testing.assert_allclose(mean, ols, rtol=0, atol=1e-3 * sd.min())
+    np.testing.assert_allclose(np.sqrt(np.diag(cov)), sd, rtol=1e-3)
+    e_sigma = np.sqrt(rss[0] / 2) * np.exp(special.gammaln((k - 2) / 2) - special.gammaln((k - 1) / 2))
+    _, sigma = exact.sample(4000, np.random.default_rng(0))
+    sd_sigma = e_sigma / np.sqrt(2 * n)
+    assert abs(sigma.mean() - e_sigma) < 4 * sd_sigma / np.sqrt(4000)
+    assert sigma.std() == pytest.approx(sd_sigma, rel=0.1)
