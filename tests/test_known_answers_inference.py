@@ -324,11 +324,11 @@ def test_exact_high_signal_to_noise_is_ordinary_least_squares():
 
 
 def test_exact_sigma_posterior_narrower_than_the_coarse_grid_step():
-    """400k rows: log sigma's posterior sd, 1 / sqrt(2 n) = 1.1e-3, is below the
+    """A million rows: log sigma's posterior sd, 1 / sqrt(2 n) = 7e-4, is below the
     coarse grid's step (0.0125), so a single coarse point may hold all the mass and
     the fine grid must still bracket it. Same closed form as above (flat-prior limit)."""
     rng = np.random.default_rng(9)
-    n = 400_000
+    n = 1_000_000
     x = rng.normal(size=n)
     y = 1e3 + 1e-2 * (2.0 * x + 0.5 * rng.normal(size=n))
     spec = resolve_model_spec(family="gaussian", coef_names=["x"], X=x[:, None], y=y)
