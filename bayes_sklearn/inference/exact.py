@@ -127,8 +127,12 @@ def exact_posterior(spec: ModelSpec, X_z: np.ndarray, y: np.ndarray) -> ExactPos
 
     A = np.column_stack([np.ones(n), X_z])
     eigvals, eigvecs = np.linalg.eigh(prior_sd[:, None] * (A.T @ A) * prior_sd[None, :])
-    eigvals = np.clip(eigvals, 0.0, None)
+    # Eigenvalues below 1e-12 of the largest are rounding of an exact
+    # collinearity (possibly negative): zero them, or for a near-exact fit,
+    # where sigma^2 is as small, they would act as information on a
+    # direction the data do not inform.
     identified = eigvals > 1e-12 * max(eigvals.max(), 1e-300)
+    eigvals = np.where(identified, eigvals, 0.0)
     u = eigvecs.T @ (prior_mean / prior_sd)
     v = eigvecs.T @ (prior_sd * (A.T @ y_s))
     w_ols = np.where(identified, v / np.where(identified, eigvals, 1.0), 0.0)

@@ -107,11 +107,27 @@ GROUPS = [
         [
             "bayes_sklearn/inference/exact.py",
             "bayes_sklearn/inference/response.py",
-            "bayes_sklearn/inference/packing.py",
             "bayes_sklearn/inference/result.py",
             "bayes_sklearn/inference/settings.py",
         ],
-        ["tests/test_exact.py", "tests/test_kernel.py", "tests/test_posterior.py"],
+        # test_exact.py's brute-force 3-D quadrature (7 s) is left to the default
+        # test command: the 1-D quadrature of test_known_answers_inference.py
+        # checks the same moments, tighter, in under a second.
+        ["tests/test_known_answers_inference.py",
+         "tests/test_exact.py::test_exact_is_stable_for_noise_free_data"],
+    ),
+    # What the kernel is fed, read back through the header's pointers; the
+    # kernel-against-PyMC checks of test_kernel.py compile PyMC models
+    # (seconds per mutant) and are left to the default test command.
+    Group(
+        "packing",
+        ["bayes_sklearn/inference/packing.py"],
+        [
+            "tests/test_known_answers_packing.py",
+            "tests/test_kernel.py::test_sufficient_statistics_equal_the_row_by_row_likelihood",
+            "tests/test_kernel.py::test_sufficient_statistics_do_not_cancel_on_almost_exact_fits",
+            "tests/test_kernel.py::test_row_weight_counts_each_row_that_many_times",
+        ],
     ),
     Group(
         "advi",
