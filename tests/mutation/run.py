@@ -154,7 +154,7 @@ GROUPS = [
     Group("nutpie_core", ["bayes_sklearn/inference/_nutpie_core.py"],
           ["tests/test_nutpie_core.py"]),
     Group("fast_nuts", ["bayes_sklearn/inference/fast_nuts.py"],
-          ["tests/test_nutpie_core.py"]),
+          ["tests/test_fast_nuts.py", "tests/test_nutpie_core.py"]),
     # Building the PyMC model compiles its logp with pytensor (~1 s per case);
     # the kernel test compares it with the precompiled kernel, without sampling.
     Group("pymc_model", ["bayes_sklearn/inference/_pymc_model.py"],
