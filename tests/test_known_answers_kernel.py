@@ -123,6 +123,12 @@ CASES = {
     "gaussian-groups-centered-weighted": dict(
         family="gaussian", groups=True, centered=True, row_weight=2.5
     ),
+    # The kernel takes any design: uncentred columns make the sufficient
+    # statistics' column sums and residual sum nonzero.
+    "gaussian-uncentred-design": dict(family="gaussian", standardise=False),
+    # a single group: group effects still apply
+    "gaussian-one-group": dict(family="gaussian", groups=True, n_groups=1),
+    "bernoulli-one-group": dict(family="bernoulli", groups=True, n_groups=1),
     "bernoulli": dict(family="bernoulli", priors=Normal(0.3, 1.5)),
     "bernoulli-groups-weighted": dict(family="bernoulli", groups=True, row_weight=3.0),
     "bernoulli-groups-centered": dict(family="bernoulli", groups=True, centered=True),
@@ -133,8 +139,9 @@ CASES = {
 
 
 def _case(family, groups=False, priors=None, prior_noise=None, centered=False,
-          row_weight=1.0, sufficient_statistics=True):
+          row_weight=1.0, sufficient_statistics=True, standardise=True, n_groups=3):
     X, y, codes = _data(family)
+    codes = codes % n_groups
     spec = resolve_model_spec(
         family=family,
         coef_names=["a", "b", "c"],
@@ -143,11 +150,11 @@ def _case(family, groups=False, priors=None, prior_noise=None, centered=False,
         n_outputs=2 if family == "categorical" else 1,
         priors=priors,
         prior_noise=prior_noise,
-        group_labels=list("uvw") if groups else None,
+        group_labels=list("uvw")[:n_groups] if groups else None,
         varying_slopes=["b", "c"] if groups else None,
         centered=centered,
     )
-    X_z = np.ascontiguousarray(spec.standardizer.transform(X))
+    X_z = np.ascontiguousarray(spec.standardizer.transform(X) if standardise else X)
     codes = codes if groups else None
     packed = pack_model(spec, X_z, y, codes, row_weight=row_weight,
                         sufficient_statistics=sufficient_statistics)
