@@ -158,7 +158,8 @@ GROUPS = [
     # Building the PyMC model compiles its logp with pytensor (~1 s per case);
     # the kernel test compares it with the precompiled kernel, without sampling.
     Group("pymc_model", ["bayes_sklearn/inference/_pymc_model.py"],
-          ["tests/test_kernel.py::test_log_density_and_gradient_match_pymc"]),
+          ["tests/test_pymc_model.py",
+           "tests/test_kernel.py::test_log_density_and_gradient_match_pymc"]),
     # The kernel run as plain Python (see _python_kernel): no compilation per
     # mutant; the tests call it through ``log_density`` alone. The comparison
     # with PyMC's log density is left to the pymc_model group (its pytensor
