@@ -68,6 +68,10 @@ def test_progress_snapshot_shows_draws_chains_and_divergences():
     snapshot.record("7 12 0")
     snapshot.show(bar)
     assert bar.updates == []  # nothing to show before the first full report
+    snapshot.record("7 12 0 3")
+    snapshot.show(bar)
+    assert bar.updates == [(7, "0/3 chains done, 0 divergences")]
+    bar.updates.clear()
     snapshot.record("130 400 1 3 2 0 5.0")
     snapshot.show(bar)
     assert snapshot.values == [130, 400, 1, 3, 2, 0, 5]
@@ -155,11 +159,47 @@ def test_each_chain_gets_a_core_up_to_the_machine(monkeypatch):
             return real.start_sampler(settings, cores, model, progress)
 
     monkeypatch.setattr(fast_nuts, "nutpie_core", Core)
-    monkeypatch.setattr(fast_nuts.os, "cpu_count", lambda: 2)
     spec, X_z, y = _spec_and_data()
-    for chains in (1, 3):
+    for cpus, chains in [(2, 1), (2, 3), (None, 3)]:  # None: the OS does not say
+        monkeypatch.setattr(fast_nuts.os, "cpu_count", lambda: cpus)
         fast_nuts.sample_fast_nuts(spec, X_z, y, InferenceSettings(draws=5, tune=5, chains=chains))
-    assert cores_seen == [1, 2]
+    assert cores_seen == [1, 2, 1]
+
+
+@pytest.mark.filterwarnings("ignore::bayes_sklearn.BayesianConvergenceWarning")
+def test_the_bar_follows_the_sampler_while_it_runs(monkeypatch):
+    """Each wait that times out refreshes the bar from nutpie's latest report."""
+    real = fast_nuts.nutpie_core()
+    bars = []
+
+    class Sampler:
+        def __init__(self, inner):
+            self.inner, self.timeouts = inner, 0
+
+        def wait(self, seconds):
+            if self.timeouts == 0:
+                self.inner.wait(60.0)  # done, with at least one report in
+                self.timeouts += 1
+                raise TimeoutError
+            return self.inner.wait(seconds)
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+    class Core:
+        lib = real.lib
+
+        def start_sampler(self, *args):
+            return Sampler(real.start_sampler(*args))
+
+    monkeypatch.setattr(fast_nuts, "nutpie_core", Core)
+    monkeypatch.setattr(fast_nuts, "ProgressBar", lambda *args: bars.append(_Bar(*args)) or bars[-1])
+    spec, X_z, y = _spec_and_data()
+    settings = InferenceSettings(draws=10, tune=10, chains=1, progressbar=True)
+    fast_nuts.sample_fast_nuts(spec, X_z, y, settings)
+    (bar,) = bars
+    # one refresh in the loop, one after it, then the bar is filled
+    assert [status is not None for _, status in bar.updates] == [True, True, False]
 
 
 def test_advi_initialisation_starts_every_chain_at_a_variational_draw(monkeypatch):
