@@ -6,6 +6,7 @@ answers): PyMC's ``logp`` is normalised and carries the log-Jacobians of its
 log-transformed scales, as the hand-written density does.
 """
 
+import dataclasses
 import types
 
 import numpy as np
@@ -104,9 +105,16 @@ def test_named_variables_data_and_shapes():
     assert {d.name for d in model.deterministics} == {"coef_z", "group_effect_z"}
     assert [v.name for v in model.observed_RVs] == ["obs"]
 
+    for family in ("bernoulli", "categorical"):
+        spec, X_z, y, _ = _case(family, priors=None)
+        plain = build_pymc_model(spec, X_z, y)
+        assert {"X", "y", "intercept_z", "coef_z", "obs"} == set(plain.named_vars), family
+
+
+def test_an_unknown_family_is_named():
     spec, X_z, y, _ = _case("bernoulli", priors=None)
-    plain = build_pymc_model(spec, X_z, y)
-    assert {"X", "y", "intercept_z", "coef_z", "obs"} == set(plain.named_vars)
+    with pytest.raises(ValueError, match="Unknown family 'poisson'"):
+        build_pymc_model(dataclasses.replace(spec, family="poisson"), X_z, y)
 
 
 def test_an_unknown_prior_has_no_translation():
