@@ -61,6 +61,16 @@ class _Bar:
         self.closed += 1
 
 
+def _recording(bars):
+    """A ProgressBar stand-in that keeps every bar it makes."""
+
+    def make(*args):
+        bars.append(_Bar(*args))
+        return bars[-1]
+
+    return make
+
+
 def test_progress_snapshot_shows_draws_chains_and_divergences():
     snapshot = fast_nuts._ProgressSnapshot()
     bar = _Bar()
@@ -109,7 +119,7 @@ def test_trace_of_unequal_chains_is_refused():
 @pytest.mark.filterwarnings("ignore::bayes_sklearn.BayesianConvergenceWarning")
 def test_a_fit_with_a_bar_sizes_it_to_every_draw_and_closes_it(monkeypatch, regression_data):
     bars = []
-    monkeypatch.setattr(fast_nuts, "ProgressBar", lambda *args: bars.append(_Bar(*args)) or bars[-1])
+    monkeypatch.setattr(fast_nuts, "ProgressBar", _recording(bars))
     X, y = regression_data
     BayesianLinearRegression(draws=30, tune=40, chains=2, random_state=0,
                              progressbar=True).fit(X, y)
@@ -193,7 +203,7 @@ def test_the_bar_follows_the_sampler_while_it_runs(monkeypatch):
             return Sampler(real.start_sampler(*args))
 
     monkeypatch.setattr(fast_nuts, "nutpie_core", Core)
-    monkeypatch.setattr(fast_nuts, "ProgressBar", lambda *args: bars.append(_Bar(*args)) or bars[-1])
+    monkeypatch.setattr(fast_nuts, "ProgressBar", _recording(bars))
     spec, X_z, y = _spec_and_data()
     settings = InferenceSettings(draws=10, tune=10, chains=1, progressbar=True)
     fast_nuts.sample_fast_nuts(spec, X_z, y, settings)
