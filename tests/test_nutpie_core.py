@@ -130,3 +130,55 @@ def test_every_family_samples_with_the_installed_core(family):
     if family != "categorical":
         z = (coef.mean(axis=0) - [1.0, -1.0]) / coef.std(axis=0)
         assert np.all(np.abs(z) < 4), z
+
+
+@pytest.mark.parametrize(
+    ("signature", "takes_callback"),
+    [(_nutpie_core._FROM_PYMC_WITHOUT_CALLBACK, False),
+     (_nutpie_core._FROM_PYMC_WITH_CALLBACK, True)],
+)
+def test_the_checked_core_records_which_sampler_shape_it_has(signature, takes_callback):
+    fake = _fake_core(**{"PySampler.from_pymc": signature})
+    core = check_core(fake, "0.16.x")
+    assert core.lib is fake
+    assert core.version == "0.16.x"
+    assert core.sampler_takes_callback is takes_callback
+
+
+def test_start_sampler_passes_its_arguments_in_each_shape():
+    """Both shapes of PySampler.from_pymc get the arguments in their order
+    (nutpie 0.16.9+: no extra progress callback); checked on a stand-in so
+    that the shape the installed nutpie lacks is exercised too."""
+    calls = []
+    store = object()
+    for signature in (_nutpie_core._FROM_PYMC_WITHOUT_CALLBACK,
+                      _nutpie_core._FROM_PYMC_WITH_CALLBACK):
+        fake = types.SimpleNamespace(
+            PyStorage=types.SimpleNamespace(arrow=lambda: store),
+            PySampler=types.SimpleNamespace(
+                from_pymc=lambda *args: calls.append(args) or "sampler"),
+        )
+        takes_callback = signature == _nutpie_core._FROM_PYMC_WITH_CALLBACK
+        core = _nutpie_core.NutpieCore(fake, "0.16.x", takes_callback)
+        assert core.start_sampler("settings", 3, "model", "progress") == "sampler"
+    without, with_callback = calls
+    assert without == ("settings", 3, "model", "progress", store)
+    names = signature.strip("()").split(", ")
+    bound = dict(zip(names, with_callback, strict=True))
+    assert bound["extra_callback"] is None
+    assert isinstance(bound["extra_callback_rate"], int)
+    assert (bound["settings"], bound["cores"], bound["model"], bound["progress_type"],
+            bound["store"]) == ("settings", 3, "model", "progress", store)
+
+
+def test_unknown_entries_are_all_named_in_one_message():
+    """An entry without a signature and a missing one: both listed, ';'-separated,
+    with both other samplers offered."""
+    fake = _fake_core(**{"PyMcModel": None})
+    fake.LogpFunc = object()  # present, but no __text_signature__
+    with pytest.raises(NutpieVersionError) as error:
+        check_core(fake, "0.17.0")
+    message = str(error.value)
+    assert "LogpFuncNone; PyMcModel is missing" in message
+    assert "nuts_sampler='nutpie' (nutpie's public API on the PyMC model)" in message
+    assert message.endswith("or nuts_sampler='pymc'.")

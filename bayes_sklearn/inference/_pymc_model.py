@@ -95,32 +95,17 @@ def build_pymc_model(
     X_z: np.ndarray,
     y: np.ndarray,
     group_codes: np.ndarray | None = None,
-    batch_size: int | None = None,
 ) -> pm.Model:
     """Build the PyMC model of ``spec`` on standardised data.
 
     Variables: ``intercept_z`` (n_outputs,), ``coef_z`` (n_coef, n_outputs),
     ``sigma`` for the gaussian family, ``group_sd_z`` and ``group_effect_z``
     (n_groups, n_effects) for hierarchical specs, and the observed ``obs``.
-    With ``batch_size`` the likelihood sees random minibatches of rows and is
-    scaled by ``total_size`` to the full data.
     """
-    n_rows = X_z.shape[0]
-    if spec.family != "gaussian":
-        # pm.Minibatch rejects int64 observations at model build; codes are small.
-        y = y.astype(np.int32)
     with pm.Model() as model:
-        if batch_size is None:
-            X_data = pm.Data("X", X_z)
-            y_data = pm.Data("y", y)
-            codes = pm.Data("group", group_codes) if spec.groups is not None else None
-            total_size = None
-        else:
-            arrays = [X_z, y] + ([group_codes] if spec.groups is not None else [])
-            batches = pm.Minibatch(*arrays, batch_size=int(batch_size))
-            X_data, y_data = batches[0], batches[1]
-            codes = batches[2] if spec.groups is not None else None
-            total_size = n_rows
+        X_data = pm.Data("X", X_z)
+        y_data = pm.Data("y", y)
+        codes = pm.Data("group", group_codes) if spec.groups is not None else None
         intercept = _location_scale_rv(
             "intercept_z", [spec.intercept_prior] * spec.n_outputs, (spec.n_outputs,)
         )
@@ -130,12 +115,12 @@ def build_pymc_model(
             eta = eta + _group_effects(spec, X_data, codes)[:, None]
         if spec.family == "gaussian":
             sigma = _scale_rv("sigma", spec.noise_prior)
-            pm.Normal("obs", mu=eta[:, 0], sigma=sigma, observed=y_data, total_size=total_size)
+            pm.Normal("obs", mu=eta[:, 0], sigma=sigma, observed=y_data)
         elif spec.family == "bernoulli":
-            pm.Bernoulli("obs", logit_p=eta[:, 0], observed=y_data, total_size=total_size)
+            pm.Bernoulli("obs", logit_p=eta[:, 0], observed=y_data)
         elif spec.family == "categorical":
             logits = pt.concatenate([pt.zeros((eta.shape[0], 1)), eta], axis=1)
-            pm.Categorical("obs", logit_p=logits, observed=y_data, total_size=total_size)
+            pm.Categorical("obs", logit_p=logits, observed=y_data)
         else:
             raise ValueError(f"Unknown family {spec.family!r}.")
     return model

@@ -21,14 +21,18 @@ imported everything. The mutation score printed per group is
 no selected test reaches ("no tests"): those count as survivors of the fast
 subset. Survivors are listed as ``file:line  old -> new``.
 
-``inference/_kernel.py`` is never mutated: its functions are numba
-``@njit(cache=True)`` kernels, and mutmut replaces every mutated function by a
-Python trampoline that numba cannot compile; each real kernel mutant would
-also cost a fresh numba compilation (10 s and more). The kernel is checked by
-tests/test_kernel.py against finite differences and PyMC's own log density.
-``fast_nuts.py``, ``nuts.py``, ``_nutpie_core.py`` and ``_pymc_model.py`` are
-left out too: every test that reaches them samples with NUTS, seconds per
-mutant.
+``inference/_kernel.py`` (numba ``@njit(cache=True)`` kernels) is mutated
+only by the ``kernel`` group, which runs it as plain Python: mutmut 3 never
+mutates a decorated function, numba cannot compile mutmut's trampolines, and
+each compiled mutant would cost a fresh numba compilation (10 s and more).
+That group sets ``NUMBA_DISABLE_JIT=1`` and drops the decorators in its copy
+(see ``_python_kernel``); its tests call the kernel through ``log_density``,
+so the two ``cfunc`` entry points nutpie calls are not mutated. The
+``fast_nuts`` and ``nutpie_core`` groups sample on the cached kernel (a short
+fit costs ~0.02 s); ``pymc_model`` compiles the PyMC log density (~1 s per
+model) without sampling. ``nuts.py`` (PyMC's and nutpie's samplers on the
+PyMC model) is left out: each of its fits compiles the model, about 1 s for
+PyMC's sampler and 8-9 s for nutpie's, warm.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +62,38 @@ class Group:
     sources: list[str]
     tests: list[str]
     do_not_mutate: list[str] = field(default_factory=list)
+    # extra environment variables of the mutmut run (and so of every test run)
+    env: dict[str, str] = field(default_factory=dict)
+    # rewrites the copy before mutmut sees it (e.g. ``_python_kernel``)
+    prepare: Callable[[Path], None] | None = None
+
+
+KERNEL = "bayes_sklearn/inference/_kernel.py"
+
+
+def _python_kernel(copy: Path) -> None:
+    """Turn the copy's numba kernel into the plain Python it is written in.
+
+    mutmut 3 never mutates a decorated function, and every kernel function is
+    ``@numba.njit``. Under ``NUMBA_DISABLE_JIT=1`` (set for this group)
+    ``numba.njit`` returns the function unchanged, so dropping those
+    decorators changes nothing but lets mutmut see the functions. Two things
+    do not run as Python: the ``_as_pointer`` intrinsic (replaced by the
+    ``ctypes`` pointer ``numba.carray`` takes in Python) and the two
+    ``@numba.cfunc`` entry points nutpie calls (compiled at import whatever
+    the setting; removed, so the group's tests call ``log_density`` only).
+    """
+    path = copy / KERNEL
+    text = path.read_text()
+    text, n_jit = re.subn(r"^@numba\.njit\(.*\)\n", "", text, flags=re.M)
+    text, n_ptr = re.subn(
+        r"^@intrinsic\ndef _as_pointer\(.*?\n(?=\n\n)",
+        "def _as_pointer(address):\n    import ctypes\n\n    return ctypes.c_void_p(int(address))\n",
+        text, flags=re.M | re.S)
+    text, n_cfunc = re.subn(r"^@numba\.cfunc\(.*?\n(?=\n\n)", "", text, flags=re.M | re.S)
+    if (n_ptr, n_cfunc) != (1, 2) or n_jit == 0 or "@" in re.sub(r"#.*", "", text):
+        raise RuntimeError(f"{KERNEL} no longer has the shape _python_kernel rewrites")
+    path.write_text(text)
 
 
 NUTS_VS_EXACT = "tests/test_linear.py::test_nuts_matches_exact_posterior_within_monte_carlo_error"
@@ -135,6 +172,32 @@ GROUPS = [
         ["tests/test_advi.py", "tests/test_linear.py::test_variational_inference_against_exact",
          "tests/test_known_answers_advi.py"],
     ),
+    # The precompiled NUTS path: a short fit on the cached kernel costs ~0.02 s.
+    Group("nutpie_core", ["bayes_sklearn/inference/_nutpie_core.py"],
+          ["tests/test_nutpie_core.py"]),
+    Group("fast_nuts", ["bayes_sklearn/inference/fast_nuts.py"],
+          ["tests/test_fast_nuts.py", "tests/test_nutpie_core.py"]),
+    # Building the PyMC model compiles its logp with pytensor (~1 s per case);
+    # the kernel test compares it with the precompiled kernel, without sampling.
+    Group("pymc_model", ["bayes_sklearn/inference/_pymc_model.py"],
+          ["tests/test_pymc_model.py",
+           "tests/test_kernel.py::test_log_density_and_gradient_match_pymc"]),
+    # The kernel run as plain Python (see _python_kernel): no compilation per
+    # mutant; the tests call it through ``log_density`` alone. The comparison
+    # with PyMC's log density is left to the pymc_model group (its pytensor
+    # compilation would cost seconds per mutant here).
+    Group(
+        "kernel",
+        [KERNEL],
+        [
+            "tests/test_known_answers_kernel.py",
+            "tests/test_kernel.py::test_sufficient_statistics_equal_the_row_by_row_likelihood",
+            "tests/test_kernel.py::test_sufficient_statistics_do_not_cancel_on_almost_exact_fits",
+            "tests/test_kernel.py::test_row_weight_counts_each_row_that_many_times",
+        ],
+        env={"NUMBA_DISABLE_JIT": "1"},
+        prepare=_python_kernel,
+    ),
 ]
 
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
@@ -162,6 +225,8 @@ def pytest_collection_modifyitems(config, items):
 
 
 def _write_config(copy: Path, group: Group, max_children: int) -> None:
+    # The numba kernel is mutated only by a group that turns it into Python.
+    kept = group.do_not_mutate + ([] if KERNEL in group.sources else [KERNEL])
     with open(copy / "tests" / "conftest.py", "a") as conftest:
         conftest.write(DOCTEST_FILTER)
     pyproject = copy / "pyproject.toml"
@@ -176,7 +241,7 @@ def _write_config(copy: Path, group: Group, max_children: int) -> None:
         # addopts (--doctest-modules) still apply, to the selected files only.
         'pytest_add_cli_args = ["-x", "-q", "-p", "no:cacheprovider"]\n'
         'also_copy = ["bayes_sklearn/"]\n'
-        f"do_not_mutate = {toml_list(['bayes_sklearn/inference/_kernel.py', *group.do_not_mutate])}\n"
+        f"do_not_mutate = {toml_list(kept)}\n"
     )
     pyproject.write_text(text)
 
@@ -233,10 +298,13 @@ def run_group(group: Group, workdir: Path, deadline: float, max_children: int) -
     copy = workdir / group.name
     _copy_tree(copy)
     _write_config(copy, group, max_children)
+    if group.prepare is not None:
+        group.prepare(copy)
     started = time.time()
     log = open(workdir / f"{group.name}.log", "w")
     proc = subprocess.Popen(MUTMUT + ["run", "--max-children", str(max_children)], cwd=copy,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                            env={**os.environ, **group.env})
     finished = True
     try:
         proc.wait(timeout=max(deadline - time.time(), 1))
@@ -310,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(args.groups) - {g.name for g in GROUPS}
     if unknown:
         parser.error(f"unknown groups: {sorted(unknown)}")
-    groups = [Group(g.name, g.sources, g.tests + args.extra_tests, g.do_not_mutate)
+    groups = [Group(g.name, g.sources, g.tests + args.extra_tests, g.do_not_mutate, g.env, g.prepare)
               for g in GROUPS if not args.groups or g.name in args.groups]
     if args.list:
         for g in groups:
