@@ -244,3 +244,14 @@ def test_a_pymc_fit_gives_draws_and_per_draw_stats(pymc_fit):
     assert pymc_fit.sample_stats["diverging"].dtype == bool
     assert np.all(pymc_fit.sample_stats["step_size"] > 0)
     assert np.all(pymc_fit.sigma > 0)
+
+
+def test_advi_start_points_are_refused_with_nutpie_rather_than_ignored(regression_data):
+    from bayes_sklearn import BayesianLinearRegression
+
+    X, y = regression_data
+    model = BayesianLinearRegression(nuts_sampler="nutpie", nuts_init="advi", draws=10, tune=10,
+                                     chains=1, progressbar=False)
+    with pytest.raises(ValueError, match=r"nuts_init='advi' is not available with "
+                                         r"nuts_sampler='nutpie'.*'auto' or 'pymc'"):
+        model.fit(X, y)
