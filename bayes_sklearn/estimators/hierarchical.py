@@ -174,7 +174,8 @@ class HierarchicalRegression(GroupedEstimatorMixin, BayesianLinearRegression):
         every sklearn tool that fits the estimator internally uses.
     nuts_init : {"auto", "advi"}, default="auto"
         NUTS initialisation: PyMC's jittered start, or chain start points
-        drawn from a mean-field ADVI fit.
+        drawn from a mean-field ADVI fit (``nuts_sampler="nutpie"`` refuses
+        it).
     batch_size : int or None, default=None
         ADVI only: rows per minibatch. None uses every row at every step.
     max_iter : int, default=20000
@@ -329,7 +330,8 @@ class HierarchicalLogisticRegression(GroupedEstimatorMixin, BayesianLogisticRegr
         every sklearn tool that fits the estimator internally uses.
     nuts_init : {"auto", "advi"}, default="auto"
         NUTS initialisation: PyMC's jittered start, or chain start points
-        drawn from a mean-field ADVI fit.
+        drawn from a mean-field ADVI fit (``nuts_sampler="nutpie"`` refuses
+        it).
     batch_size : int or None, default=None
         ADVI only: rows per minibatch. None uses every row at every step.
     max_iter : int, default=20000

@@ -80,7 +80,8 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
     nuts_init : {"auto", "advi"}, default="auto"
         NUTS initialisation: PyMC's jittered start, or chain start points
         drawn from a mean-field ADVI fit (with ``nuts_sampler="pymc"`` the
-        ADVI fit also sets the initial mass matrix).
+        ADVI fit also sets the initial mass matrix; ``nuts_sampler="nutpie"``
+        refuses it).
     batch_size : int or None, default=None
         ADVI only: rows per minibatch (``total_size`` is set for you). None
         uses every row at every step.

@@ -105,6 +105,13 @@ def sample_nuts(
     """Sample the posterior of ``spec`` with NUTS."""
     from bayes_sklearn.inference._pymc_model import build_pymc_model
 
+    if settings.nuts_sampler == "nutpie" and settings.nuts_init == "advi":
+        # nutpie.sample takes no start points or mass matrix from us: the
+        # option would be ignored without a word.
+        raise ValueError(
+            "nuts_init='advi' is not available with nuts_sampler='nutpie'; use "
+            "nuts_sampler='auto' or 'pymc' for ADVI start points, or nuts_init='auto'."
+        )
     quiet_pymc_logging()
     model = build_pymc_model(spec, X_z, y, group_codes)
     if settings.nuts_sampler == "nutpie":

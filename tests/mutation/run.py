@@ -30,9 +30,11 @@ That group sets ``NUMBA_DISABLE_JIT=1`` and drops the decorators in its copy
 so the two ``cfunc`` entry points nutpie calls are not mutated. The
 ``fast_nuts`` and ``nutpie_core`` groups sample on the cached kernel (a short
 fit costs ~0.02 s); ``pymc_model`` compiles the PyMC log density (~1 s per
-model) without sampling. ``nuts.py`` (PyMC's and nutpie's samplers on the
-PyMC model) is left out: each of its fits compiles the model, about 1 s for
-PyMC's sampler and 8-9 s for nutpie's, warm.
+model) without sampling. Each fit of ``nuts.py`` (PyMC's and nutpie's
+samplers on the PyMC model) compiles the model, about 1 s for PyMC's sampler
+and 8-9 s for nutpie's, warm: the ``nuts`` group checks what reaches
+``pm.sample`` and ``nutpie.sample`` with stand-ins, and makes one tiny fit
+with PyMC's sampler.
 """
 
 from __future__ import annotations
@@ -177,6 +179,9 @@ GROUPS = [
           ["tests/test_nutpie_core.py"]),
     Group("fast_nuts", ["bayes_sklearn/inference/fast_nuts.py"],
           ["tests/test_fast_nuts.py", "tests/test_nutpie_core.py"]),
+    # The cross-check samplers: stand-ins for pm.sample / nutpie record what
+    # they are given; one tiny PyMC fit (~2 s, 1 chain) checks the real trace.
+    Group("nuts", ["bayes_sklearn/inference/nuts.py"], ["tests/test_nuts.py"]),
     # Building the PyMC model compiles its logp with pytensor (~1 s per case);
     # the kernel test compares it with the precompiled kernel, without sampling.
     Group("pymc_model", ["bayes_sklearn/inference/_pymc_model.py"],
