@@ -11,6 +11,7 @@ import types
 
 import numpy as np
 import pytest
+from test_kernel import _pymc_point
 from test_known_answers_kernel import hand_log_density
 
 from bayes_sklearn.inference._pymc_model import _location_scale_rv, _scale_rv, build_pymc_model
@@ -35,31 +36,6 @@ def _case(family, priors, prior_noise=None, groups=False, n=30):
     X_z = spec.standardizer.transform(X)
     codes = rng.integers(0, 3, size=n) if groups else None
     return spec, X_z, y, codes
-
-
-def _point(model, spec, theta):
-    """The kernel's theta layout, as PyMC value variables."""
-    m, p = spec.n_outputs, spec.n_coef
-    index = m * (p + 1)
-    coef = theta[m:index].reshape(p, m)
-    point = {"intercept_z": theta[:m]}
-    names = {v.name for v in model.value_vars}
-    if "coef_z" in names:
-        point["coef_z"] = coef
-    else:
-        priors = spec.sampling_coef_priors()
-        for kind in {type(prior) for prior in priors}:
-            rows = [j for j, prior in enumerate(priors) if type(prior) is kind]
-            point[f"coef_z_{kind.__name__.lower()}"] = coef[rows]
-    if spec.family == "gaussian":
-        point["sigma_log__"] = theta[index]
-        index += 1
-    if spec.groups is not None:
-        e = spec.groups.n_effects
-        point["group_sd_z_log__"] = theta[index : index + e]
-        point["group_offset"] = theta[index + e :].reshape(spec.groups.n_groups, e)
-    assert set(point) == names
-    return point
 
 
 def _n_dim(spec):
@@ -89,8 +65,8 @@ def test_log_density_equals_the_hand_written_model(case):
     model = build_pymc_model(spec, X_z, y, codes)
     theta = np.random.default_rng(2).normal(scale=0.7, size=_n_dim(spec))
     expected = hand_log_density(spec, X_z, y, codes, theta)
-    np.testing.assert_allclose(model.compile_logp()(_point(model, spec, theta)), expected,
-                               rtol=1e-10)
+    point = _pymc_point(model, spec, theta, spec.n_coef)
+    np.testing.assert_allclose(model.compile_logp()(point), expected, rtol=1e-10)
 
 
 def test_named_variables_data_and_shapes():
