@@ -47,6 +47,7 @@ from bayes_sklearn.diagnostics import (
 )
 from bayes_sklearn.inference import InferenceSettings, run_inference
 from bayes_sklearn.model.spec import ModelSpec, resolve_model_spec
+from bayes_sklearn.persistence._registry import register
 from bayes_sklearn.posterior import GroupEffects, Posterior
 from bayes_sklearn.priors import COEFFICIENT_PRIOR_TYPES
 
@@ -75,6 +76,11 @@ class BayesianGLMBase(BaseEstimator):
     """Template for the estimators; subclasses supply the family and targets."""
 
     _parameter_constraints: dict = dict(COMMON_PARAMETER_CONSTRAINTS)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # save/load find classes here, without persistence importing the estimators
+        register(cls)
 
     def __sklearn_clone__(self):
         # sklearn's tools fit clones; those fit without a progress bar.

@@ -29,6 +29,7 @@ from bayes_sklearn.persistence._formula import (
     formula_design_from_state,
     formula_design_state,
 )
+from bayes_sklearn.persistence._registry import is_registered, registered_class, stored_name
 from bayes_sklearn.persistence._validate import (
     check_declared_size,
     check_fitted,
@@ -44,19 +45,15 @@ FORMAT_VERSION = 1
 _ENGINE = "h5netcdf"
 
 
-def _estimator_classes() -> dict[str, type]:
-    from bayes_sklearn import estimators
-
-    return {name: getattr(estimators, name) for name in estimators.__all__}
-
-
 def save(estimator, path: str | os.PathLike, *, include_data: bool = False) -> Path:
     """Write a fitted estimator to ``path`` (NetCDF-4 with JSON metadata).
 
     Parameters
     ----------
     estimator : fitted bayes_sklearn estimator
-        One of the estimators of :mod:`bayes_sklearn.estimators`.
+        One of the estimators of :mod:`bayes_sklearn.estimators`, or a
+        subclass of one; a subclass is loaded by a process that has defined
+        it (by importing its module) before calling :func:`load`.
     path : str or path-like
         Destination; an existing file is replaced only once the new one is
         complete.
@@ -95,9 +92,9 @@ def save(estimator, path: str | os.PathLike, *, include_data: bool = False) -> P
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(estimator)
-    name = type(estimator).__name__
-    if _estimator_classes().get(name) is not type(estimator):
-        raise TypeError(f"save() stores bayes_sklearn estimators, not {name}.")
+    if not is_registered(type(estimator)):
+        raise TypeError(f"save() stores bayes_sklearn estimators, not {type(estimator).__name__}.")
+    name = stored_name(type(estimator))
     state = json.dumps({
         "params": _encode_params(estimator),
         "fitted": _encode_fitted(estimator),
@@ -137,7 +134,9 @@ def load(path: str | os.PathLike, expected_class: type | None = None):
         If ``expected_class`` is given and the file holds another class.
     ValueError
         If the file is not a bayes_sklearn file, has another format version,
-        or holds a formula with a transform not on the allowed list.
+        names an estimator class this process has not defined (a subclass
+        is found only once its module is imported; ``load`` never imports
+        one), or holds a formula with a transform not on the allowed list.
 
     Examples
     --------
@@ -177,7 +176,8 @@ def load(path: str | os.PathLike, expected_class: type | None = None):
             f"({__version__}) reads version {FORMAT_VERSION}. Load it with the "
             "version that wrote it and refit, or save it again."
         )
-    cls = _estimator_classes().get(attrs.get("estimator"))
+    # only classes this process has defined: nothing is imported by a name in the file
+    cls = registered_class(attrs.get("estimator"))
     if cls is None:
         raise ValueError(f"{path} holds an unknown estimator {attrs.get('estimator')!r}.")
     if expected_class is not None and cls is not expected_class:
