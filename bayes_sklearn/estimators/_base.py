@@ -10,7 +10,6 @@ keeps it until the next fit.
 
 from __future__ import annotations
 
-import warnings
 from numbers import Integral, Real
 from typing import Any
 
@@ -39,12 +38,8 @@ from bayes_sklearn._progress import CLONE_FLAG, shows_progress
 from bayes_sklearn.design.arrays import ArrayDesign
 from bayes_sklearn.design.formula import HANDLE_UNKNOWN_OPTIONS, FormulaDesign, as_frame
 from bayes_sklearn.design.frames import pandas_if_frame
-from bayes_sklearn.diagnostics import (
-    BayesianConvergenceError,
-    BayesianConvergenceWarning,
-    compute_diagnostics,
-    convergence_message,
-)
+from bayes_sklearn.diagnostics import ConvergenceDiagnostics
+from bayes_sklearn.estimators._fit_result import FitResult, check_convergence
 from bayes_sklearn.inference import InferenceSettings, run_inference
 from bayes_sklearn.model.spec import ModelSpec, resolve_model_spec
 from bayes_sklearn.persistence._registry import register
@@ -142,6 +137,20 @@ class BayesianGLMBase(BaseEstimator):
         return self
 
     def _fit(self, X, y) -> None:
+        result = self._infer(X, y)
+        # stacklevel 3 from here: the warning points at the user's fit() call
+        diagnostics = check_convergence(result, type(self).__name__,
+                                        self.on_convergence_problem, stacklevel=3)
+        self._set_fitted(result, diagnostics)
+
+    def _infer(self, X, y) -> FitResult:
+        """Validate the training data and run inference; no fitted attribute is set.
+
+        Only sklearn's validation attributes (``n_features_in_``,
+        ``feature_names_in_``) are set, by ``validate_data`` as it checks X,
+        and the classifiers' ``classes_``, by ``_encode_target`` (which
+        ``sample_prior_predictive`` also relies on to decode labels).
+        """
         X, group_labels, group_codes = self._split_groups(X, fitting=True)
         design, X_design, y = self._fit_design(X, y)
         y_fit, _, family, n_outputs, output_names = self._encode_target(y)
@@ -151,37 +160,36 @@ class BayesianGLMBase(BaseEstimator):
         result = run_inference(spec, spec.standardizer.transform(X_design), y_fit, settings,
                                group_codes)
         draws_ds = posterior_dataset(spec, result, output_names)
-        posterior = posterior_from_dataset(draws_ds, spec)
-        # Only groups whose size grows with draws x parameters: per-row groups
-        # (log likelihood, predictions) are computed on request.
-        idata_groups = sample_stats_groups(draws_ds, result.sample_stats)
-        diagnostics = None
-        problem = None
-        if settings.method == "nuts":
-            diagnostics = compute_diagnostics(draws_ds, result.sample_stats)
-            if diagnostics.problems():
-                problem = convergence_message(type(self).__name__, diagnostics)
-        elif result.converged is False:
-            problem = (
-                f"{type(self).__name__}: {result.method} stopped at max_iter="
-                f"{settings.max_iter} before the relative parameter change fell below "
-                f"tol={settings.tol}; the approximation may be poor. Raise max_iter."
-            )
-        if problem is not None and self.on_convergence_problem == "raise":
-            # Raised before any fitted attribute is set: fit() restores the old state.
-            raise BayesianConvergenceError(problem, diagnostics)
-        if problem is not None:
-            warnings.warn(BayesianConvergenceWarning(problem, diagnostics), stacklevel=3)
-        self.design_ = design
-        self.model_spec_ = spec
-        self.posterior_ = draws_ds
-        self._idata_groups = idata_groups
+        return FitResult(
+            design=design,
+            spec=spec,
+            posterior=draws_ds,
+            # Only groups whose size grows with draws x parameters: per-row groups
+            # (log likelihood, predictions) are computed on request.
+            idata_groups=sample_stats_groups(draws_ds, result.sample_stats),
+            settings=settings,
+            method=result.method,
+            elbo_history=result.elbo_history,
+            n_iter=_iterations(settings, result),
+            sample_stats=result.sample_stats,
+            converged=result.converged,
+            group_labels=group_labels,
+        )
+
+    def _set_fitted(
+        self, result: FitResult, diagnostics: ConvergenceDiagnostics | None
+    ) -> None:
+        """Store the fit: the fitted attributes, all from ``result`` and its diagnostics."""
+        self.design_ = result.design
+        self.model_spec_ = result.spec
+        self.posterior_ = result.posterior
+        self._idata_groups = result.idata_groups
         self._idata = None  # built on first access of idata_
         self.inference_method_ = result.method
         self.convergence_ = diagnostics
         self.elbo_history_ = result.elbo_history
-        self.n_iter_ = _iterations(settings, result)
-        self._set_point_estimates(posterior)
+        self.n_iter_ = result.n_iter
+        self._set_point_estimates(posterior_from_dataset(result.posterior, result.spec))
 
     def _split_groups(self, X, fitting: bool):
         """Hold the group column apart from the features; no groups here."""
