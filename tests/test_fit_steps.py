@@ -31,6 +31,25 @@ def grouped():
     return X, y
 
 
+def test_inference_sets_no_fitted_attribute(grouped):
+    X, y = grouped
+    model = HierarchicalRegression(group="g", inference="advi", random_state=0, progressbar=False)
+    result = model._infer(X, y)
+    assert _fitted_attributes(model) <= VALIDATION_ATTRIBUTES
+    np.testing.assert_array_equal(result.group_labels, ["a", "b", "c"])
+    assert result.method == "advi" and result.n_iter == len(result.elbo_history)
+
+
+def test_storing_the_result_gives_the_fit(grouped):
+    X, y = grouped
+    model = HierarchicalRegression(group="g", inference="advi", random_state=0, progressbar=False)
+    fitted = HierarchicalRegression(group="g", inference="advi", random_state=0, progressbar=False).fit(X, y)
+    model._set_fitted(model._infer(X, y), None)
+    assert _fitted_attributes(model) == _fitted_attributes(fitted)
+    np.testing.assert_array_equal(model.groups_, fitted.groups_)
+    np.testing.assert_array_equal(model.predict(X), fitted.predict(X))
+
+
 def _unconverged_advi():
     return BayesianLinearRegression(inference="advi", max_iter=3, random_state=0,
                                     progressbar=False)

@@ -54,7 +54,6 @@ class GroupedEstimatorMixin:
             if pd.isna(labels).any():
                 raise ValueError(f"The group column {self.group!r} contains missing values.")
             known, codes = np.unique(labels, return_inverse=True)
-            self.groups_ = known
             return rest, known, codes.astype(np.int64)
         codes = _codes_of(labels, self.groups_)
         unseen = codes < 0
@@ -69,6 +68,11 @@ class GroupedEstimatorMixin:
             _, inverse = np.unique(labels[unseen], return_inverse=True)
             codes[unseen] = len(self.groups_) + inverse
         return rest, None, codes
+
+    def _set_fitted(self, result, diagnostics) -> None:
+        super()._set_fitted(result, diagnostics)
+        if result.group_labels is not None:
+            self.groups_ = result.group_labels
 
     def _posterior_for_rows(self, codes) -> Posterior:
         posterior = self._posterior()
