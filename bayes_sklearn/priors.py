@@ -76,14 +76,15 @@ class _Prior:
 
     A family (a frozen dataclass deriving from :class:`_LocationScale` or
     :class:`_PositiveScale`) declares its fields, ``_distribution`` (a
-    ``scipy.stats`` distribution, or anything with its ``rvs`` and ``logpdf``)
-    and ``_shapes``, the fields scipy takes as shape parameters, in scipy's
-    order. Fields named in ``_finite`` must be finite; every other field must
-    be finite and positive.
+    ``scipy.stats`` distribution, or anything with its ``rvs`` and ``logpdf``),
+    ``_shapes`` (the fields scipy takes as shape parameters, in scipy's order)
+    and ``_scale_field`` (the field that is scipy's ``scale``). Fields named in
+    ``_finite`` must be finite; every other field must be finite and positive.
     """
 
     _distribution: ClassVar[Any]
     _shapes: ClassVar[tuple[str, ...]] = ()
+    _scale_field: ClassVar[str] = "sigma"
     _finite: ClassVar[tuple[str, ...]] = ()
 
     def __post_init__(self) -> None:
@@ -94,8 +95,8 @@ class _Prior:
     def _shape_values(self) -> tuple[float, ...]:
         return tuple(getattr(self, name) for name in self._shapes)
 
-    def _location(self) -> dict[str, float]:
-        """``loc`` and ``scale`` for scipy."""
+    def _loc_scale(self) -> dict[str, float]:
+        """The ``loc`` (location-scale families) and ``scale`` keywords of scipy."""
         raise NotImplementedError
 
     def rvs(self, size: int | tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
@@ -129,7 +130,7 @@ class _Prior:
         True
         """
         return self._distribution.rvs(
-            *self._shape_values(), **self._location(), size=size, random_state=rng
+            *self._shape_values(), **self._loc_scale(), size=size, random_state=rng
         )
 
     def logpdf(self, x: np.ndarray) -> np.ndarray:
@@ -164,7 +165,7 @@ class _Prior:
         >>> round(float(HalfStudentT(nu=1).logpdf(0.0)), 4)  # half-Cauchy: log(2 / pi)
         -0.4516
         """
-        return self._distribution.logpdf(x, *self._shape_values(), **self._location())
+        return self._distribution.logpdf(x, *self._shape_values(), **self._loc_scale())
 
 
 class _LocationScale(_Prior):
@@ -173,7 +174,6 @@ class _LocationScale(_Prior):
     ``mu`` may be any finite number; the other fields must be positive.
     """
 
-    _scale_field: ClassVar[str] = "sigma"
     _finite = ("mu",)
     mu: float
 
@@ -187,7 +187,7 @@ class _LocationScale(_Prior):
         """The scale parameter (``sigma``, or ``b`` for :class:`Laplace`)."""
         return getattr(self, self._scale_field)
 
-    def _location(self) -> dict[str, float]:
+    def _loc_scale(self) -> dict[str, float]:
         return {"loc": self.mu, "scale": self.scale}
 
     def scaled(self, factor: float) -> Self:
@@ -221,15 +221,13 @@ class _LocationScale(_Prior):
 class _PositiveScale(_Prior):
     """A prior for a positive parameter whose scale is the field ``_scale_field``."""
 
-    _scale_field: ClassVar[str] = "sigma"
-
     # Exponential's field ``scale`` shadows this property.
     @property
     def scale(self) -> float:
         """The scale parameter (``sigma``, or ``scale`` for :class:`Exponential`)."""
         return getattr(self, self._scale_field)
 
-    def _location(self) -> dict[str, float]:
+    def _loc_scale(self) -> dict[str, float]:
         return {"scale": self.scale}
 
     def scaled(self, factor: float) -> Self:
