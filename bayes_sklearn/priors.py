@@ -10,12 +10,17 @@ Coefficient priors are location-scale families (:class:`Normal`,
 :class:`StudentT`, :class:`Laplace`), so that rescaling a feature rescales
 its prior exactly. The noise scale of the linear model takes a positive prior
 (:class:`Exponential`, :class:`HalfNormal`, :class:`HalfStudentT`).
+
+Each family is one small class: its fields, the scipy distribution it is, and
+which fields scipy takes as shape parameters. :class:`_LocationScale` and
+:class:`_PositiveScale` implement ``scaled``, ``rvs`` and ``logpdf`` from
+those, and :class:`_Prior` checks the fields.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Union
+from dataclasses import dataclass, fields, replace
+from typing import Any, ClassVar, Self, Union
 
 import numpy as np
 from scipy import stats
@@ -43,8 +48,216 @@ def _check_finite(name: str, value: float) -> None:
         raise ValueError(f"{name} must be finite, got {value!r}.")
 
 
+class _Folded:
+    """A symmetric scipy distribution folded onto ``x >= 0`` (twice the density there).
+
+    Stands in for the scipy distribution scipy does not have (the half-t):
+    it offers the two methods the priors call, with scipy's signatures.
+    """
+
+    def __init__(self, distribution: Any) -> None:
+        self.distribution = distribution
+
+    def logpdf(self, x: np.ndarray, *shapes: float, scale: float) -> np.ndarray:
+        log_density = np.log(2.0) + self.distribution.logpdf(x, *shapes, 0.0, scale)
+        return np.where(np.asarray(x) >= 0, log_density, -np.inf)[()]
+
+    def rvs(
+        self, *shapes: float, scale: float, size: int | tuple[int, ...],
+        random_state: np.random.Generator,
+    ) -> np.ndarray:
+        return np.abs(
+            self.distribution.rvs(*shapes, scale=scale, size=size, random_state=random_state)
+        )
+
+
+class _Prior:
+    """What every prior shares: field checks and the scipy distribution it is.
+
+    A family (a frozen dataclass deriving from :class:`_LocationScale` or
+    :class:`_PositiveScale`) declares its fields, ``_distribution`` (a
+    ``scipy.stats`` distribution, or anything with its ``rvs`` and ``logpdf``),
+    ``_shapes`` (the fields scipy takes as shape parameters, in scipy's order)
+    and ``_scale_field`` (the field that is scipy's ``scale``). Fields named in
+    ``_finite`` must be finite; every other field must be finite and positive.
+    """
+
+    _distribution: ClassVar[Any]
+    _shapes: ClassVar[tuple[str, ...]] = ()
+    _scale_field: ClassVar[str] = "sigma"
+    _finite: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self) -> None:
+        for field in fields(self):  # type: ignore[arg-type]
+            check = _check_finite if field.name in self._finite else _check_positive
+            check(f"{type(self).__name__} {field.name}", getattr(self, field.name))
+
+    def _shape_values(self) -> tuple[float, ...]:
+        return tuple(getattr(self, name) for name in self._shapes)
+
+    def _loc_scale(self) -> dict[str, float]:
+        """The ``loc`` (location-scale families) and ``scale`` keywords of scipy."""
+        raise NotImplementedError
+
+    def rvs(self, size: int | tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+        """Random draws from the prior.
+
+        Parameters
+        ----------
+        size : int or tuple of int
+            Shape of the output.
+        rng : numpy.random.Generator
+            Source of randomness.
+
+        Returns
+        -------
+        ndarray of shape ``size``
+            Independent draws (all positive for the scale priors).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayes_sklearn.priors import Exponential, HalfNormal, Normal, StudentT
+        >>> draws = Normal(3.0, 0.5).rvs(1000, np.random.default_rng(0))
+        >>> draws.shape, bool(abs(draws.mean() - 3.0) < 0.1)
+        ((1000,), True)
+        >>> StudentT(nu=3).rvs((2, 3), np.random.default_rng(0)).shape
+        (2, 3)
+        >>> draws = HalfNormal(1.0).rvs((2, 3), np.random.default_rng(0))
+        >>> draws.shape, bool(np.all(draws >= 0))
+        ((2, 3), True)
+        >>> bool(np.all(Exponential(2.0).rvs(1000, np.random.default_rng(0)) > 0))
+        True
+        """
+        return self._distribution.rvs(
+            *self._shape_values(), **self._loc_scale(), size=size, random_state=rng
+        )
+
+    def logpdf(self, x: np.ndarray) -> np.ndarray:
+        """Log density of the prior at ``x``.
+
+        Parameters
+        ----------
+        x : float or ndarray
+            Points to evaluate (the support of the scale priors is ``x >= 0``).
+
+        Returns
+        -------
+        float or ndarray
+            Log density, of the shape of ``x``.
+
+        Examples
+        --------
+        >>> from bayes_sklearn.priors import (
+        ...     Exponential, HalfNormal, HalfStudentT, Laplace, Normal, StudentT)
+        >>> round(float(Normal(0.0, 1.0).logpdf(0.0)), 4)  # -log(sqrt(2 pi))
+        -0.9189
+        >>> round(float(StudentT(nu=1).logpdf(0.0)), 4)  # Cauchy: -log(pi)
+        -1.1447
+        >>> round(float(Laplace(b=1.0).logpdf(0.0)), 4)  # -log(2)
+        -0.6931
+        >>> round(float(Exponential(2.0).logpdf(0.0)), 4)  # -log(2)
+        -0.6931
+        >>> float(Exponential(2.0).logpdf(-1.0))
+        -inf
+        >>> round(float(HalfNormal(1.0).logpdf(0.0)), 4)  # log(sqrt(2 / pi))
+        -0.2258
+        >>> round(float(HalfStudentT(nu=1).logpdf(0.0)), 4)  # half-Cauchy: log(2 / pi)
+        -0.4516
+        """
+        return self._distribution.logpdf(x, *self._shape_values(), **self._loc_scale())
+
+
+class _LocationScale(_Prior):
+    """A location-scale prior: location field ``mu``, scale field ``_scale_field``.
+
+    ``mu`` may be any finite number; the other fields must be positive.
+    """
+
+    _finite = ("mu",)
+    mu: float
+
+    @property
+    def loc(self) -> float:
+        """The location ``mu``."""
+        return self.mu
+
+    @property
+    def scale(self) -> float:
+        """The scale parameter (``sigma``, or ``b`` for :class:`Laplace`)."""
+        return getattr(self, self._scale_field)
+
+    def _loc_scale(self) -> dict[str, float]:
+        return {"loc": self.mu, "scale": self.scale}
+
+    def scaled(self, factor: float) -> Self:
+        """The prior of ``factor * theta`` when ``theta`` has this prior.
+
+        Parameters
+        ----------
+        factor : float
+            The multiplier.
+
+        Returns
+        -------
+        Normal, StudentT or Laplace
+            The rescaled prior, of the same family.
+
+        Examples
+        --------
+        >>> from bayes_sklearn.priors import Laplace, Normal, StudentT
+        >>> Normal(1.0, 2.0).scaled(-3.0)
+        Normal(mu=-3.0, sigma=6.0)
+        >>> StudentT(nu=3, sigma=2.0).scaled(0.5)
+        StudentT(nu=3, mu=0.0, sigma=1.0)
+        >>> Laplace(1.0, 0.5).scaled(2.0)
+        Laplace(mu=2.0, b=1.0)
+        """
+        return replace(
+            self, mu=self.mu * factor, **{self._scale_field: self.scale * abs(factor)}
+        )
+
+
+class _PositiveScale(_Prior):
+    """A prior for a positive parameter whose scale is the field ``_scale_field``."""
+
+    # Exponential's field ``scale`` shadows this property.
+    @property
+    def scale(self) -> float:
+        """The scale parameter (``sigma``, or ``scale`` for :class:`Exponential`)."""
+        return getattr(self, self._scale_field)
+
+    def _loc_scale(self) -> dict[str, float]:
+        return {"scale": self.scale}
+
+    def scaled(self, factor: float) -> Self:
+        """The prior of ``abs(factor) * theta`` when ``theta`` has this prior.
+
+        Parameters
+        ----------
+        factor : float
+            The multiplier.
+
+        Returns
+        -------
+        Exponential, HalfNormal or HalfStudentT
+            The rescaled prior, of the same family.
+
+        Examples
+        --------
+        >>> from bayes_sklearn.priors import Exponential, HalfNormal, HalfStudentT
+        >>> Exponential(2.0).scaled(-0.5)
+        Exponential(scale=1.0)
+        >>> HalfNormal(2.0).scaled(0.5)
+        HalfNormal(sigma=1.0)
+        >>> HalfStudentT(nu=1, sigma=1.0).scaled(3.0)
+        HalfStudentT(nu=1, sigma=3.0)
+        """
+        return replace(self, **{self._scale_field: self.scale * abs(factor)})
+
+
 @dataclass(frozen=True)
-class Normal:
+class Normal(_LocationScale):
     """Normal prior ``Normal(mu, sigma)`` for a coefficient or intercept.
 
     Parameters
@@ -64,88 +277,11 @@ class Normal:
     mu: float = 0.0
     sigma: float = 1.0
 
-    def __post_init__(self) -> None:
-        _check_finite("Normal mu", self.mu)
-        _check_positive("Normal sigma", self.sigma)
-
-    @property
-    def loc(self) -> float:
-        return self.mu
-
-    @property
-    def scale(self) -> float:
-        return self.sigma
-
-    def scaled(self, factor: float) -> Normal:
-        """The prior of ``factor * theta`` when ``theta`` has this prior.
-
-        Parameters
-        ----------
-        factor : float
-            The multiplier.
-
-        Returns
-        -------
-        Normal
-            The rescaled prior.
-
-        Examples
-        --------
-        >>> from bayes_sklearn.priors import Normal
-        >>> Normal(1.0, 2.0).scaled(-3.0)
-        Normal(mu=-3.0, sigma=6.0)
-        """
-        return replace(self, mu=self.mu * factor, sigma=self.sigma * abs(factor))
-
-    def rvs(self, size: int | tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-        """Random draws from the prior.
-
-        Parameters
-        ----------
-        size : int or tuple of int
-            Shape of the output.
-        rng : numpy.random.Generator
-            Source of randomness.
-
-        Returns
-        -------
-        ndarray of shape ``size``
-            Independent draws.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from bayes_sklearn.priors import Normal
-        >>> draws = Normal(3.0, 0.5).rvs(1000, np.random.default_rng(0))
-        >>> draws.shape, bool(abs(draws.mean() - 3.0) < 0.1)
-        ((1000,), True)
-        """
-        return rng.normal(self.mu, self.sigma, size=size)
-
-    def logpdf(self, x: np.ndarray) -> np.ndarray:
-        """Log density of the prior at ``x``.
-
-        Parameters
-        ----------
-        x : float or ndarray
-            Points to evaluate.
-
-        Returns
-        -------
-        float or ndarray
-            Log density, of the shape of ``x``.
-
-        Examples
-        --------
-        >>> from bayes_sklearn.priors import Normal
-        >>> round(float(Normal(0.0, 1.0).logpdf(0.0)), 4)  # -log(sqrt(2 pi))
-        -0.9189
-        """
-        return stats.norm.logpdf(x, self.mu, self.sigma)
+    _distribution = stats.norm
 
 
 @dataclass(frozen=True)
-class StudentT:
+class StudentT(_LocationScale):
     """Student-t prior ``StudentT(nu, mu, sigma)``; ``nu=1`` is the Cauchy.
 
     Parameters
@@ -168,88 +304,12 @@ class StudentT:
     mu: float = 0.0
     sigma: float = 1.0
 
-    def __post_init__(self) -> None:
-        _check_positive("StudentT nu", self.nu)
-        _check_finite("StudentT mu", self.mu)
-        _check_positive("StudentT sigma", self.sigma)
-
-    @property
-    def loc(self) -> float:
-        return self.mu
-
-    @property
-    def scale(self) -> float:
-        return self.sigma
-
-    def scaled(self, factor: float) -> StudentT:
-        """The prior of ``factor * theta`` when ``theta`` has this prior.
-
-        Parameters
-        ----------
-        factor : float
-            The multiplier.
-
-        Returns
-        -------
-        StudentT
-            The rescaled prior.
-
-        Examples
-        --------
-        >>> from bayes_sklearn.priors import StudentT
-        >>> StudentT(nu=3, sigma=2.0).scaled(0.5)
-        StudentT(nu=3, mu=0.0, sigma=1.0)
-        """
-        return replace(self, mu=self.mu * factor, sigma=self.sigma * abs(factor))
-
-    def rvs(self, size: int | tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-        """Random draws from the prior.
-
-        Parameters
-        ----------
-        size : int or tuple of int
-            Shape of the output.
-        rng : numpy.random.Generator
-            Source of randomness.
-
-        Returns
-        -------
-        ndarray of shape ``size``
-            Independent draws.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from bayes_sklearn.priors import StudentT
-        >>> StudentT(nu=3).rvs((2, 3), np.random.default_rng(0)).shape
-        (2, 3)
-        """
-        return self.mu + self.sigma * rng.standard_t(self.nu, size=size)
-
-    def logpdf(self, x: np.ndarray) -> np.ndarray:
-        """Log density of the prior at ``x``.
-
-        Parameters
-        ----------
-        x : float or ndarray
-            Points to evaluate.
-
-        Returns
-        -------
-        float or ndarray
-            Log density, of the shape of ``x``.
-
-        Examples
-        --------
-        >>> from bayes_sklearn.priors import StudentT
-        >>> round(float(StudentT(nu=1).logpdf(0.0)), 4)  # Cauchy: -log(pi)
-        -1.1447
-        """
-        return stats.t.logpdf(x, self.nu, self.mu, self.sigma)
+    _distribution = stats.t
+    _shapes = ("nu",)
 
 
 @dataclass(frozen=True)
-class Laplace:
+class Laplace(_LocationScale):
     """Laplace (double-exponential) prior ``Laplace(mu, b)``, the Bayesian lasso.
 
     Parameters
@@ -269,87 +329,12 @@ class Laplace:
     mu: float = 0.0
     b: float = 1.0
 
-    def __post_init__(self) -> None:
-        _check_finite("Laplace mu", self.mu)
-        _check_positive("Laplace b", self.b)
-
-    @property
-    def loc(self) -> float:
-        return self.mu
-
-    @property
-    def scale(self) -> float:
-        return self.b
-
-    def scaled(self, factor: float) -> Laplace:
-        """The prior of ``factor * theta`` when ``theta`` has this prior.
-
-        Parameters
-        ----------
-        factor : float
-            The multiplier.
-
-        Returns
-        -------
-        Laplace
-            The rescaled prior.
-
-        Examples
-        --------
-        >>> from bayes_sklearn.priors import Laplace
-        >>> Laplace(1.0, 0.5).scaled(2.0)
-        Laplace(mu=2.0, b=1.0)
-        """
-        return replace(self, mu=self.mu * factor, b=self.b * abs(factor))
-
-    def rvs(self, size: int | tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-        """Random draws from the prior.
-
-        Parameters
-        ----------
-        size : int or tuple of int
-            Shape of the output.
-        rng : numpy.random.Generator
-            Source of randomness.
-
-        Returns
-        -------
-        ndarray of shape ``size``
-            Independent draws.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from bayes_sklearn.priors import Laplace
-        >>> Laplace(b=0.5).rvs((2, 3), np.random.default_rng(0)).shape
-        (2, 3)
-        """
-        return rng.laplace(self.mu, self.b, size=size)
-
-    def logpdf(self, x: np.ndarray) -> np.ndarray:
-        """Log density of the prior at ``x``.
-
-        Parameters
-        ----------
-        x : float or ndarray
-            Points to evaluate.
-
-        Returns
-        -------
-        float or ndarray
-            Log density, of the shape of ``x``.
-
-        Examples
-        --------
-        >>> from bayes_sklearn.priors import Laplace
-        >>> round(float(Laplace(b=1.0).logpdf(0.0)), 4)  # -log(2)
-        -0.6931
-        """
-        return stats.laplace.logpdf(x, self.mu, self.b)
+    _distribution = stats.laplace
+    _scale_field = "b"
 
 
 @dataclass(frozen=True)
-class Exponential:
+class Exponential(_PositiveScale):
     """Exponential prior with mean ``scale`` for a positive parameter.
 
     Parameters
@@ -366,81 +351,12 @@ class Exponential:
 
     scale: float = 1.0
 
-    def __post_init__(self) -> None:
-        _check_positive("Exponential scale", self.scale)
-
-    def scaled(self, factor: float) -> Exponential:
-        """The prior of ``abs(factor) * theta`` when ``theta`` has this prior.
-
-        Parameters
-        ----------
-        factor : float
-            The multiplier.
-
-        Returns
-        -------
-        Exponential
-            The rescaled prior.
-
-        Examples
-        --------
-        >>> from bayes_sklearn.priors import Exponential
-        >>> Exponential(2.0).scaled(-0.5)
-        Exponential(scale=1.0)
-        """
-        return replace(self, scale=self.scale * abs(factor))
-
-    def rvs(self, size: int | tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-        """Random draws from the prior (all positive).
-
-        Parameters
-        ----------
-        size : int or tuple of int
-            Shape of the output.
-        rng : numpy.random.Generator
-            Source of randomness.
-
-        Returns
-        -------
-        ndarray of shape ``size``
-            Independent draws.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from bayes_sklearn.priors import Exponential
-        >>> draws = Exponential(2.0).rvs(1000, np.random.default_rng(0))
-        >>> draws.shape, bool(np.all(draws > 0))
-        ((1000,), True)
-        """
-        return rng.exponential(self.scale, size=size)
-
-    def logpdf(self, x: np.ndarray) -> np.ndarray:
-        """Log density of the prior at ``x``.
-
-        Parameters
-        ----------
-        x : float or ndarray
-            Points to evaluate (the support is ``x >= 0``).
-
-        Returns
-        -------
-        float or ndarray
-            Log density, of the shape of ``x``.
-
-        Examples
-        --------
-        >>> from bayes_sklearn.priors import Exponential
-        >>> round(float(Exponential(2.0).logpdf(0.0)), 4)  # -log(2)
-        -0.6931
-        >>> float(Exponential(2.0).logpdf(-1.0))
-        -inf
-        """
-        return stats.expon.logpdf(x, scale=self.scale)
+    _distribution = stats.expon
+    _scale_field = "scale"
 
 
 @dataclass(frozen=True)
-class HalfNormal:
+class HalfNormal(_PositiveScale):
     """Half-normal prior for a positive parameter.
 
     Parameters
@@ -457,83 +373,11 @@ class HalfNormal:
 
     sigma: float = 1.0
 
-    def __post_init__(self) -> None:
-        _check_positive("HalfNormal sigma", self.sigma)
-
-    @property
-    def scale(self) -> float:
-        return self.sigma
-
-    def scaled(self, factor: float) -> HalfNormal:
-        """The prior of ``abs(factor) * theta`` when ``theta`` has this prior.
-
-        Parameters
-        ----------
-        factor : float
-            The multiplier.
-
-        Returns
-        -------
-        HalfNormal
-            The rescaled prior.
-
-        Examples
-        --------
-        >>> from bayes_sklearn.priors import HalfNormal
-        >>> HalfNormal(2.0).scaled(0.5)
-        HalfNormal(sigma=1.0)
-        """
-        return replace(self, sigma=self.sigma * abs(factor))
-
-    def rvs(self, size: int | tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-        """Random draws from the prior (all positive).
-
-        Parameters
-        ----------
-        size : int or tuple of int
-            Shape of the output.
-        rng : numpy.random.Generator
-            Source of randomness.
-
-        Returns
-        -------
-        ndarray of shape ``size``
-            Independent draws.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from bayes_sklearn.priors import HalfNormal
-        >>> draws = HalfNormal(1.0).rvs((2, 3), np.random.default_rng(0))
-        >>> draws.shape, bool(np.all(draws >= 0))
-        ((2, 3), True)
-        """
-        return np.abs(rng.normal(0.0, self.sigma, size=size))
-
-    def logpdf(self, x: np.ndarray) -> np.ndarray:
-        """Log density of the prior at ``x``.
-
-        Parameters
-        ----------
-        x : float or ndarray
-            Points to evaluate (the support is ``x >= 0``).
-
-        Returns
-        -------
-        float or ndarray
-            Log density, of the shape of ``x``.
-
-        Examples
-        --------
-        >>> from bayes_sklearn.priors import HalfNormal
-        >>> round(float(HalfNormal(1.0).logpdf(0.0)), 4)  # log(sqrt(2 / pi))
-        -0.2258
-        """
-        return stats.halfnorm.logpdf(x, scale=self.sigma)
+    _distribution = stats.halfnorm
 
 
 @dataclass(frozen=True)
-class HalfStudentT:
+class HalfStudentT(_PositiveScale):
     """Half-Student-t prior for a positive parameter (``nu=1``: half-Cauchy).
 
     Parameters
@@ -553,81 +397,8 @@ class HalfStudentT:
     nu: float = 3.0
     sigma: float = 1.0
 
-    def __post_init__(self) -> None:
-        _check_positive("HalfStudentT nu", self.nu)
-        _check_positive("HalfStudentT sigma", self.sigma)
-
-    @property
-    def scale(self) -> float:
-        return self.sigma
-
-    def scaled(self, factor: float) -> HalfStudentT:
-        """The prior of ``abs(factor) * theta`` when ``theta`` has this prior.
-
-        Parameters
-        ----------
-        factor : float
-            The multiplier.
-
-        Returns
-        -------
-        HalfStudentT
-            The rescaled prior.
-
-        Examples
-        --------
-        >>> from bayes_sklearn.priors import HalfStudentT
-        >>> HalfStudentT(nu=1, sigma=1.0).scaled(3.0)
-        HalfStudentT(nu=1, sigma=3.0)
-        """
-        return replace(self, sigma=self.sigma * abs(factor))
-
-    def rvs(self, size: int | tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-        """Random draws from the prior (all positive).
-
-        Parameters
-        ----------
-        size : int or tuple of int
-            Shape of the output.
-        rng : numpy.random.Generator
-            Source of randomness.
-
-        Returns
-        -------
-        ndarray of shape ``size``
-            Independent draws.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from bayes_sklearn.priors import HalfStudentT
-        >>> draws = HalfStudentT(nu=3).rvs((2, 3), np.random.default_rng(0))
-        >>> draws.shape, bool(np.all(draws >= 0))
-        ((2, 3), True)
-        """
-        return np.abs(self.sigma * rng.standard_t(self.nu, size=size))
-
-    def logpdf(self, x: np.ndarray) -> np.ndarray:
-        """Log density of the prior at ``x``.
-
-        Parameters
-        ----------
-        x : float or ndarray
-            Points to evaluate (the support is ``x >= 0``).
-
-        Returns
-        -------
-        float or ndarray
-            Log density, of the shape of ``x``.
-
-        Examples
-        --------
-        >>> from bayes_sklearn.priors import HalfStudentT
-        >>> round(float(HalfStudentT(nu=1).logpdf(0.0)), 4)  # half-Cauchy: log(2 / pi)
-        -0.4516
-        """
-        log_density = np.log(2.0) + stats.t.logpdf(x, self.nu, 0.0, self.sigma)
-        return np.where(np.asarray(x) >= 0, log_density, -np.inf)[()]
+    _distribution = _Folded(stats.t)
+    _shapes = ("nu",)
 
 
 CoefficientPrior = Union[Normal, StudentT, Laplace]
