@@ -12,27 +12,52 @@ from dataclasses import dataclass
 import numpy as np
 
 
-def column_moments(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def column_moments(
+    X: np.ndarray, sample_weight: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean, standard deviation and largest magnitude of each column of ``X``.
+
+    With ``sample_weight`` these are the frequency-weighted mean and
+    population standard deviation (over ``sum(w)``), equal to those of ``X``
+    with row ``i`` repeated ``w_i`` times; rows of weight 0 count for nothing,
+    also in the magnitude.
 
     Columns of extreme magnitude are divided by their largest value first, so
     the squares in the variance neither overflow (values near 1e200) nor
     underflow (values near 1e-200); other data are not copied.
     """
     X = np.asarray(X, dtype=np.float64)
+    if sample_weight is not None:
+        w = np.asarray(sample_weight, dtype=np.float64)
+        X = X[w > 0]
+        w = w[w > 0]
+    else:
+        w = None
     if X.shape[0] == 0:
         return X.mean(axis=0), X.std(axis=0), np.zeros(X.shape[1:])
     magnitude = np.maximum(X.max(axis=0), -X.min(axis=0))
     if np.all((magnitude == 0) | ((magnitude > 1e-100) & (magnitude < 1e100))):
-        return X.mean(axis=0), X.std(axis=0), magnitude
+        mean, std = _mean_std(X, w)
+        return mean, std, magnitude
     divisor = np.where(magnitude > 0, magnitude, 1.0)
-    unit = X / divisor
-    return unit.mean(axis=0) * divisor, unit.std(axis=0) * divisor, magnitude
+    mean, std = _mean_std(X / divisor, w)
+    return mean * divisor, std * divisor, magnitude
 
 
-def location_scale(y: np.ndarray) -> tuple[float, float]:
-    """Mean and standard deviation of a vector; scale 1 when it is constant."""
-    center, scale, _ = column_moments(y)
+def _mean_std(X: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    if w is None:
+        return X.mean(axis=0), X.std(axis=0)
+    mean = np.average(X, axis=0, weights=w)
+    # Two-pass: the deviations from the weighted mean, as np.std does.
+    var = np.average((X - mean) ** 2, axis=0, weights=w)
+    return mean, np.sqrt(var)
+
+
+def location_scale(
+    y: np.ndarray, sample_weight: np.ndarray | None = None
+) -> tuple[float, float]:
+    """(Weighted) mean and standard deviation of a vector; scale 1 when it is constant."""
+    center, scale, _ = column_moments(y, sample_weight)
     return float(center), float(scale) if scale > 0 else 1.0
 
 
@@ -48,8 +73,9 @@ class Standardizer:
     scale: np.ndarray
 
     @classmethod
-    def fit(cls, X: np.ndarray) -> Standardizer:
-        center, scale, magnitude = column_moments(X)
+    def fit(cls, X: np.ndarray, sample_weight: np.ndarray | None = None) -> Standardizer:
+        """Learn (weighted) column centres and scales; see :func:`column_moments`."""
+        center, scale, magnitude = column_moments(X, sample_weight)
         # A column is constant when its spread is at rounding level of its values.
         constant = scale <= 1e-12 * magnitude
         scale = np.where(constant, 1.0, scale)

@@ -123,11 +123,13 @@ class ModelSpec:
         )
 
 
-def _response_scale(family: str, y: np.ndarray) -> tuple[float, float]:
+def _response_scale(
+    family: str, y: np.ndarray, sample_weight: np.ndarray | None = None
+) -> tuple[float, float]:
     """Location and scale of ``y`` used to autoscale priors."""
     if family != "gaussian":
         return 0.0, 1.0
-    return location_scale(y)
+    return location_scale(y, sample_weight)
 
 
 def _coefficient_index(key: object, coef_names: Sequence[str]) -> int:
@@ -185,6 +187,7 @@ def resolve_model_spec(
     varying_slopes: Sequence[str] | None = None,
     prior_group_scale: float = 1.0,
     centered: bool = False,
+    sample_weight: np.ndarray | None = None,
 ) -> ModelSpec:
     """Resolve the estimator's prior parameters against the training data.
 
@@ -216,14 +219,17 @@ def resolve_model_spec(
         priors on the standardised scale.
     centered : bool, default=False
         Parameterisation of the group effects.
+    sample_weight : ndarray of shape (n_samples,) or None
+        Frequency weights: the autoscaling uses the weighted moments of ``X``
+        and ``y``, so weight 2 gives the same priors as the row twice.
 
     Returns
     -------
     ModelSpec
     """
     coef_names = tuple(coef_names)
-    standardizer = Standardizer.fit(X)
-    y_center, y_scale = _response_scale(family, y)
+    standardizer = Standardizer.fit(X, sample_weight)
+    y_center, y_scale = _response_scale(family, y, sample_weight)
     user_coef, user_intercept = _user_priors(priors, coef_names)
     coef_priors = tuple(
         user_coef.get(j, Normal(0.0, prior_scale * y_scale / standardizer.scale[j]))

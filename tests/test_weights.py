@@ -1,0 +1,81 @@
+"""Frequency weights: weight ``k`` is row ``i`` repeated ``k`` times.
+
+Each engine is checked against the same data with the rows duplicated
+(``np.repeat(X, w, axis=0)``), which is computed without any weight code, so
+the expected values are independent of the weighting under test. Data are far
+from standard scale (means near 1e3, sds from 1e-2 to 50) so that a missed
+weight in a centre or scale shows.
+"""
+
+import numpy as np
+import pytest
+
+from bayes_sklearn.design.standardize import Standardizer, column_moments, location_scale
+from bayes_sklearn.model.spec import resolve_model_spec
+
+
+def _data(n: int = 23, seed: int = 3):
+    rng = np.random.default_rng(seed)
+    X = np.column_stack([
+        1e3 + 50.0 * rng.standard_normal(n),
+        -4.0 + 1e-2 * rng.standard_normal(n),
+        rng.integers(0, 2, n).astype(float),
+    ])
+    y = 2e3 + 0.3 * X[:, 0] - 400.0 * X[:, 1] + 7.0 * X[:, 2] + 5.0 * rng.standard_normal(n)
+    w = rng.integers(0, 4, n)
+    w[:3] = [0, 2, 3]
+    return X, y, w
+
+
+def test_weighted_moments_equal_the_duplicated_rows():
+    X, y, w = _data()
+    X_rep, y_rep = np.repeat(X, w, axis=0), np.repeat(y, w)
+    for got, want in zip(column_moments(X, w), column_moments(X_rep)):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    np.testing.assert_allclose(location_scale(y, w), location_scale(y_rep), rtol=1e-12)
+    # Without weights nothing changes.
+    np.testing.assert_array_equal(column_moments(X)[1], X.std(axis=0))
+
+
+def test_zero_weight_rows_count_for_nothing():
+    # The only row where column 1 differs has weight 0: the column is constant
+    # among the weighted rows and gets scale 1, its magnitude ignores the row.
+    X = np.array([[1.0, 5.0], [2.0, 5.0], [4.0, -1e6]])
+    w = np.array([1.0, 3.0, 0.0])
+    center, scale, magnitude = column_moments(X, w)
+    np.testing.assert_allclose(center, [7.0 / 4.0, 5.0])
+    np.testing.assert_allclose(scale, [np.sqrt((0.75**2 + 3 * 0.25**2) / 4), 0.0])
+    np.testing.assert_array_equal(magnitude, [2.0, 5.0])
+    std = Standardizer.fit(X, w)
+    assert std.scale[1] == 1.0
+
+
+def test_extreme_magnitude_columns_are_weighted_too():
+    X = np.array([[1e200], [3e200], [2e200]])
+    w = np.array([2.0, 1.0, 0.0])
+    center, scale, _ = column_moments(X, w)
+    np.testing.assert_allclose(center, [5e200 / 3])
+    # rows 1, 1, 3 (x 1e200): deviations -2/3, -2/3, 4/3, variance 8/9.
+    np.testing.assert_allclose(scale, [np.sqrt(8.0 / 9.0) * 1e200])
+
+
+def test_model_spec_autoscaled_priors_equal_the_duplicated_rows():
+    X, y, w = _data()
+    names = ["a", "b", "c"]
+    weighted = resolve_model_spec(family="gaussian", coef_names=names, X=X, y=y, sample_weight=w)
+    repeated = resolve_model_spec(
+        family="gaussian", coef_names=names, X=np.repeat(X, w, axis=0), y=np.repeat(y, w)
+    )
+    for a, b in zip(
+        (weighted.intercept_prior, *weighted.coef_priors, weighted.noise_prior),
+        (repeated.intercept_prior, *repeated.coef_priors, repeated.noise_prior),
+    ):
+        assert type(a) is type(b)
+        np.testing.assert_allclose(
+            [float(v) for v in vars(a).values()], [float(v) for v in vars(b).values()],
+            rtol=1e-12,
+        )
+    np.testing.assert_allclose(weighted.standardizer.center, repeated.standardizer.center,
+                               rtol=1e-12)
+    np.testing.assert_allclose(weighted.standardizer.scale, repeated.standardizer.scale,
+                               rtol=1e-12)
