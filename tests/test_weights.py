@@ -79,3 +79,42 @@ def test_model_spec_autoscaled_priors_equal_the_duplicated_rows():
                                rtol=1e-12)
     np.testing.assert_allclose(weighted.standardizer.scale, repeated.standardizer.scale,
                                rtol=1e-12)
+
+
+def _spec_and_z(X, y, w=None):
+    spec = resolve_model_spec(family="gaussian", coef_names=["a", "b", "c"], X=X, y=y,
+                              sample_weight=w)
+    return spec, spec.standardizer.transform(X)
+
+
+def test_exact_posterior_moments_equal_the_duplicated_rows():
+    from bayes_sklearn.inference.exact import exact_posterior
+
+    X, y, w = _data()
+    spec_w, Xz_w = _spec_and_z(X, y, w)
+    spec_r, Xz_r = _spec_and_z(np.repeat(X, w, axis=0), np.repeat(y, w))
+    mean_w, cov_w = exact_posterior(spec_w, Xz_w, y, w).moments()
+    mean_r, cov_r = exact_posterior(spec_r, Xz_r, np.repeat(y, w)).moments()
+    np.testing.assert_allclose(mean_w, mean_r, rtol=1e-8, atol=1e-8 * np.abs(mean_r).max())
+    np.testing.assert_allclose(cov_w, cov_r, rtol=1e-8, atol=1e-8 * np.abs(cov_r).max())
+    # The weights matter: ignoring them moves the posterior mean.
+    spec_u, Xz_u = _spec_and_z(X, y)
+    mean_u, _ = exact_posterior(spec_u, Xz_u, y).moments()
+    assert np.max(np.abs(mean_u - mean_r) / np.sqrt(np.diag(cov_r))) > 0.5
+
+
+def test_exact_zero_weight_equals_the_row_removed():
+    from bayes_sklearn.inference.exact import exact_posterior
+
+    X, y, _ = _data()
+    w = np.ones(len(y))
+    w[[0, 5]] = 0.0
+    y = y.copy()
+    y[0] += 1e4  # an outlier that must have no effect at weight 0
+    keep = w > 0
+    spec_w, Xz_w = _spec_and_z(X, y, w)
+    spec_r, Xz_r = _spec_and_z(X[keep], y[keep])
+    mean_w, cov_w = exact_posterior(spec_w, Xz_w, y, w).moments()
+    mean_r, cov_r = exact_posterior(spec_r, Xz_r, y[keep]).moments()
+    np.testing.assert_allclose(mean_w, mean_r, rtol=1e-8, atol=1e-8 * np.abs(mean_r).max())
+    np.testing.assert_allclose(cov_w, cov_r, rtol=1e-8, atol=1e-8 * np.abs(cov_r).max())

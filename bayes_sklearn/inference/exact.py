@@ -12,7 +12,8 @@ approximation, at a relative error far below Monte Carlo error), draw
 ``sigma`` by inverse CDF and then the coefficients from their conditional
 normal. With ``L = S^{1/2}`` and ``L A'A L = Q diag(lam) Q'`` every grid point
 costs O(p) after one eigendecomposition, and the data enter only through the
-sufficient statistics ``A'A``, ``A'y``, the least-squares residual sum of squares and ``n``.
+sufficient statistics ``A'A``, ``A'y``, the least-squares residual sum of squares and ``n``
+(with frequency weights: ``A'WA``, ``A'Wy``, the weighted sum and ``sum(w)``).
 
 When the noise prior were inverse-gamma and the coefficient priors scaled
 by ``sigma``, this would be the closed-form Normal–Inverse-Gamma posterior;
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bayes_sklearn.design.standardize import location_scale
 from bayes_sklearn.inference.result import SamplerResult
 from bayes_sklearn.inference.settings import InferenceSettings
 from bayes_sklearn.model.spec import ModelSpec
@@ -111,13 +113,32 @@ def _check_normal_priors(spec: ModelSpec) -> None:
             )
 
 
-def exact_posterior(spec: ModelSpec, X_z: np.ndarray, y: np.ndarray) -> ExactPosterior:
-    """Compute the exact posterior of the gaussian model on standardised data."""
+def exact_posterior(
+    spec: ModelSpec,
+    X_z: np.ndarray,
+    y: np.ndarray,
+    sample_weight: np.ndarray | None = None,
+) -> ExactPosterior:
+    """Compute the exact posterior of the gaussian model on standardised data.
+
+    ``sample_weight`` are frequency weights: the likelihood of row ``i`` counts
+    ``w_i`` times, so ``A'WA``, ``A'Wy``, the weighted residual sum of squares
+    and ``n = sum(w)`` replace their unweighted forms.
+    """
     _check_normal_priors(spec)
-    n = X_z.shape[0]
-    y_shift = float(np.mean(y))
-    y_scale = float(np.std(y)) or 1.0
-    y_s = (y - y_shift) / y_scale
+    y = np.asarray(y, dtype=np.float64)
+    if sample_weight is None:
+        root_w = np.ones(X_z.shape[0])
+        n = float(X_z.shape[0])
+        y_shift = float(np.mean(y))
+        y_scale = float(np.std(y)) or 1.0
+    else:
+        w = np.asarray(sample_weight, dtype=np.float64)
+        root_w = np.sqrt(w)
+        n = float(w.sum())
+        y_shift, y_scale = location_scale(y, w)
+    # Rows scaled by sqrt(w): A'A, A'y and |residual|^2 become their weighted forms.
+    y_s = root_w * (y - y_shift) / y_scale
 
     priors = [spec.intercept_prior] + list(spec.sampling_coef_priors())
     prior_mean = np.array([p.mu for p in priors])
@@ -125,7 +146,7 @@ def exact_posterior(spec: ModelSpec, X_z: np.ndarray, y: np.ndarray) -> ExactPos
     prior_mean /= y_scale
     prior_sd = np.array([p.sigma for p in priors]) / y_scale
 
-    A = np.column_stack([np.ones(n), X_z])
+    A = root_w[:, None] * np.column_stack([np.ones(X_z.shape[0]), X_z])
     eigvals, eigvecs = np.linalg.eigh(prior_sd[:, None] * (A.T @ A) * prior_sd[None, :])
     # Eigenvalues below 1e-12 of the largest are rounding of an exact
     # collinearity (possibly negative): zero them, or for a near-exact fit,
@@ -174,10 +195,14 @@ def exact_posterior(spec: ModelSpec, X_z: np.ndarray, y: np.ndarray) -> ExactPos
 
 
 def sample_exact(
-    spec: ModelSpec, X_z: np.ndarray, y: np.ndarray, settings: InferenceSettings
+    spec: ModelSpec,
+    X_z: np.ndarray,
+    y: np.ndarray,
+    settings: InferenceSettings,
+    sample_weight: np.ndarray | None = None,
 ) -> SamplerResult:
     """Independent draws from the exact posterior, laid out as chains."""
-    posterior = exact_posterior(spec, X_z, y)
+    posterior = exact_posterior(spec, X_z, y, sample_weight)
     rng = np.random.default_rng(settings.seed)
     theta, sigma = posterior.sample(settings.chains * settings.draws, rng)
     shape = (settings.chains, settings.draws)
