@@ -57,7 +57,9 @@ def test_sufficient_statistics_by_hand():
     # normal equations: X'resid vanishes up to rounding of the 1e-2 scale data
     np.testing.assert_allclose(xt_resid, X_z.T @ resid, atol=1e-12)
     assert np.abs(xt_resid).max() < 1e-12
-    assert scalars.shape == (3,)
+    # [y mean, SSR, sum of residuals, sum of weights]: the last is n unweighted
+    assert scalars.shape == (4,)
+    assert scalars[3] == len(y)
     np.testing.assert_allclose(scalars[0], np.mean(y), rtol=1e-15)
     np.testing.assert_allclose(scalars[1], np.sum(resid**2), rtol=1e-9)
     # the residuals around a fit without intercept do not sum to zero here

@@ -118,3 +118,103 @@ def test_exact_zero_weight_equals_the_row_removed():
     mean_r, cov_r = exact_posterior(spec_r, Xz_r, y[keep]).moments()
     np.testing.assert_allclose(mean_w, mean_r, rtol=1e-8, atol=1e-8 * np.abs(mean_r).max())
     np.testing.assert_allclose(cov_w, cov_r, rtol=1e-8, atol=1e-8 * np.abs(cov_r).max())
+
+
+# --- the kernel -----------------------------------------------------------
+
+KERNEL_CASES = {
+    "gaussian-suffstats": dict(family="gaussian", groups=False, suffstats=True),
+    "gaussian-rows": dict(family="gaussian", groups=False, suffstats=False),
+    "gaussian-groups": dict(family="gaussian", groups=True, suffstats=False),
+    "bernoulli": dict(family="bernoulli", groups=False, suffstats=False),
+    "bernoulli-groups": dict(family="bernoulli", groups=True, suffstats=False),
+    "categorical": dict(family="categorical", groups=False, suffstats=False),
+}
+
+
+def _kernel_case(family, groups, n=31, seed=5):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3)) * [50.0, 1e-2, 3.0] + [1e3, -4.0, 0.0]
+    codes = rng.integers(0, 3, size=n)
+    if family == "gaussian":
+        y = 2e3 + X @ [0.3, -400.0, 7.0] + 5.0 * rng.normal(size=n)
+        m = 1
+    elif family == "bernoulli":
+        y = rng.integers(0, 2, size=n).astype(float)
+        m = 1
+    else:
+        y = rng.integers(0, 3, size=n).astype(float)
+        m = 2
+    w = rng.integers(0, 4, size=n)
+    w[:2] = [0, 3]
+    spec = resolve_model_spec(
+        family=family, coef_names=["a", "b", "c"], X=X, y=y, n_outputs=m,
+        group_labels=["g0", "g1", "g2"] if groups else None,
+        varying_slopes=["c"] if groups else None,
+    )
+    return spec, spec.standardizer.transform(X), y, codes if groups else None, w
+
+
+@pytest.mark.parametrize("case", list(KERNEL_CASES))
+def test_kernel_weighted_log_density_equals_the_duplicated_rows(case):
+    from bayes_sklearn.inference._kernel import log_density
+    from bayes_sklearn.inference.packing import pack_model
+
+    opts = KERNEL_CASES[case]
+    spec, X_z, y, codes, w = _kernel_case(opts["family"], opts["groups"])
+    suff = opts["suffstats"]
+    repeated = pack_model(
+        spec, np.ascontiguousarray(np.repeat(X_z, w, axis=0)), np.repeat(y, w),
+        None if codes is None else np.repeat(codes, w), sufficient_statistics=suff,
+    )
+    weighted = pack_model(spec, X_z, y, codes, sufficient_statistics=suff,
+                          sample_weight=w.astype(float))
+    unweighted = pack_model(spec, X_z, y, codes, sufficient_statistics=suff)
+    rng = np.random.default_rng(11)
+    for _ in range(3):
+        theta = weighted.initial_point + rng.normal(scale=0.3, size=weighted.n_dim)
+        value_r, grad_r = log_density(repeated.header, theta)
+        value_w, grad_w = log_density(weighted.header, theta)
+        np.testing.assert_allclose(value_w, value_r, rtol=1e-10)
+        np.testing.assert_allclose(grad_w, grad_r, rtol=1e-10, atol=1e-10 * np.abs(grad_r).max())
+        assert abs(log_density(unweighted.header, theta)[0] - value_r) > 1e-3 * abs(value_r)
+
+
+@pytest.mark.parametrize("case", list(KERNEL_CASES))
+def test_kernel_weighted_gradient_matches_finite_differences(case):
+    from bayes_sklearn.inference._kernel import log_density
+    from bayes_sklearn.inference.packing import pack_model
+
+    opts = KERNEL_CASES[case]
+    spec, X_z, y, codes, w = _kernel_case(opts["family"], opts["groups"])
+    # Fractional weights: not representable as duplicated rows.
+    weight = w + 0.37
+    packed = pack_model(spec, X_z, y, codes, sufficient_statistics=opts["suffstats"],
+                        sample_weight=weight)
+    theta = packed.initial_point + np.random.default_rng(4).normal(scale=0.3, size=packed.n_dim)
+    _, grad = log_density(packed.header, theta)
+    step = 1e-6
+    numeric = np.empty_like(grad)
+    for i in range(theta.shape[0]):
+        up, down = theta.copy(), theta.copy()
+        up[i] += step
+        down[i] -= step
+        numeric[i] = (log_density(packed.header, up)[0] - log_density(packed.header, down)[0]) / (
+            2 * step
+        )
+    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-5 * np.abs(numeric).max())
+
+
+def test_pack_model_multiplies_sample_weight_by_the_minibatch_factor():
+    from bayes_sklearn.inference import _kernel as k
+    from bayes_sklearn.inference.packing import pack_model
+
+    spec, X_z, y, codes, w = _kernel_case("bernoulli", False, n=5)
+    packed = pack_model(spec, X_z, y, row_weight=2.5, sample_weight=w,
+                        sufficient_statistics=False)
+    pointed = np.ctypeslib.as_array(
+        (np.ctypeslib.ctypes.c_double * 5).from_address(int(packed.header[k.P_ROW_WEIGHT]))
+    )
+    np.testing.assert_array_equal(pointed, 2.5 * w)
+    with pytest.raises(ValueError, match="sample_weight has shape"):
+        pack_model(spec, X_z, y, sample_weight=np.ones(4))

@@ -55,9 +55,11 @@ FAMILY, N_ROWS, N_COEF, N_OUT, N_GROUPS, N_EFFECTS, CENTERED, SUFFSTATS, N_DIM =
     P_ROW_WEIGHT,
 ) = range(10, 27)
 HEADER_SIZE = 27
-# P_SCALARS holds [y mean, residual sum of squares at beta_hat, sum of residuals].
-# P_ROW_WEIGHT holds one float: the likelihood of each row counts this many
-# times (n / batch size for a minibatch standing in for all n rows).
+# P_SCALARS holds [y mean, residual sum of squares at beta_hat, sum of residuals,
+# sum of weights], all weighted by the frequency weights.
+# P_ROW_WEIGHT holds one float per row: the likelihood of row i counts w_i
+# times (frequency weights, times n / batch size for a minibatch standing in
+# for all n rows).
 
 LOGP_SIGNATURE = types.int64(
     types.uint64,
@@ -124,14 +126,13 @@ def _log_scale_prior(kind, scale, nu, u):
 
 @numba.njit(cache=True)
 def _gaussian_suffstats_loglik(header, theta, grad, p, sigma_index):
-    """Gaussian log likelihood from X'X and least-squares residual statistics."""
-    n = header[N_ROWS]
+    """Gaussian log likelihood from X'WX and weighted least-squares residual statistics."""
     xtx = numba.carray(_as_pointer(header[P_XTX]), (p, p), np.float64)
     beta_hat = _floats(header, P_BETA_HAT, p)
     xt_resid = _floats(header, P_XT_RESID, p)
     x_sum = _floats(header, P_X_SUM, p)
-    scalars = _floats(header, P_SCALARS, 3)
-    y_mean, resid_ss, resid_sum = scalars[0], scalars[1], scalars[2]
+    scalars = _floats(header, P_SCALARS, 4)
+    y_mean, resid_ss, resid_sum, n = scalars[0], scalars[1], scalars[2], scalars[3]
     u = theta[sigma_index]
     inv_var = np.exp(-2.0 * u)
     c = theta[0] - y_mean
@@ -163,7 +164,7 @@ def _single_output_rows(
     """One fused pass over the rows for a single linear predictor.
 
     Returns the bernoulli log likelihood (0 for gaussian) and the gaussian
-    residual sum of squares (0 for bernoulli), each row counted ``weight``
+    residual sum of squares (0 for bernoulli), row ``i`` counted ``weight[i]``
     times; adds d logp / d eta times the row into ``grad`` and, per group,
     into ``grad_effects``.
     """
@@ -184,9 +185,10 @@ def _single_output_rows(
             eta += effects[g, 0]
             for e in range(1, n_effects):
                 eta += effects[g, e] * X[i, varying[e - 1]]
+        w = weight[i]
         if family == GAUSSIAN:
             err = y[i] - eta
-            ssr += err * err
+            ssr += w * err * err
             resid = err * inv_var
         else:
             # One exp and one log per row: softplus and sigmoid share
@@ -194,9 +196,9 @@ def _single_output_rows(
             # faster here, and its absolute error (<= 1.2e-16 per row) is all a
             # log likelihood summed over rows can register anyway.
             t = np.exp(-abs(eta))
-            loglik += y[i] * eta - max(eta, 0.0) - np.log(1.0 + t)
+            loglik += w * (y[i] * eta - max(eta, 0.0) - np.log(1.0 + t))
             resid = y[i] - (1.0 / (1.0 + t) if eta >= 0.0 else t / (1.0 + t))
-        resid *= weight
+        resid *= w
         grad_intercept += resid
         for j in range(p):
             grad_coef[j] += resid * X[i, j]
@@ -208,7 +210,7 @@ def _single_output_rows(
     grad[0] += grad_intercept
     for j in range(p):
         grad[1 + j] += grad_coef[j]
-    return weight * loglik, weight * ssr
+    return loglik, ssr
 
 
 @numba.njit(cache=True)
@@ -232,18 +234,19 @@ def _categorical_rows(X, y, theta, grad, m, weight):
         for k in range(m):
             total += np.exp(eta[k] - top)
         label = int(y[i])
-        loglik -= top + np.log(total)
+        w = weight[i]
+        loglik -= w * (top + np.log(total))
         if label > 0:
-            loglik += eta[label - 1]
+            loglik += w * eta[label - 1]
         for k in range(m):
-            resid[k] = weight * ((1.0 if label == k + 1 else 0.0) - np.exp(eta[k] - top) / total)
+            resid[k] = w * ((1.0 if label == k + 1 else 0.0) - np.exp(eta[k] - top) / total)
         for k in range(m):
             grad[k] += resid[k]
         for j in range(p):
             x = X[i, j]
             for k in range(m):
                 grad[m + j * m + k] += resid[k] * x
-    return weight * loglik, 0.0
+    return loglik, 0.0
 
 
 @numba.njit(cache=True)
@@ -268,7 +271,7 @@ def _row_loglik(header, theta, grad, p, m, sigma_index, group_start):
             sd = 1.0 if header[CENTERED] else np.exp(theta[group_start + e])
             for g in range(n_groups):
                 effects[g, e] = sd * theta[raw_start + g * n_effects + e]
-    weight = _floats(header, P_ROW_WEIGHT, 1)[0]
+    weight = _floats(header, P_ROW_WEIGHT, n)
     if m == 1:
         loglik, ssr = _single_output_rows(
             family, X, y, codes, varying, effects, grad_effects, theta, grad, inv_var, weight
@@ -276,8 +279,11 @@ def _row_loglik(header, theta, grad, p, m, sigma_index, group_start):
     else:
         loglik, ssr = _categorical_rows(X, y, theta, grad, m, weight)
     if family == GAUSSIAN:
-        loglik = -weight * n * theta[sigma_index] - 0.5 * ssr * inv_var
-        grad[sigma_index] += -weight * n + ssr * inv_var
+        total_weight = 0.0
+        for i in range(n):
+            total_weight += weight[i]
+        loglik = -total_weight * theta[sigma_index] - 0.5 * ssr * inv_var
+        grad[sigma_index] += -total_weight + ssr * inv_var
     if n_groups > 0:
         loglik += _group_prior(header, theta, grad, effects, grad_effects, group_start)
     return loglik

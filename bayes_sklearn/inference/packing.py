@@ -53,20 +53,27 @@ def _scale_arrays(priors) -> list[np.ndarray]:
     return [kinds, scale, nu]
 
 
-def gaussian_sufficient_statistics(X: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
-    """``X'X``, least-squares fit and residual statistics of the centred ``y``.
+def gaussian_sufficient_statistics(
+    X: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None
+) -> list[np.ndarray]:
+    """``X'WX``, weighted least-squares fit and residual statistics of the centred ``y``.
 
-    Writing the residual sum of squares around the least-squares fit keeps it
-    accurate when the data are fitted almost exactly (no cancellation of
-    ``y'y - 2 b'X'y + b'X'X b``).
+    ``weight`` (default all 1) are frequency weights; the last scalar is
+    their sum, the ``n`` of the likelihood. Writing the residual sum of
+    squares around the least-squares fit keeps it accurate when the data are
+    fitted almost exactly (no cancellation of ``y'y - 2 b'X'y + b'X'X b``).
     """
-    y_mean = float(np.mean(y))
+    w = np.ones(X.shape[0]) if weight is None else np.asarray(weight, dtype=np.float64)
+    total = float(w.sum())
+    y_mean = float(w @ y / total) if weight is not None else float(np.mean(y))
     y_centered = y - y_mean
-    xtx = X.T @ X
-    beta_hat = np.linalg.lstsq(xtx, X.T @ y_centered, rcond=None)[0]
+    Xw = X * w[:, None]
+    xtx = Xw.T @ X
+    beta_hat = np.linalg.lstsq(xtx, Xw.T @ y_centered, rcond=None)[0]
     resid = y_centered - X @ beta_hat
-    scalars = np.array([y_mean, resid @ resid, resid.sum()])
-    return [np.ascontiguousarray(xtx), beta_hat, X.T @ resid, X.sum(axis=0), scalars]
+    wr = w * resid
+    scalars = np.array([y_mean, wr @ resid, wr.sum(), total])
+    return [np.ascontiguousarray(xtx), beta_hat, X.T @ wr, Xw.sum(axis=0), scalars]
 
 
 def pack_model(
@@ -76,11 +83,15 @@ def pack_model(
     group_codes: np.ndarray | None = None,
     row_weight: float = 1.0,
     sufficient_statistics: bool = True,
+    sample_weight: np.ndarray | None = None,
 ) -> PackedModel:
     """Lay out ``spec`` and the data for the kernel (see its module docstring).
 
-    ``row_weight`` counts each row's likelihood that many times (a minibatch
-    standing in for the full data). The gaussian family without groups is
+    Row ``i``'s likelihood counts ``row_weight * sample_weight[i]`` times:
+    ``sample_weight`` are frequency weights (default 1), ``row_weight`` the
+    factor of a minibatch standing in for the full data. A C-contiguous
+    float64 ``sample_weight`` with ``row_weight == 1`` is pointed to in place,
+    so a minibatch can refill it. The gaussian family without groups is
     reduced to sufficient statistics unless ``sufficient_statistics`` is False
     (for buffers whose rows are rewritten between calls). Data arrays that
     are already C-contiguous float64 (codes: int64) are pointed to in place,
@@ -110,7 +121,19 @@ def pack_model(
     if groups is not None:
         codes = np.ascontiguousarray(group_codes, dtype=np.int64)
         varying = np.array(list(groups.varying) or [0], dtype=np.int64)
-    stats = gaussian_sufficient_statistics(X, y) if use_suffstats else [empty_f] * 5
+    if sample_weight is None:
+        weight = np.full(n, float(row_weight))
+    elif row_weight == 1.0:
+        weight = np.ascontiguousarray(sample_weight, dtype=np.float64)
+    else:
+        weight = row_weight * np.asarray(sample_weight, dtype=np.float64)
+    if weight.shape != (n,):
+        raise ValueError(f"sample_weight has shape {weight.shape}, expected ({n},).")
+    stats = (
+        gaussian_sufficient_statistics(X, y, None if sample_weight is None else weight)
+        if use_suffstats
+        else [empty_f] * 5
+    )
     scale_arrays = _scale_arrays(scale_priors) if scale_priors else [empty_i, empty_f, empty_f]
     pointed = [
         X if not use_suffstats else empty_f,
@@ -120,7 +143,7 @@ def pack_model(
         *_location_arrays(location),
         *scale_arrays,
         *stats,
-        np.array([row_weight], dtype=np.float64),
+        weight if n > 0 else np.array([row_weight], dtype=np.float64),
     ]
     header = np.zeros(k.HEADER_SIZE, dtype=np.int64)
     header[: k.N_DIM + 1] = [
