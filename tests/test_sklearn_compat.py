@@ -14,7 +14,22 @@ from bayes_sklearn import (
 
 FAST = dict(draws=150, tune=150, chains=2, progressbar=False)
 
-EXPECTED_FAILED_CHECKS: dict = {}
+_MC_REASON = (
+    "point estimates are Monte Carlo means of posterior draws: weights equal repeated rows "
+    "in the target density (exact moments to 1e-8 and NUTS within Monte Carlo error in "
+    "test_weights.py), but the weighted and the repeated, shuffled data give different draws "
+    "(different sampler trajectories; for inference='exact' a different eigenbasis), so "
+    "predictions differ by Monte Carlo error, far above the check's rtol=1e-7"
+)
+_WEIGHT_EQUIVALENCE = {
+    "check_sample_weight_equivalence_on_dense_data": _MC_REASON,
+    "check_sample_weight_equivalence_on_sparse_data": _MC_REASON,
+}
+EXPECTED_FAILED_CHECKS: dict = {
+    "BayesianLinearRegression": _WEIGHT_EQUIVALENCE,
+    "BayesianLogisticRegression": _WEIGHT_EQUIVALENCE,
+    "HierarchicalRegression": _WEIGHT_EQUIVALENCE,
+}
 
 
 def _expected_failed_checks(estimator):

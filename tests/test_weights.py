@@ -218,3 +218,175 @@ def test_pack_model_multiplies_sample_weight_by_the_minibatch_factor():
     np.testing.assert_array_equal(pointed, 2.5 * w)
     with pytest.raises(ValueError, match="sample_weight has shape"):
         pack_model(spec, X_z, y, sample_weight=np.ones(4))
+
+
+# --- the estimators -------------------------------------------------------
+
+import warnings  # noqa: E402
+
+from bayes_sklearn import (  # noqa: E402
+    BayesianLinearRegression,
+    BayesianLogisticRegression,
+    HierarchicalRegression,
+)
+
+
+def _posterior_summary(model):
+    import arviz as az
+
+    post = model.posterior_[[v for v in ("intercept", "coef", "sigma") if v in model.posterior_]]
+    return (post.mean(("chain", "draw")), post.std(("chain", "draw")),
+            az.mcse(post), az.ess(post))
+
+
+@pytest.mark.parametrize("estimator", [
+    BayesianLinearRegression, BayesianLogisticRegression,
+])
+def test_nuts_weighted_posterior_equals_duplicated_rows_within_mc_error(estimator):
+    X, y, w = _data(n=40)
+    if estimator is BayesianLogisticRegression:
+        y = (X[:, 0] - 1e3 + np.random.default_rng(1).logistic(scale=30.0, size=40) > 0)
+        y = y.astype(int)
+    settings = dict(draws=400, tune=300, chains=2, progressbar=False, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        weighted = estimator(**settings).fit(X, y, sample_weight=w)
+        repeated = estimator(**settings).fit(np.repeat(X, w, axis=0), np.repeat(y, w))
+        unweighted = estimator(**settings).fit(X, y)
+    mean_w, sd_w, mcse_w, ess_w = _posterior_summary(weighted)
+    mean_r, sd_r, mcse_r, ess_r = _posterior_summary(repeated)
+    mean_u, _, _, _ = _posterior_summary(unweighted)
+    for name in mean_r.data_vars:
+        assert float(ess_w[name].min()) > 150 and float(ess_r[name].min()) > 150
+        # 4 Monte Carlo standard errors of the difference of two independent means.
+        tol = 4 * np.sqrt(mcse_w[name] ** 2 + mcse_r[name] ** 2)
+        diff = np.abs(mean_w[name] - mean_r[name])
+        assert bool((diff < tol).all()), (name, diff.values, tol.values)
+        # Posterior widths agree too (sd's Monte Carlo error ~ sd / sqrt(2 ESS)).
+        sd_tol = 4 * sd_r[name] * np.sqrt(1 / (2 * ess_w[name]) + 1 / (2 * ess_r[name]))
+        assert bool((np.abs(sd_w[name] - sd_r[name]) < sd_tol).all()), name
+    # The weights changed the answer: the unweighted fit is far outside that error.
+    diff_u = np.abs(mean_u["coef"] - mean_r["coef"]) / sd_r["coef"]
+    assert float(diff_u.max()) > 0.5
+
+
+def test_sample_weight_of_none_or_ones_is_the_unweighted_fit():
+    X, y, _ = _data()
+    a = BayesianLinearRegression(inference="exact", random_state=0).fit(X, y)
+    b = BayesianLinearRegression(inference="exact", random_state=0).fit(
+        X, y, sample_weight=np.ones(len(y)))
+    np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-10)
+
+
+@pytest.mark.parametrize("bad, match", [
+    (-1.0, "(?i)negative"),
+    (np.inf, "infinity|NaN"),
+    (np.nan, "NaN"),
+])
+def test_invalid_sample_weight_is_a_value_error(bad, match):
+    X, y, _ = _data()
+    w = np.ones(len(y))
+    w[3] = bad
+    with pytest.raises(ValueError, match=match):
+        BayesianLinearRegression(inference="exact").fit(X, y, sample_weight=w)
+
+
+def test_all_zero_or_misshapen_sample_weight_is_a_value_error():
+    X, y, _ = _data()
+    model = BayesianLinearRegression(inference="exact")
+    with pytest.raises(ValueError, match="zero"):
+        model.fit(X, y, sample_weight=np.zeros(len(y)))
+    with pytest.raises(ValueError, match="shape"):
+        model.fit(X, y, sample_weight=np.ones(len(y) + 1))
+    with pytest.raises(ValueError, match="1D"):
+        model.fit(X, y, sample_weight=np.ones((len(y), 2)))
+    assert not hasattr(model, "coef_")
+
+
+def test_pymc_sampler_refuses_weights_rather_than_ignoring_them():
+    X, y, w = _data()
+    with pytest.raises(ValueError, match="sample_weight is not supported"):
+        BayesianLinearRegression(nuts_sampler="pymc", progressbar=False).fit(
+            X, y, sample_weight=w)
+
+
+def test_hierarchical_exact_weighted_equals_duplicated_rows():
+    X, y, w = _data()
+    # group=None: one pooled group: the linear model, through the hierarchical estimator.
+    a = HierarchicalRegression(inference="exact", random_state=0).fit(X, y, sample_weight=w)
+    b = BayesianLinearRegression(inference="exact", random_state=0).fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-10)
+
+
+def test_weights_pass_through_pipeline_search_cv_and_calibration():
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.model_selection import GridSearchCV, cross_validate
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y, w = _data(n=40)
+    w = w.astype(float)
+    seen = []
+
+    class Spy(BayesianLinearRegression):
+        def fit(self, X, y, sample_weight=None):
+            seen.append(None if sample_weight is None else len(sample_weight))
+            return super().fit(X, y, sample_weight=sample_weight)
+
+    exact = dict(inference="exact", draws=50, chains=1, random_state=0)
+    pipe = Pipeline([("s", StandardScaler()), ("e", Spy(**exact))]).fit(X, y, e__sample_weight=w)
+    assert seen == [40]
+    direct = Spy(**exact).fit(StandardScaler().fit_transform(X), y, sample_weight=w)
+    np.testing.assert_allclose(pipe[-1].coef_, direct.coef_, rtol=1e-8)
+    seen.clear()
+    GridSearchCV(Spy(**exact), {"prior_scale": [1.0]}, cv=4).fit(X, y, sample_weight=w)
+    assert seen == [30, 30, 30, 30, 40]
+    seen.clear()
+    cross_validate(Spy(**exact), X, y, cv=4, params={"sample_weight": w})
+    assert seen == [30] * 4
+
+    yb = (X[:, 0] > np.median(X[:, 0])).astype(int)
+    seen_clf = []
+
+    class SpyClassifier(BayesianLogisticRegression):
+        def fit(self, X, y, sample_weight=None):
+            seen_clf.append(None if sample_weight is None else len(sample_weight))
+            return super().fit(X, y, sample_weight=sample_weight)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        CalibratedClassifierCV(
+            SpyClassifier(inference="advi", max_iter=200, draws=50, chains=1,
+                          progressbar=False, random_state=0), cv=2,
+        ).fit(X, yb, sample_weight=w + 1.0)
+    # sklearn warns "... does not appear to accept sample_weight" when it drops them
+    assert not [c for c in caught if "sample_weight" in str(c.message)]
+    assert seen_clf == [20, 20]
+
+
+def test_advi_weighted_equals_duplicated_rows():
+    # Full-batch ADVI is deterministic given the target: the same log density
+    # gives the same optimisation up to rounding of the summation order.
+    X, y, w = _data(n=40)
+    settings = dict(inference="advi", draws=300, chains=1, progressbar=False, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        weighted = BayesianLinearRegression(**settings).fit(X, y, sample_weight=w)
+        repeated = BayesianLinearRegression(**settings).fit(np.repeat(X, w, axis=0),
+                                                            np.repeat(y, w))
+    sd = repeated.posterior_["coef"].std(("chain", "draw")).values
+    np.testing.assert_allclose(weighted.coef_, repeated.coef_, rtol=0, atol=1e-3 * sd.min())
+
+
+def test_minibatch_rows_keep_their_weight_times_n_over_b():
+    from bayes_sklearn.inference import _kernel as k
+    from bayes_sklearn.inference.advi import _Minibatches
+
+    spec, X_z, y, _, w = _kernel_case("bernoulli", False, n=12)
+    batches = _Minibatches(spec, X_z, y, None, 4, sample_weight=w)
+    batches.refill(np.random.default_rng(0))
+    pointed = np.ctypeslib.as_array(
+        (np.ctypeslib.ctypes.c_double * 4).from_address(int(batches.packed.header[k.P_ROW_WEIGHT]))
+    )
+    np.testing.assert_array_equal(pointed, 3.0 * w[batches.rows])
+    np.testing.assert_array_equal(batches.y_batch, y[batches.rows])

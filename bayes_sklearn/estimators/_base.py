@@ -19,6 +19,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
+    _check_sample_weight,
     _check_feature_names,
     check_consistent_length,
     check_is_fitted,
@@ -92,7 +93,7 @@ class BayesianGLMBase(BaseEstimator):
 
     # -- fitting -------------------------------------------------------------
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the posterior to training data.
 
         Parameters
@@ -103,6 +104,11 @@ class BayesianGLMBase(BaseEstimator):
             densified for fitting and kept sparse for prediction.
         y : array-like of shape (n_samples,)
             Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Frequency weights of the rows' likelihood: weight 2 gives the same
+            posterior as the row twice, weight 0 as the row removed (the
+            autoscaled priors use the weighted moments too). Non-negative and
+            finite, not all zero. None means all 1.
 
         Returns
         -------
@@ -123,11 +129,21 @@ class BayesianGLMBase(BaseEstimator):
         {'chain': 4, 'draw': 1000, 'feature': 2}
         >>> bool(abs(model.coef_[0] - 2.0) < 0.5 and abs(model.coef_[1] + 1.0) < 0.5)
         True
+
+        Weight 2 is the row twice:
+
+        >>> w = rng.integers(0, 3, size=50)
+        >>> weighted = BayesianLinearRegression(inference="exact", random_state=0)
+        >>> weighted = weighted.fit(X, y, sample_weight=w)
+        >>> repeated = BayesianLinearRegression(inference="exact", random_state=0)
+        >>> repeated = repeated.fit(np.repeat(X, w, axis=0), np.repeat(y, w))
+        >>> bool(np.abs(weighted.coef_ - repeated.coef_).max() < 0.05)
+        True
         """
         self._validate_params()
         previous_state = self.__dict__.copy()
         try:
-            self._fit(X, y)
+            self._fit(X, y, sample_weight)
         except BaseException:
             # Nothing half-written: a failed or interrupted fit leaves the
             # estimator exactly as it was (fitted or not).
@@ -136,14 +152,14 @@ class BayesianGLMBase(BaseEstimator):
             raise
         return self
 
-    def _fit(self, X, y) -> None:
-        result = self._infer(X, y)
+    def _fit(self, X, y, sample_weight=None) -> None:
+        result = self._infer(X, y, sample_weight)
         # stacklevel 3 from here: the warning points at the user's fit() call
         diagnostics = check_convergence(result, type(self).__name__,
                                         self.on_convergence_problem, stacklevel=3)
         self._set_fitted(result, diagnostics)
 
-    def _infer(self, X, y) -> FitResult:
+    def _infer(self, X, y, sample_weight=None) -> FitResult:
         """Validate the training data and run inference; no fitted attribute is set.
 
         Only sklearn's validation attributes (``n_features_in_``,
@@ -153,12 +169,17 @@ class BayesianGLMBase(BaseEstimator):
         """
         X, group_labels, group_codes = self._split_groups(X, fitting=True)
         design, X_design, y = self._fit_design(X, y)
+        if sample_weight is not None:
+            # A validated copy: the caller's array is never written to.
+            sample_weight = _check_sample_weight(
+                sample_weight, X_design, dtype=np.float64, ensure_non_negative=True, copy=True
+            )
         y_fit, _, family, n_outputs, output_names = self._encode_target(y)
         spec = self._resolve_spec(design.column_names, X_design, y_fit, family, n_outputs,
-                                  group_labels)
+                                  group_labels, sample_weight=sample_weight)
         settings = self._inference_settings()
         result = run_inference(spec, spec.standardizer.transform(X_design), y_fit, settings,
-                               group_codes)
+                               group_codes, sample_weight=sample_weight)
         draws_ds = posterior_dataset(spec, result, output_names)
         return FitResult(
             design=design,
@@ -229,6 +250,7 @@ class BayesianGLMBase(BaseEstimator):
         family: str,
         n_outputs: int,
         group_labels=None,
+        sample_weight: np.ndarray | None = None,
     ) -> ModelSpec:
         return resolve_model_spec(
             family=family,
@@ -240,6 +262,7 @@ class BayesianGLMBase(BaseEstimator):
             prior_intercept_scale=self.prior_intercept_scale,
             priors=self.priors,
             prior_noise=getattr(self, "prior_noise", None),
+            sample_weight=sample_weight,
             **self._group_spec_kwargs(group_labels),
         )
 

@@ -24,19 +24,23 @@ def run_inference(
     y: np.ndarray,
     settings: InferenceSettings,
     group_codes: np.ndarray | None = None,
+    sample_weight: np.ndarray | None = None,
 ) -> SamplerResult:
     """Fit ``spec`` to standardised design ``X_z`` and response ``y``.
 
     ``group_codes`` gives each row's group (0..n_groups-1) for hierarchical specs.
+    ``sample_weight`` are frequency weights (row ``i``'s likelihood counts
+    ``w_i`` times); None means all 1.
     A gaussian response is fitted on unit scale and the draws mapped back
     (see :mod:`bayes_sklearn.inference.response`).
     """
     if spec.family == "gaussian":
-        response = ResponseScale.fit(y)
+        response = ResponseScale.fit(y, sample_weight)
         result = _run_backend(response.spec_to_unit(spec), X_z, response.transform(y),
-                              settings, group_codes)
-        return response.result_to_original(result, len(y))
-    return _run_backend(spec, X_z, y, settings, group_codes)
+                              settings, group_codes, sample_weight)
+        n_rows = len(y) if sample_weight is None else float(np.sum(sample_weight))
+        return response.result_to_original(result, n_rows)
+    return _run_backend(spec, X_z, y, settings, group_codes, sample_weight)
 
 
 def _run_backend(
@@ -45,6 +49,7 @@ def _run_backend(
     y: np.ndarray,
     settings: InferenceSettings,
     group_codes: np.ndarray | None,
+    sample_weight: np.ndarray | None = None,
 ) -> SamplerResult:
     if settings.method == "exact":
         from bayes_sklearn.inference.exact import sample_exact
@@ -54,17 +59,23 @@ def _run_backend(
                 "inference='exact' is not available for hierarchical models: the group "
                 "standard deviations have no closed-form posterior. Use 'nuts' or 'advi'."
             )
-        return sample_exact(spec, X_z, y, settings)
+        return sample_exact(spec, X_z, y, settings, sample_weight)
     if settings.method == "nuts" and settings.nuts_sampler == "auto":
         from bayes_sklearn.inference.fast_nuts import sample_fast_nuts
 
-        return sample_fast_nuts(spec, X_z, y, settings, group_codes)
+        return sample_fast_nuts(spec, X_z, y, settings, group_codes, sample_weight)
     if settings.method == "nuts":
         from bayes_sklearn.inference.nuts import sample_nuts
 
+        if sample_weight is not None:
+            # The PyMC model has no weighted likelihood yet: refuse, never ignore.
+            raise ValueError(
+                f"sample_weight is not supported with nuts_sampler={settings.nuts_sampler!r} "
+                "yet; use nuts_sampler='auto', inference='exact' or inference='advi'."
+            )
         return sample_nuts(spec, X_z, y, settings, group_codes)
     if settings.method in ("advi", "fullrank_advi"):
         from bayes_sklearn.inference.advi import fit_advi
 
-        return fit_advi(spec, X_z, y, settings, group_codes)
+        return fit_advi(spec, X_z, y, settings, group_codes, sample_weight)
     raise ValueError(f"Unknown inference method {settings.method!r}.")

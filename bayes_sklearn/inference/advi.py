@@ -149,20 +149,26 @@ class _Family:
 class _Minibatches:
     """Preallocated row buffers that the kernel reads, refilled every step."""
 
-    def __init__(self, spec, X_z, y, group_codes, batch_size):
+    def __init__(self, spec, X_z, y, group_codes, batch_size, sample_weight=None):
         self.X, self.y = np.ascontiguousarray(X_z, dtype=np.float64), y.astype(np.float64)
         self.codes = None if group_codes is None else group_codes.astype(np.int64)
         self.rows = np.empty(batch_size, dtype=np.int64)
         self.X_batch = np.empty((batch_size, X_z.shape[1]))
         self.y_batch = np.empty(batch_size)
         self.codes_batch = None if group_codes is None else np.empty(batch_size, dtype=np.int64)
+        factor = X_z.shape[0] / batch_size
+        # Rows are drawn uniformly and keep their weight: sum over the batch of
+        # w_i * n / b * loglik_i is unbiased for the weighted full-data sum.
+        self.w = None if sample_weight is None else factor * np.asarray(sample_weight, float)
+        self.w_batch = None if sample_weight is None else np.empty(batch_size)
         self.packed = pack_model(
             spec,
             self.X_batch,
             self.y_batch,
             self.codes_batch,
-            row_weight=X_z.shape[0] / batch_size,
+            row_weight=factor if sample_weight is None else 1.0,
             sufficient_statistics=False,
+            sample_weight=self.w_batch,
         )
 
     def refill(self, rng: np.random.Generator) -> None:
@@ -171,6 +177,8 @@ class _Minibatches:
         np.take(self.y, self.rows, out=self.y_batch)
         if self.codes is not None:
             np.take(self.codes, self.rows, out=self.codes_batch)
+        if self.w is not None:
+            np.take(self.w, self.rows, out=self.w_batch)
 
 
 def _initial_sd(header: np.ndarray, point: np.ndarray) -> np.ndarray:
@@ -196,7 +204,7 @@ def _initial_sd(header: np.ndarray, point: np.ndarray) -> np.ndarray:
     return sd
 
 
-def _log_density_constant(spec: ModelSpec, n_rows: int, dim: int) -> float:
+def _log_density_constant(spec: ModelSpec, n_rows: float, dim: int) -> float:
     """What the kernel's log density and the entropy drop, for a true ELBO.
 
     The kernel omits additive constants (see its module docstring): each
@@ -294,23 +302,29 @@ def fit_variational(
     settings: InferenceSettings,
     group_codes: np.ndarray | None = None,
     full_rank: bool = False,
+    sample_weight: np.ndarray | None = None,
 ) -> VariationalFit:
-    """Optimise the ELBO of ``spec`` on the data; see the module docstring."""
+    """Optimise the ELBO of ``spec`` on the data; see the module docstring.
+
+    ``sample_weight`` are frequency weights of the rows' likelihood.
+    """
     rng = np.random.default_rng(settings.seed)
     batch_size = settings.batch_size
     if batch_size is not None and batch_size >= X_z.shape[0]:
         batch_size = None  # a minibatch of all rows is the full batch, without the noise
     if batch_size is None:
-        packed: PackedModel = pack_model(spec, X_z, y, group_codes)
+        packed: PackedModel = pack_model(spec, X_z, y, group_codes,
+                                         sample_weight=sample_weight)
 
         def refill(rng):
             return None
     else:
-        batches = _Minibatches(spec, X_z, y, group_codes, batch_size)
+        batches = _Minibatches(spec, X_z, y, group_codes, batch_size, sample_weight)
         packed, refill = batches.packed, batches.refill
     family = _Family(packed.n_dim, full_rank)
     params, elbo, converged = _optimise(packed, refill, family, settings, rng)
-    elbo = elbo + _log_density_constant(spec, X_z.shape[0], family.dim)
+    n_rows = X_z.shape[0] if sample_weight is None else float(np.sum(sample_weight))
+    elbo = elbo + _log_density_constant(spec, n_rows, family.dim)
     return VariationalFit(family, params, elbo, converged, batch_size)
 
 
@@ -320,10 +334,12 @@ def fit_advi(
     y: np.ndarray,
     settings: InferenceSettings,
     group_codes: np.ndarray | None = None,
+    sample_weight: np.ndarray | None = None,
 ) -> SamplerResult:
     """Fit ``spec`` by ADVI and draw ``chains * draws`` samples from the approximation."""
     full_rank = settings.method == "fullrank_advi"
-    fit = fit_variational(spec, X_z, y, settings, group_codes, full_rank=full_rank)
+    fit = fit_variational(spec, X_z, y, settings, group_codes, full_rank=full_rank,
+                          sample_weight=sample_weight)
     # Draws use their own stream, after the optimiser's.
     rng = np.random.default_rng([settings.seed, 1])
     theta = fit.draw(settings.chains * settings.draws, rng)

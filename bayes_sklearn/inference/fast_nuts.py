@@ -102,18 +102,23 @@ def sample_fast_nuts(
     y: np.ndarray,
     settings: InferenceSettings,
     group_codes: np.ndarray | None = None,
+    sample_weight: np.ndarray | None = None,
 ) -> SamplerResult:
-    """Sample ``spec``'s posterior with nutpie's NUTS on the precompiled kernel."""
+    """Sample ``spec``'s posterior with nutpie's NUTS on the precompiled kernel.
+
+    ``sample_weight`` are frequency weights of the rows' likelihood.
+    """
     from bayes_sklearn.inference import _kernel
 
     core = nutpie_core()
     lib = core.lib
-    packed = pack_model(spec, X_z, y, group_codes)
+    packed = pack_model(spec, X_z, y, group_codes, sample_weight=sample_weight)
     start = None
     if settings.nuts_init == "advi":
         from bayes_sklearn.inference.advi import fit_variational
 
-        start = fit_variational(spec, X_z, y, settings, group_codes)
+        start = fit_variational(spec, X_z, y, settings, group_codes,
+                                sample_weight=sample_weight)
     logp = lib.LogpFunc(_kernel.logp_cfunc.address, packed.header.ctypes.data, packed)
     expand = lib.ExpandFunc(
         packed.n_dim, packed.n_dim, _kernel.expand_cfunc.address, packed.header.ctypes.data, packed

@@ -27,8 +27,8 @@ class ResponseScale:
     scale: float
 
     @classmethod
-    def fit(cls, y: np.ndarray) -> ResponseScale:
-        center, scale = location_scale(y)
+    def fit(cls, y: np.ndarray, sample_weight: np.ndarray | None = None) -> ResponseScale:
+        center, scale = location_scale(y, sample_weight)
         return cls(center=center, scale=scale)
 
     def transform(self, y: np.ndarray) -> np.ndarray:
@@ -49,7 +49,7 @@ class ResponseScale:
             groups=groups,
         )
 
-    def result_to_original(self, result: SamplerResult, n_rows: int) -> SamplerResult:
+    def result_to_original(self, result: SamplerResult, n_rows: float) -> SamplerResult:
         """Draws of the unit-scale model mapped back to the response's scale."""
 
         def scaled(values: np.ndarray | None) -> np.ndarray | None:
