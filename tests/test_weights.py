@@ -227,6 +227,7 @@ import warnings  # noqa: E402
 from bayes_sklearn import (  # noqa: E402
     BayesianLinearRegression,
     BayesianLogisticRegression,
+    HierarchicalLogisticRegression,
     HierarchicalRegression,
 )
 
@@ -390,3 +391,55 @@ def test_minibatch_rows_keep_their_weight_times_n_over_b():
     )
     np.testing.assert_array_equal(pointed, 3.0 * w[batches.rows])
     np.testing.assert_array_equal(batches.y_batch, y[batches.rows])
+
+
+# --- class_weight ---------------------------------------------------------
+
+
+def _binary(n=40, seed=2):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2)) * [30.0, 0.1] + [500.0, 0.0]
+    y = np.where(X[:, 0] - 500.0 + rng.logistic(scale=20.0, size=n) > 10.0, "yes", "no")
+    return X, y
+
+
+ADVI = dict(inference="advi", max_iter=400, draws=100, chains=1, progressbar=False,
+            random_state=0)
+
+
+def _fit_quiet(model, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model.fit(*args, **kwargs)
+
+
+@pytest.mark.parametrize("estimator", [BayesianLogisticRegression, HierarchicalLogisticRegression])
+def test_class_weight_dict_is_sample_weight_per_class(estimator):
+    X, y = _binary()
+    sw = np.random.default_rng(0).integers(1, 3, size=len(y)).astype(float)
+    sw_before = sw.copy()
+    by_class = _fit_quiet(estimator(class_weight={"no": 3.0}, **ADVI), X, y, sample_weight=sw)
+    by_row = _fit_quiet(estimator(**ADVI), X, y, sample_weight=sw * np.where(y == "no", 3.0, 1.0))
+    plain = _fit_quiet(estimator(**ADVI), X, y, sample_weight=sw)
+    np.testing.assert_array_equal(sw, sw_before)
+    np.testing.assert_allclose(by_class.coef_, by_row.coef_, rtol=1e-12)
+    assert np.abs(by_class.intercept_ - plain.intercept_).max() > 0.1
+
+
+def test_class_weight_balanced_weighs_classes_by_inverse_frequency():
+    X, y = _binary()
+    n_no, n_yes = (y == "no").sum(), (y == "yes").sum()
+    assert n_no != n_yes
+    # n / (n_classes * count): written out, not from compute_class_weight
+    manual = np.where(y == "no", len(y) / (2 * n_no), len(y) / (2 * n_yes))
+    balanced = _fit_quiet(BayesianLogisticRegression(class_weight="balanced", **ADVI), X, y)
+    by_row = _fit_quiet(BayesianLogisticRegression(**ADVI), X, y, sample_weight=manual)
+    np.testing.assert_allclose(balanced.coef_, by_row.coef_, rtol=1e-10)
+
+
+def test_class_weight_with_unknown_class_or_bad_value_is_a_value_error():
+    X, y = _binary()
+    with pytest.raises(ValueError, match="not in class_weight|class_weight"):
+        BayesianLogisticRegression(class_weight={"maybe": 2.0}, **ADVI).fit(X, y)
+    with pytest.raises(ValueError, match="class_weight"):
+        BayesianLogisticRegression(class_weight="equal", **ADVI).fit(X, y)

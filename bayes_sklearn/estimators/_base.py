@@ -175,6 +175,7 @@ class BayesianGLMBase(BaseEstimator):
                 sample_weight, X_design, dtype=np.float64, ensure_non_negative=True, copy=True
             )
         y_fit, _, family, n_outputs, output_names = self._encode_target(y)
+        sample_weight = self._likelihood_weights(y, sample_weight)
         spec = self._resolve_spec(design.column_names, X_design, y_fit, family, n_outputs,
                                   group_labels, sample_weight=sample_weight)
         settings = self._inference_settings()
@@ -211,6 +212,10 @@ class BayesianGLMBase(BaseEstimator):
         self.elbo_history_ = result.elbo_history
         self.n_iter_ = result.n_iter
         self._set_point_estimates(posterior_from_dataset(result.posterior, result.spec))
+
+    def _likelihood_weights(self, y, sample_weight: np.ndarray | None) -> np.ndarray | None:
+        """The rows' likelihood weights; classifiers fold in ``class_weight``."""
+        return sample_weight
 
     def _split_groups(self, X, fitting: bool):
         """Hold the group column apart from the features; no groups here."""

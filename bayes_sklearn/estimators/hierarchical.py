@@ -348,6 +348,14 @@ class HierarchicalLogisticRegression(GroupedEstimatorMixin, BayesianLogisticRegr
         :class:`~bayes_sklearn.BayesianConvergenceWarning`, or raise
         :class:`~bayes_sklearn.BayesianConvergenceError` and leave the
         estimator as it was.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied with ``sample_weight`` (as in
+        :class:`~sklearn.linear_model.LogisticRegression`): a dict
+        ``{label: weight}`` (missing classes weigh 1) or ``"balanced"``,
+        ``n / (n_classes * bincount(y))`` with weighted counts. The weights are
+        frequency weights of the likelihood, so a dict changes the effective
+        sample size and with it the posterior width; ``"balanced"`` keeps the
+        total weight at ``n``.
 
     Attributes
     ----------
@@ -415,6 +423,7 @@ class HierarchicalLogisticRegression(GroupedEstimatorMixin, BayesianLogisticRegr
         max_iter: int = 20_000,
         tol: float = 1e-2,
         on_convergence_problem: str = "warn",
+        class_weight: dict | str | None = None,
     ):
         super().__init__(
             formula=formula, handle_unknown=handle_unknown, inference=inference, draws=draws,
@@ -422,7 +431,7 @@ class HierarchicalLogisticRegression(GroupedEstimatorMixin, BayesianLogisticRegr
             prior_scale=prior_scale, prior_intercept_scale=prior_intercept_scale,
             priors=priors, random_state=random_state, progressbar=progressbar,
             nuts_init=nuts_init, batch_size=batch_size, max_iter=max_iter, tol=tol,
-            on_convergence_problem=on_convergence_problem,
+            on_convergence_problem=on_convergence_problem, class_weight=class_weight,
         )
         self.group = group
         self.varying_slopes = varying_slopes

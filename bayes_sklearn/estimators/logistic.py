@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 
 from bayes_sklearn._messages import format_items
@@ -98,6 +99,14 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         :class:`~bayes_sklearn.BayesianConvergenceError` and leave the
         estimator as it was (for automated pipelines; ``GridSearchCV`` then
         scores the candidate with ``error_score``).
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied with ``sample_weight`` (as in
+        :class:`~sklearn.linear_model.LogisticRegression`): a dict
+        ``{label: weight}`` (missing classes weigh 1) or ``"balanced"``,
+        ``n / (n_classes * bincount(y))`` with weighted counts. The weights are
+        frequency weights of the likelihood, so a dict changes the effective
+        sample size and with it the posterior width; ``"balanced"`` keeps the
+        total weight at ``n``.
 
     Attributes
     ----------
@@ -145,6 +154,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
     _parameter_constraints: dict = {
         **COMMON_PARAMETER_CONSTRAINTS,
         "inference": [StrOptions({"nuts", "advi", "fullrank_advi"})],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 
     def __init__(
@@ -168,6 +178,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         max_iter: int = 20_000,
         tol: float = 1e-2,
         on_convergence_problem: str = "warn",
+        class_weight: dict | str | None = None,
     ):
         self.formula = formula
         self.handle_unknown = handle_unknown
@@ -187,6 +198,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         self.max_iter = max_iter
         self.tol = tol
         self.on_convergence_problem = on_convergence_problem
+        self.class_weight = class_weight
 
     def _validate_params(self) -> None:
         if self.inference == "exact":
@@ -208,6 +220,17 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         if len(classes) == 2:
             return codes.astype(np.int64), np.asarray(y), "bernoulli", 1, None
         return codes.astype(np.int64), np.asarray(y), "categorical", len(classes) - 1, list(classes[1:])
+
+    def _likelihood_weights(self, y, sample_weight: np.ndarray | None) -> np.ndarray | None:
+        if self.class_weight is None:
+            return sample_weight
+        y = np.asarray(y).ravel()
+        per_class = compute_class_weight(self.class_weight, classes=self.classes_, y=y,
+                                         sample_weight=sample_weight)
+        codes = np.searchsorted(self.classes_, y)
+        weight = per_class[codes].astype(np.float64)
+        # a new array: the caller's sample_weight is never written to
+        return weight if sample_weight is None else weight * sample_weight
 
     def _encode_new_target(self, y: np.ndarray) -> np.ndarray:
         y = np.asarray(y).ravel()
