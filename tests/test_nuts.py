@@ -194,8 +194,9 @@ def _trace(chains=2, draws=3):
 def test_the_chosen_sampler_runs_on_the_built_model(monkeypatch, restore_loggers, sampler):
     built, ran = [], []
 
-    def build(*args):
+    def build(*args, sample_weight=None):
         built.append(args)
+        assert sample_weight is None
         return "model"
 
     def runner(name):

@@ -67,13 +67,7 @@ def _run_backend(
     if settings.method == "nuts":
         from bayes_sklearn.inference.nuts import sample_nuts
 
-        if sample_weight is not None:
-            # The PyMC model has no weighted likelihood yet: refuse, never ignore.
-            raise ValueError(
-                f"sample_weight is not supported with nuts_sampler={settings.nuts_sampler!r} "
-                "yet; use nuts_sampler='auto', inference='exact' or inference='advi'."
-            )
-        return sample_nuts(spec, X_z, y, settings, group_codes)
+        return sample_nuts(spec, X_z, y, settings, group_codes, sample_weight)
     if settings.method in ("advi", "fullrank_advi"):
         from bayes_sklearn.inference.advi import fit_advi
 

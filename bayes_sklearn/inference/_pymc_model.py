@@ -95,12 +95,18 @@ def build_pymc_model(
     X_z: np.ndarray,
     y: np.ndarray,
     group_codes: np.ndarray | None = None,
+    sample_weight: np.ndarray | None = None,
 ) -> pm.Model:
     """Build the PyMC model of ``spec`` on standardised data.
 
     Variables: ``intercept_z`` (n_outputs,), ``coef_z`` (n_coef, n_outputs),
     ``sigma`` for the gaussian family, ``group_sd_z`` and ``group_effect_z``
     (n_groups, n_effects) for hierarchical specs, and the observed ``obs``.
+
+    With ``sample_weight`` (frequency weights) a potential ``obs_weight``
+    adds ``(w_i - 1)`` times each row's log likelihood, so the model's log
+    density counts row ``i`` ``w_i`` times while ``obs`` stays an ordinary
+    observed variable (for posterior predictive sampling).
     """
     with pm.Model() as model:
         X_data = pm.Data("X", X_z)
@@ -123,4 +129,8 @@ def build_pymc_model(
             pm.Categorical("obs", logit_p=logits, observed=y_data)
         else:
             raise ValueError(f"Unknown family {spec.family!r}.")
+        if sample_weight is not None:
+            weight = pm.Data("sample_weight", np.asarray(sample_weight, dtype=np.float64))
+            obs = model["obs"]
+            pm.Potential("obs_weight", pt.sum((weight - 1.0) * pm.logp(obs, y_data)))
     return model

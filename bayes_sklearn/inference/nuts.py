@@ -101,8 +101,9 @@ def sample_nuts(
     y: np.ndarray,
     settings: InferenceSettings,
     group_codes: np.ndarray | None = None,
+    sample_weight: np.ndarray | None = None,
 ) -> SamplerResult:
-    """Sample the posterior of ``spec`` with NUTS."""
+    """Sample the posterior of ``spec`` with NUTS (``sample_weight``: frequency weights)."""
     from bayes_sklearn.inference._pymc_model import build_pymc_model
 
     if settings.nuts_sampler == "nutpie" and settings.nuts_init == "advi":
@@ -113,7 +114,7 @@ def sample_nuts(
             "nuts_sampler='auto' or 'pymc' for ADVI start points, or nuts_init='auto'."
         )
     quiet_pymc_logging()
-    model = build_pymc_model(spec, X_z, y, group_codes)
+    model = build_pymc_model(spec, X_z, y, group_codes, sample_weight=sample_weight)
     if settings.nuts_sampler == "nutpie":
         idata = _sample_nutpie(model, settings)
     else:
