@@ -473,3 +473,10 @@ def test_class_weight_with_unknown_class_or_bad_value_is_a_value_error():
         BayesianLogisticRegression(class_weight={"maybe": 2.0}, **ADVI).fit(X, y)
     with pytest.raises(ValueError, match="class_weight"):
         BayesianLogisticRegression(class_weight="equal", **ADVI).fit(X, y)
+
+
+def test_balanced_class_weight_with_a_class_of_zero_weight_is_a_value_error():
+    X, y = _binary()
+    w = np.where(y == "no", 0.0, 1.0)
+    with pytest.raises(ValueError, match="class_weight='balanced'.*'no'.*sum to zero"):
+        BayesianLogisticRegression(class_weight="balanced", **ADVI).fit(X, y, sample_weight=w)

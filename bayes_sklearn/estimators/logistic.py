@@ -225,8 +225,15 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         if self.class_weight is None:
             return sample_weight
         y = np.asarray(y).ravel()
-        per_class = compute_class_weight(self.class_weight, classes=self.classes_, y=y,
-                                         sample_weight=sample_weight)
+        with np.errstate(divide="ignore"):
+            per_class = compute_class_weight(self.class_weight, classes=self.classes_, y=y,
+                                             sample_weight=sample_weight)
+        if not np.all(np.isfinite(per_class)):
+            empty = self.classes_[~np.isfinite(per_class)]
+            raise ValueError(
+                "class_weight='balanced' needs a positive total sample weight in every "
+                f"class; the weights of class(es) {format_items(empty)} sum to zero."
+            )
         codes = np.searchsorted(self.classes_, y)
         weight = per_class[codes].astype(np.float64)
         # a new array: the caller's sample_weight is never written to
