@@ -128,7 +128,7 @@ def exact_posterior(
     _check_normal_priors(spec)
     y = np.asarray(y, dtype=np.float64)
     if sample_weight is None:
-        root_w = np.ones(X_z.shape[0])
+        root_w = None
         n = float(X_z.shape[0])
         y_shift = float(np.mean(y))
         y_scale = float(np.std(y)) or 1.0
@@ -137,8 +137,7 @@ def exact_posterior(
         root_w = np.sqrt(w)
         n = float(w.sum())
         y_shift, y_scale = location_scale(y, w)
-    # Rows scaled by sqrt(w): A'A, A'y and |residual|^2 become their weighted forms.
-    y_s = root_w * (y - y_shift) / y_scale
+    y_s = (y - y_shift) / y_scale
 
     priors = [spec.intercept_prior] + list(spec.sampling_coef_priors())
     prior_mean = np.array([p.mu for p in priors])
@@ -146,7 +145,11 @@ def exact_posterior(
     prior_mean /= y_scale
     prior_sd = np.array([p.sigma for p in priors]) / y_scale
 
-    A = root_w[:, None] * np.column_stack([np.ones(X_z.shape[0]), X_z])
+    A = np.column_stack([np.ones(X_z.shape[0]), X_z])
+    if root_w is not None:
+        # Rows scaled by sqrt(w): A'A, A'y and |residual|^2 become their weighted forms.
+        A *= root_w[:, None]
+        y_s *= root_w
     eigvals, eigvecs = np.linalg.eigh(prior_sd[:, None] * (A.T @ A) * prior_sd[None, :])
     # Eigenvalues below 1e-12 of the largest are rounding of an exact
     # collinearity (possibly negative): zero them, or for a near-exact fit,
