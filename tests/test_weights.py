@@ -480,3 +480,33 @@ def test_balanced_class_weight_with_a_class_of_zero_weight_is_a_value_error():
     w = np.where(y == "no", 0.0, 1.0)
     with pytest.raises(ValueError, match="class_weight='balanced'.*'no'.*sum to zero"):
         BayesianLogisticRegression(class_weight="balanced", **ADVI).fit(X, y, sample_weight=w)
+
+
+def test_response_scale_is_that_of_the_duplicated_rows():
+    from bayes_sklearn.inference.response import ResponseScale
+
+    _, y, w = _data()
+    weighted = ResponseScale.fit(y, w)
+    repeated = np.repeat(y, w)
+    assert weighted.center == pytest.approx(repeated.mean(), rel=1e-12)
+    assert weighted.scale == pytest.approx(repeated.std(), rel=1e-12)
+    # the weights matter here: the unweighted centre is elsewhere
+    assert abs(ResponseScale.fit(y).center - repeated.mean()) > 1e-3 * repeated.std()
+
+
+def test_sample_exact_draws_from_the_weighted_posterior():
+    from bayes_sklearn.inference.exact import exact_posterior, sample_exact
+    from bayes_sklearn.inference.settings import InferenceSettings
+
+    X, y, w = _data()
+    spec, X_z = _spec_and_z(X, y, w)
+    settings = InferenceSettings(method="exact", draws=4000, chains=1, seed=0)
+    draws = sample_exact(spec, X_z, y, settings, sample_weight=w)
+    mean, cov = exact_posterior(spec, X_z, y, w).moments()
+    sd = np.sqrt(np.diag(cov))
+    theta = np.column_stack([draws.intercept_z[0, :, 0], draws.coef_z[0, :, :, 0]])
+    # independent draws: the Monte Carlo sd of each mean is sd / sqrt(4000)
+    np.testing.assert_array_less(np.abs(theta.mean(axis=0) - mean), 5 * sd / np.sqrt(4000))
+    # and the unweighted posterior is far outside that band
+    mean_u, _ = exact_posterior(*_spec_and_z(X, y), y).moments()
+    assert np.max(np.abs(mean_u - mean) / sd) > 0.5

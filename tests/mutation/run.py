@@ -100,6 +100,24 @@ def _python_kernel(copy: Path) -> None:
 
 NUTS_VS_EXACT = "tests/test_linear.py::test_nuts_matches_exact_posterior_within_monte_carlo_error"
 
+# The frequency-weight checks that compile nothing (the PyMC-model ones compile
+# PyTensor functions, seconds per mutant, and stay in the default test command).
+WEIGHTS = [f"tests/test_weights.py::{name}" for name in (
+    "test_weighted_moments_equal_the_duplicated_rows",
+    "test_zero_weight_rows_count_for_nothing",
+    "test_extreme_magnitude_columns_are_weighted_too",
+    "test_model_spec_autoscaled_priors_equal_the_duplicated_rows",
+    "test_exact_posterior_moments_equal_the_duplicated_rows",
+    "test_exact_zero_weight_equals_the_row_removed",
+    "test_response_scale_is_that_of_the_duplicated_rows",
+    "test_sample_exact_draws_from_the_weighted_posterior",
+    "test_kernel_weighted_log_density_equals_the_duplicated_rows",
+    "test_kernel_weighted_gradient_matches_finite_differences",
+    "test_pack_model_multiplies_sample_weight_by_the_minibatch_factor",
+    "test_advi_weighted_equals_duplicated_rows",
+    "test_minibatch_rows_keep_their_weight_times_n_over_b",
+)]
+
 # Module -> fast tests that exercise it (exact inference and short NUTS runs;
 # each file below runs in well under 30 s on one core).
 GROUPS = [
@@ -120,7 +138,7 @@ GROUPS = [
         ["bayes_sklearn/design/standardize.py"],
         # Direct known answers (extreme magnitudes, constant columns, the
         # mapping back by hand): no fit, so no NUTS run per mutant.
-        ["tests/test_standardize.py"],
+        ["tests/test_standardize.py", *WEIGHTS],
     ),
     Group(
         "model",
@@ -153,7 +171,7 @@ GROUPS = [
         # test command: the 1-D quadrature of test_known_answers_inference.py
         # checks the same moments, tighter, in under a second.
         ["tests/test_known_answers_inference.py",
-         "tests/test_exact.py::test_exact_is_stable_for_noise_free_data"],
+         "tests/test_exact.py::test_exact_is_stable_for_noise_free_data", *WEIGHTS],
     ),
     # What the kernel is fed, read back through the header's pointers; the
     # kernel-against-PyMC checks of test_kernel.py compile PyMC models
@@ -166,13 +184,14 @@ GROUPS = [
             "tests/test_kernel.py::test_sufficient_statistics_equal_the_row_by_row_likelihood",
             "tests/test_kernel.py::test_sufficient_statistics_do_not_cancel_on_almost_exact_fits",
             "tests/test_kernel.py::test_row_weight_counts_each_row_that_many_times",
+            *WEIGHTS,
         ],
     ),
     Group(
         "advi",
         ["bayes_sklearn/inference/advi.py"],
         ["tests/test_advi.py", "tests/test_linear.py::test_variational_inference_against_exact",
-         "tests/test_known_answers_advi.py"],
+         "tests/test_known_answers_advi.py", *WEIGHTS],
     ),
     # The precompiled NUTS path: a short fit on the cached kernel costs ~0.02 s.
     Group("nutpie_core", ["bayes_sklearn/inference/_nutpie_core.py"],
@@ -199,6 +218,8 @@ GROUPS = [
             "tests/test_kernel.py::test_sufficient_statistics_equal_the_row_by_row_likelihood",
             "tests/test_kernel.py::test_sufficient_statistics_do_not_cancel_on_almost_exact_fits",
             "tests/test_kernel.py::test_row_weight_counts_each_row_that_many_times",
+            # the direct kernel checks only: a fit would run the pure-Python kernel
+            *[t for t in WEIGHTS if "kernel_weighted" in t],
         ],
         env={"NUMBA_DISABLE_JIT": "1"},
         prepare=_python_kernel,
