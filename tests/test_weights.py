@@ -510,3 +510,18 @@ def test_sample_exact_draws_from_the_weighted_posterior():
     # and the unweighted posterior is far outside that band
     mean_u, _ = exact_posterior(*_spec_and_z(X, y), y).moments()
     assert np.max(np.abs(mean_u - mean) / sd) > 0.5
+
+
+@pytest.mark.parametrize("row_weight", [1.0, 2.5])
+def test_integer_sample_weight_reaches_the_kernel_as_floats(row_weight):
+    from bayes_sklearn.inference._kernel import log_density
+    from bayes_sklearn.inference.packing import pack_model
+
+    spec, X_z, y, _, w = _kernel_case("bernoulli", False)
+    assert w.dtype.kind == "i"
+    as_int = pack_model(spec, X_z, y, row_weight=row_weight, sample_weight=w)
+    as_float = pack_model(spec, X_z, y, row_weight=row_weight, sample_weight=w.astype(float))
+    theta = as_float.initial_point + 0.1
+    np.testing.assert_array_equal(log_density(as_int.header, theta)[1],
+                                  log_density(as_float.header, theta)[1])
+    assert log_density(as_int.header, theta)[0] == log_density(as_float.header, theta)[0]

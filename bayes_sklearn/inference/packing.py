@@ -63,15 +63,19 @@ def gaussian_sufficient_statistics(
     squares around the least-squares fit keeps it accurate when the data are
     fitted almost exactly (no cancellation of ``y'y - 2 b'X'y + b'X'X b``).
     """
-    w = np.ones(X.shape[0]) if weight is None else np.asarray(weight, dtype=np.float64)
-    total = float(w.sum())
-    y_mean = float(w @ y / total) if weight is not None else float(np.mean(y))
+    if weight is None:
+        # no weighted copy of X: the unweighted pass stays one X'X and two matvecs
+        total, y_mean, Xw = float(X.shape[0]), float(np.mean(y)), X
+    else:
+        w = np.asarray(weight, dtype=np.float64)
+        total = float(w.sum())
+        y_mean = float(w @ y / total)
+        Xw = X * w[:, None]
     y_centered = y - y_mean
-    Xw = X * w[:, None]
     xtx = Xw.T @ X
     beta_hat = np.linalg.lstsq(xtx, Xw.T @ y_centered, rcond=None)[0]
     resid = y_centered - X @ beta_hat
-    wr = w * resid
+    wr = resid if weight is None else w * resid
     scalars = np.array([y_mean, wr @ resid, wr.sum(), total])
     return [np.ascontiguousarray(xtx), beta_hat, X.T @ wr, Xw.sum(axis=0), scalars]
 
@@ -143,7 +147,7 @@ def pack_model(
         *_location_arrays(location),
         *scale_arrays,
         *stats,
-        weight if n > 0 else np.array([row_weight], dtype=np.float64),
+        weight,
     ]
     header = np.zeros(k.HEADER_SIZE, dtype=np.int64)
     header[: k.N_DIM + 1] = [

@@ -114,6 +114,7 @@ WEIGHTS = [f"tests/test_weights.py::{name}" for name in (
     "test_kernel_weighted_log_density_equals_the_duplicated_rows",
     "test_kernel_weighted_gradient_matches_finite_differences",
     "test_pack_model_multiplies_sample_weight_by_the_minibatch_factor",
+    "test_integer_sample_weight_reaches_the_kernel_as_floats",
     "test_advi_weighted_equals_duplicated_rows",
     "test_minibatch_rows_keep_their_weight_times_n_over_b",
 )]
