@@ -223,7 +223,7 @@ def test_elbo_gradient_is_the_derivative_of_the_one_draw_estimate(full_rank):
 # ------------------------------------------------------------------- constants
 
 
-@pytest.mark.parametrize("case", ["gaussian-groups-robust-priors", "categorical"])
+@pytest.mark.parametrize("case", ["gaussian-groups-robust-priors", "categorical", "bernoulli"])
 def test_dropped_constants_are_what_pymc_keeps(case):
     """log p (PyMC, every normaliser kept) - kernel log density is a constant:
     ``_log_density_constant`` less the gaussian entropy's ``dim (1 + log 2 pi) / 2``.
@@ -231,7 +231,7 @@ def test_dropped_constants_are_what_pymc_keeps(case):
     rows' and the group effects' normalisers, and two outputs per coefficient."""
     from bayes_sklearn.inference._pymc_model import build_pymc_model
 
-    if case == "categorical":
+    if case in ("categorical", "bernoulli"):
         spec, X_z, y, codes = _spec_and_data(**CASES[case])
     else:
         robust = CASES["gaussian-robust-priors"]

@@ -407,6 +407,27 @@ def test_advi_weighted_equals_duplicated_rows():
                                                             np.repeat(y, w))
     sd = repeated.posterior_["coef"].std(("chain", "draw")).values
     np.testing.assert_allclose(weighted.coef_, repeated.coef_, rtol=0, atol=1e-3 * sd.min())
+    # the reported ELBO too: its constants count sum(w) rows, as the repeated data do
+    assert len(weighted.elbo_history_) == len(repeated.elbo_history_)
+    np.testing.assert_allclose(weighted.elbo_history_, repeated.elbo_history_, rtol=1e-6)
+
+
+def test_minibatch_advi_counts_the_weights():
+    # Every row weighted 3 is the data three times: the posterior sds shrink by
+    # sqrt(3) (n = 4000 rows, so the prior's share is negligible). Minibatch
+    # ADVI's sds carry ~10% noise; ignoring the weights would give a ratio of 1.
+    rng = np.random.default_rng(4)
+    X = 1e3 + 50.0 * rng.standard_normal((4000, 2))
+    y = 2e3 + X @ [0.3, -0.2] + 5.0 * rng.standard_normal(4000)
+    settings = dict(inference="advi", batch_size=200, draws=2000, chains=1,
+                    progressbar=False, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        weighted = BayesianLinearRegression(**settings).fit(X, y, sample_weight=np.full(4000, 3.0))
+        plain = BayesianLinearRegression(**settings).fit(X, y)
+    ratio = (weighted.posterior_["coef"].std(("chain", "draw"))
+             / plain.posterior_["coef"].std(("chain", "draw"))).values
+    np.testing.assert_array_less(np.abs(ratio * np.sqrt(3.0) - 1.0), 0.25)
 
 
 def test_minibatch_rows_keep_their_weight_times_n_over_b():

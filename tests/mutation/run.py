@@ -116,6 +116,7 @@ WEIGHTS = [f"tests/test_weights.py::{name}" for name in (
     "test_pack_model_multiplies_sample_weight_by_the_minibatch_factor",
     "test_integer_sample_weight_reaches_the_kernel_as_floats",
     "test_advi_weighted_equals_duplicated_rows",
+    "test_minibatch_advi_counts_the_weights",
     "test_minibatch_rows_keep_their_weight_times_n_over_b",
 )]
 
