@@ -314,6 +314,9 @@ def test_pymc_model_weighted_log_density_equals_the_duplicated_rows(case):
     repeated = build_pymc_model(spec, np.repeat(X_z, w, axis=0), np.repeat(y, w),
                                 None if codes is None else np.repeat(codes, w))
     plain = build_pymc_model(spec, X_z, y, codes)
+    # the documented names: new weights go in with pm.set_data("sample_weight", ...)
+    assert {"sample_weight", "obs_weight"} <= set(weighted.named_vars)
+    assert not {"sample_weight", "obs_weight"} & set(plain.named_vars)
     logp_w, logp_r, logp_p = (m.compile_logp() for m in (weighted, repeated, plain))
     dlogp_w, dlogp_r = weighted.compile_dlogp(), repeated.compile_dlogp()
     rng = np.random.default_rng(3)

@@ -103,7 +103,8 @@ def build_pymc_model(
     ``sigma`` for the gaussian family, ``group_sd_z`` and ``group_effect_z``
     (n_groups, n_effects) for hierarchical specs, and the observed ``obs``.
 
-    With ``sample_weight`` (frequency weights) a potential ``obs_weight``
+    With ``sample_weight`` (frequency weights, in the ``pm.Data`` container
+    ``sample_weight``) a potential ``obs_weight``
     adds ``(w_i - 1)`` times each row's log likelihood, so the model's log
     density counts row ``i`` ``w_i`` times while ``obs`` stays an ordinary
     observed variable (for posterior predictive sampling).
