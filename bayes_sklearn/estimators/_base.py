@@ -174,6 +174,8 @@ class BayesianGLMBase(BaseEstimator):
             sample_weight = _check_sample_weight(
                 sample_weight, X_design, dtype=np.float64, ensure_non_negative=True, copy=True
             )
+            if not np.any(sample_weight > 0):  # scikit-learn 1.6 lets all-zero weights through
+                raise ValueError("sample_weight must contain at least one non-zero weight.")
         y_fit, _, family, n_outputs, output_names = self._encode_target(y)
         sample_weight = self._likelihood_weights(y, sample_weight)
         spec = self._resolve_spec(design.column_names, X_design, y_fit, family, n_outputs,

@@ -225,16 +225,20 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         if self.class_weight is None:
             return sample_weight
         y = np.asarray(y).ravel()
-        with np.errstate(divide="ignore"):
-            per_class = compute_class_weight(self.class_weight, classes=self.classes_, y=y,
-                                             sample_weight=sample_weight)
+        codes = np.searchsorted(self.classes_, y)
+        if isinstance(self.class_weight, str):  # "balanced", with the weighted class counts
+            counts = np.bincount(codes, weights=sample_weight, minlength=len(self.classes_))
+            with np.errstate(divide="ignore"):
+                per_class = counts.sum() / (len(self.classes_) * counts.astype(np.float64))
+        else:
+            # compute_class_weight has no sample_weight in scikit-learn 1.6
+            per_class = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
         if not np.all(np.isfinite(per_class)):
             empty = self.classes_[~np.isfinite(per_class)]
             raise ValueError(
                 "class_weight='balanced' needs a positive total sample weight in every "
                 f"class; the weights of class(es) {format_items(empty)} sum to zero."
             )
-        codes = np.searchsorted(self.classes_, y)
         weight = per_class[codes].astype(np.float64)
         # a new array: the caller's sample_weight is never written to
         return weight if sample_weight is None else weight * sample_weight

@@ -109,6 +109,10 @@ def build_pymc_model(
     density counts row ``i`` ``w_i`` times while ``obs`` stays an ordinary
     observed variable (for posterior predictive sampling).
     """
+    if spec.family != "gaussian":
+        # class codes: pm.logp of a Categorical indexes with them (PyTensor < 2.27
+        # refuses float indices)
+        y = np.asarray(y).astype(np.int64)
     with pm.Model() as model:
         X_data = pm.Data("X", X_z)
         y_data = pm.Data("y", y)
