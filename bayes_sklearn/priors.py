@@ -92,6 +92,36 @@ class _Prior:
             check = _check_finite if field.name in self._finite else _check_positive
             check(f"{type(self).__name__} {field.name}", getattr(self, field.name))
 
+    @property
+    def pymc_distribution(self) -> str:
+        """Name of the PyMC distribution class this prior is (``getattr(pm, name)``).
+
+        Examples
+        --------
+        >>> from bayes_sklearn.priors import Exponential, StudentT
+        >>> StudentT(nu=3).pymc_distribution, Exponential(2.0).pymc_distribution
+        ('StudentT', 'Exponential')
+        """
+        return type(self).__name__
+
+    def pymc_parameters(self) -> dict[str, float]:
+        """Keyword arguments of :attr:`pymc_distribution` that give this prior.
+
+        Returns
+        -------
+        dict of str to float
+            The fields, by the names PyMC gives them.
+
+        Examples
+        --------
+        >>> from bayes_sklearn.priors import Exponential, Laplace
+        >>> Laplace(1.0, 0.5).pymc_parameters()
+        {'mu': 1.0, 'b': 0.5}
+        >>> Exponential(2.0).pymc_parameters()  # pm.Exponential(scale=2.0): mean 2
+        {'scale': 2.0}
+        """
+        return {field.name: float(getattr(self, field.name)) for field in fields(self)}  # type: ignore[arg-type]
+
     def _shape_values(self) -> tuple[float, ...]:
         return tuple(getattr(self, name) for name in self._shapes)
 
