@@ -32,6 +32,7 @@ __all__ = [
     "Exponential",
     "HalfNormal",
     "HalfStudentT",
+    "Constant",
     "CoefficientPrior",
     "ScalePrior",
     "as_coefficient_prior",
@@ -429,6 +430,86 @@ class HalfStudentT(_PositiveScale):
 
     _distribution = _Folded(stats.t)
     _shapes = ("nu",)
+
+
+@dataclass(frozen=True)
+class Constant:
+    """A fixed value in place of a prior, Bambi's convention for a number.
+
+    The parameter is not sampled: ``priors={"x": 0.3}`` fixes that
+    coefficient (an offset, as brms's ``constant()``), ``priors={"intercept": 2.0}``
+    the intercept, and ``prior_noise=0.1`` the noise sd (known noise).
+
+    Parameters
+    ----------
+    value : float
+        The fixed value (positive, for a scale parameter).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayes_sklearn.priors import Constant
+    >>> Constant(0.3).scaled(-2.0)
+    Constant(value=-0.6)
+    >>> Constant(0.3).rvs(3, np.random.default_rng(0))
+    array([0.3, 0.3, 0.3])
+    """
+
+    value: float
+
+    def __post_init__(self) -> None:
+        _check_finite("Constant value", self.value)
+        object.__setattr__(self, "value", float(self.value))
+
+    @property
+    def loc(self) -> float:
+        """The fixed value."""
+        return self.value
+
+    def scaled(self, factor: float) -> Constant:
+        """The fixed value of ``factor * theta``.
+
+        Parameters
+        ----------
+        factor : float
+            The multiplier (its absolute value for a scale parameter is the
+            caller's choice).
+
+        Returns
+        -------
+        Constant
+        """
+        return Constant(self.value * factor)
+
+    def shifted(self, offset: float) -> Constant:
+        """The fixed value of ``theta + offset``.
+
+        Parameters
+        ----------
+        offset : float
+            The shift.
+
+        Returns
+        -------
+        Constant
+        """
+        return Constant(self.value + offset)
+
+    def rvs(self, size: int | tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+        """The value, repeated: a constant's draws (``rng`` is not used).
+
+        Parameters
+        ----------
+        size : int or tuple of int
+            Shape of the output.
+        rng : numpy.random.Generator
+            Unused; accepted for the priors' common signature.
+
+        Returns
+        -------
+        ndarray of shape ``size``
+        """
+        return np.full(size, self.value)
 
 
 CoefficientPrior = Union[Normal, StudentT, Laplace]

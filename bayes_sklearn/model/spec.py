@@ -96,6 +96,12 @@ class ModelSpec:
         Centering and scaling applied to the design before sampling.
     groups : GroupSpec or None
         Varying effects, for hierarchical models.
+    fit_intercept : bool
+        False: no intercept; ``intercept_prior`` is ``Constant(0.0)``, the
+        intercept at x = 0, and the standardizer does not centre.
+    intercept_at_mean : bool
+        Whether ``intercept_prior`` is the prior of the intercept at the
+        feature means (the standardizer centres) or at x = 0 (it only scales).
     """
 
     family: str
@@ -106,6 +112,8 @@ class ModelSpec:
     noise_prior: ScalePrior | None
     standardizer: Standardizer
     groups: GroupSpec | None = None
+    fit_intercept: bool = True
+    intercept_at_mean: bool = True
 
     @property
     def family_obj(self) -> Family:
