@@ -167,19 +167,8 @@ class BayesianGLMBase(BaseEstimator):
         and the classifiers' ``classes_``, by ``_encode_target`` (which
         ``sample_prior_predictive`` also relies on to decode labels).
         """
-        X, group_labels, group_codes = self._split_groups(X, fitting=True)
-        design, X_design, y = self._fit_design(X, y)
-        if sample_weight is not None:
-            # A validated copy: the caller's array is never written to.
-            sample_weight = _check_sample_weight(
-                sample_weight, X_design, dtype=np.float64, ensure_non_negative=True, copy=True
-            )
-            if not np.any(sample_weight > 0):  # scikit-learn 1.6 lets all-zero weights through
-                raise ValueError("sample_weight must contain at least one non-zero weight.")
-        y_fit, _, family, n_outputs, output_names = self._encode_target(y)
-        sample_weight = self._likelihood_weights(y, sample_weight)
-        spec = self._resolve_spec(design.column_names, X_design, y_fit, family, n_outputs,
-                                  group_labels, sample_weight=sample_weight)
+        design, X_design, y_fit, spec, group_codes, output_names, group_labels, sample_weight = (
+            self._model_inputs(X, y, sample_weight))
         settings = self._inference_settings()
         result = run_inference(spec, spec.standardizer.transform(X_design), y_fit, settings,
                                group_codes, sample_weight=sample_weight)
@@ -199,6 +188,93 @@ class BayesianGLMBase(BaseEstimator):
             converged=result.converged,
             group_labels=group_labels,
         )
+
+    def _model_inputs(self, X, y, sample_weight=None):
+        """The steps of fit before inference: groups, design, encoded target, weights, spec.
+
+        The returned weights are the likelihood weights (with ``class_weight``
+        folded in), the ones the resolved spec's autoscaling used.
+        """
+        X, group_labels, group_codes = self._split_groups(X, fitting=True)
+        design, X_design, y = self._fit_design(X, y)
+        if sample_weight is not None:
+            # A validated copy: the caller's array is never written to.
+            sample_weight = _check_sample_weight(
+                sample_weight, X_design, dtype=np.float64, ensure_non_negative=True, copy=True
+            )
+            if not np.any(sample_weight > 0):  # scikit-learn 1.6 lets all-zero weights through
+                raise ValueError("sample_weight must contain at least one non-zero weight.")
+        y_fit, _, family, n_outputs, output_names = self._encode_target(y)
+        sample_weight = self._likelihood_weights(y, sample_weight)
+        spec = self._resolve_spec(design.column_names, X_design, y_fit, family, n_outputs,
+                                  group_labels, sample_weight=sample_weight)
+        return (design, X_design, y_fit, spec, group_codes, output_names, group_labels,
+                sample_weight)
+
+    def to_pymc(self, X, y, sample_weight=None):
+        """The estimator's model of ``(X, y)`` as a ``pymc.Model``, not sampled.
+
+        The model is the one :meth:`fit` samples: the same design, likelihood
+        and priors (autoscaled to these data as in ``fit``), written on the
+        original scale of the data. Coordinates are named by the design
+        columns (``feature``; ``class`` for the non-reference classes of a
+        multiclass model; ``group``, ``effect`` and ``slope`` for varying
+        effects) and variables as in ``posterior_``: ``intercept``, ``coef``,
+        ``sigma``, ``group_sd``, ``group_intercept``, ``group_slope``.
+
+        The default intercept prior is stated at the feature means, so the
+        free variable is ``intercept_c``, the intercept at the feature
+        means (the ``pm.Data`` ``"x_mean"``), and ``intercept = intercept_c -
+        x_mean @ coef`` is a Deterministic. Likewise the free group effects
+        (``group_offset``, or ``group_effect`` when centred) have their
+        intercept column at the feature means. The data are ``pm.Data``
+        containers ``"X"``, ``"y_data"`` (class codes for classifiers),
+        ``"group_code"`` and ``"sample_weight"``; the observed variable is
+        ``"y"``. The estimator itself is not changed: fitted or not, it
+        stays as it was.
+
+        Parameters
+        ----------
+        X : array-like or data frame of shape (n_samples, n_features)
+            Features, as for :meth:`fit`.
+        y : array-like of shape (n_samples,)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), optional
+            Likelihood weights: each row's log density is multiplied by its
+            weight (weight 2 is the row twice).
+
+        Returns
+        -------
+        pymc.Model
+            Sample it with ``pm.sample``, inspect it with
+            ``pm.model_to_graphviz``, or add terms to it with ``with model:``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import pymc as pm
+        >>> from bayes_sklearn import BayesianLinearRegression
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(50, 2))
+        >>> y = 1.0 + X @ [2.0, -1.0] + rng.normal(scale=0.5, size=50)
+        >>> model = BayesianLinearRegression().to_pymc(X, y)
+        >>> sorted(v.name for v in model.free_RVs)
+        ['coef', 'intercept_c', 'sigma']
+        >>> model.coords["feature"]
+        ('x0', 'x1')
+        >>> with model:
+        ...     extra = pm.Normal("extra", 0.0, 1.0)
+        >>> "extra" in model.named_vars
+        True
+        """
+        from bayes_sklearn.model.pymc_model import build_reference_model
+
+        self._validate_params()
+        unfitted = type(self)(**self.get_params())
+        _, X_design, y_fit, spec, group_codes, output_names, _, sample_weight = (
+            unfitted._model_inputs(X, y, sample_weight))
+        return build_reference_model(spec, X_design, y_fit, group_codes,
+                                     sample_weight=sample_weight, output_names=output_names)
 
     def _set_fitted(
         self, result: FitResult, diagnostics: ConvergenceDiagnostics | None
