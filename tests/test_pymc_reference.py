@@ -1,0 +1,181 @@
+"""``to_pymc`` and the original-scale reference model (model/pymc_model.py).
+
+The log density is checked, constants included, against the model written
+out by hand with scipy on the kernel's standardised parameters
+(``hand_log_density``), mapped to the original scale: ``intercept_c`` is the
+standardised intercept, ``coef = coef_z / sd(x)``, the group sds of slopes
+are divided by sd(x). Only the coefficients' densities change by the
+Jacobian of that linear map (``+ n_outputs * sum(log sd(x))``, and per group
+and varying slope for centred group effects); the log-transformed scales
+carry their own Jacobian on both sides, which cancels.
+"""
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_known_answers_kernel import hand_log_density
+from test_pymc_model import CATEGORICAL, MIXED, _case, _n_dim
+
+from bayes_sklearn import (
+    BayesianLinearRegression,
+    BayesianLogisticRegression,
+    HierarchicalRegression,
+)
+from bayes_sklearn.model.pymc_model import build_reference_model
+
+pm = pytest.importorskip("pymc")
+
+
+def _original_point(model, spec, theta):
+    """The reference model's value variables at the kernel's standardised ``theta``."""
+    m, p = spec.n_outputs, spec.n_coef
+    scale = spec.standardizer.scale
+    point = {"intercept_c": theta[:m] if m > 1 else theta[0]}
+    coef = theta[m:m * (p + 1)].reshape(p, m) / scale[:, None]
+    values = {v.name for v in model.value_vars}
+    if "coef" in values:
+        point["coef"] = coef if m > 1 else coef[:, 0]
+    else:
+        for kind in {type(prior) for prior in spec.coef_priors}:
+            rows = [j for j, prior in enumerate(spec.coef_priors) if type(prior) is kind]
+            point[f"coef_{kind.__name__.lower()}"] = coef[rows]
+    index = m * (p + 1)
+    if spec.family == "gaussian":
+        point["sigma_log__"] = theta[index]
+        index += 1
+    if spec.groups is not None:
+        e, g = spec.groups.n_effects, spec.groups.n_groups
+        log_scale = np.concatenate([[0.0], np.log(scale[list(spec.groups.varying)])])
+        point["group_sd_log__"] = theta[index:index + e] - log_scale
+        raw = theta[index + e:].reshape(g, e)
+        if spec.groups.centered:
+            point["group_effect"] = raw / np.exp(log_scale)
+        else:
+            point["group_offset"] = raw
+    assert set(point) == values
+    return point
+
+
+def _jacobian(spec):
+    log_scale = np.log(spec.standardizer.scale)
+    out = spec.n_outputs * log_scale.sum()
+    if spec.groups is not None and spec.groups.centered:
+        out += spec.groups.n_groups * log_scale[list(spec.groups.varying)].sum()
+    return out
+
+
+CASES = {
+    "gaussian": dict(family="gaussian", priors=None),
+    "bernoulli": dict(family="bernoulli", priors=None),
+    "categorical": CATEGORICAL,
+    "mixed-priors-groups": MIXED,
+}
+
+
+@pytest.mark.parametrize("centered", [False, True], ids=["non-centred", "centred"])
+@pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
+def test_log_density_is_the_kernels_on_the_original_scale(case, centered):
+    spec, X_z, y, codes = _case(**case)
+    if centered and spec.groups is None:
+        pytest.skip("no group effects")
+    if centered:
+        spec = dataclasses.replace(spec, groups=dataclasses.replace(spec.groups, centered=True))
+    X = X_z * spec.standardizer.scale + spec.standardizer.center
+    y_fit = y.astype(np.int64) if spec.family != "gaussian" else y
+    theta = np.random.default_rng(2).normal(scale=0.7, size=_n_dim(spec))
+    expected = hand_log_density(spec, X_z, y, codes, theta) + _jacobian(spec)
+    model = build_reference_model(spec, X, y_fit, codes)
+    got = model.compile_logp()(_original_point(model, spec, theta))
+    np.testing.assert_allclose(got, expected, rtol=1e-9)
+
+    weighted = build_reference_model(spec, X, y_fit, codes, sample_weight=np.full(len(y), 2.0))
+    expected_2 = hand_log_density(spec, X_z, y, codes, theta, weight=2.0) + _jacobian(spec)
+    np.testing.assert_allclose(weighted.compile_logp()(_original_point(weighted, spec, theta)),
+                               expected_2, rtol=1e-9)
+
+
+def _far_data(n=60, seed=3):
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n, 1))
+    # correlated columns far from standard scale
+    X = np.column_stack([z[:, 0] * 40 + 500, (z[:, 0] + 0.3 * rng.normal(size=n)) * 0.05 - 2])
+    y = 3000.0 + X @ [1.5, -200.0] + rng.normal(scale=20.0, size=n)
+    return X, y
+
+
+def test_pm_sample_recovers_the_exact_posterior():
+    X, y = _far_data()
+    est = BayesianLinearRegression(inference="exact", draws=2000, random_state=0).fit(X, y)
+    exact = est.posterior_
+    model = BayesianLinearRegression().to_pymc(X, y)
+    with model:
+        idata = pm.sample(draws=500, tune=500, chains=2, random_seed=1, progressbar=False,
+                          compute_convergence_checks=False)
+    import arviz as az
+
+    summary = az.summary(idata, var_names=["intercept", "coef"])
+    assert (summary["ess_bulk"] > 100).all(), summary
+    mcmc_mean = summary["mean"].to_numpy()
+    mcmc_se = summary["mcse_mean"].to_numpy()
+    exact_draws = np.column_stack([exact["intercept"].values.ravel(),
+                                   exact["coef"].values.reshape(-1, 2)])
+    exact_mean = exact_draws.mean(axis=0)
+    exact_se = exact_draws.std(axis=0) / np.sqrt(len(exact_draws))  # iid exact draws
+    # az.summary rounds to 2 decimals: add that to the tolerance
+    tolerance = 4 * np.sqrt(mcmc_se**2 + exact_se**2) + 0.01
+    assert np.all(np.abs(mcmc_mean - exact_mean) < tolerance), (mcmc_mean, exact_mean, tolerance)
+
+
+def _hier_frame():
+    X, y = _far_data(n=48)
+    frame = pd.DataFrame(X, columns=["dose", "level"])
+    frame["site"] = np.repeat(list("abcd"), 12)
+    return frame, y
+
+
+def test_coords_and_variable_names_match_posterior_():
+    X, y = _far_data()
+    model = BayesianLinearRegression().to_pymc(pd.DataFrame(X, columns=["dose", "level"]), y)
+    assert model.coords == {"feature": ("dose", "level")}
+    assert model.named_vars_to_dims["coef"] == ("feature",)
+    assert {v.name for v in model.free_RVs} == {"intercept_c", "coef", "sigma"}
+    assert {v.name for v in model.deterministics} == {"intercept"}
+    assert {"X", "y_data", "x_mean"} <= set(model.named_vars)
+    assert [v.name for v in model.observed_RVs] == ["y"]
+
+    labels = np.array(["lo", "mid", "hi"])[np.arange(60) % 3]
+    clf = BayesianLogisticRegression().to_pymc(X, labels)
+    assert clf.coords == {"feature": ("x0", "x1"), "class": ("lo", "mid")}  # "hi" is the reference
+    assert clf.named_vars_to_dims["coef"] == ("feature", "class")
+    assert clf.named_vars_to_dims["intercept"] == ("class",)
+
+    frame, y = _hier_frame()
+    hier = HierarchicalRegression(group="site", varying_slopes=["dose"]).to_pymc(frame, y)
+    assert hier.coords["group"] == ("a", "b", "c", "d")
+    assert hier.coords["effect"] == ("intercept", "dose")
+    assert hier.named_vars_to_dims["group_intercept"] == ("group",)
+    assert hier.named_vars_to_dims["group_slope"] == ("group", "slope")
+    assert hier.named_vars_to_dims["group_sd"] == ("effect",)
+    assert "group_code" in hier.named_vars
+
+
+def test_users_extend_the_model_and_the_estimator_is_untouched():
+    X, y = _far_data()
+    est = BayesianLinearRegression()
+    model = est.to_pymc(X, y)
+    assert not hasattr(est, "n_features_in_")
+    with model:
+        extra = pm.Normal("extra", 0.0, 1.0)
+        pm.Potential("tie", pm.logp(pm.Normal.dist(model["coef"][0], 1.0), extra))
+    assert "extra" in model.named_vars
+    assert np.isfinite(model.compile_logp()(model.initial_point()))
+
+
+def test_sample_weight_is_checked():
+    X, y = _far_data()
+    with pytest.raises(ValueError, match="zero"):
+        BayesianLinearRegression().to_pymc(X, y, sample_weight=np.zeros(len(y)))
+    with pytest.raises(ValueError, match="shape"):
+        BayesianLinearRegression().to_pymc(X, y, sample_weight=np.ones(3))
