@@ -23,7 +23,9 @@ from bayes_sklearn import (
     BayesianLogisticRegression,
     HierarchicalRegression,
 )
+from bayes_sklearn.design.standardize import Standardizer
 from bayes_sklearn.model.pymc_model import build_reference_model
+from bayes_sklearn.priors import Constant, Normal
 
 pm = pytest.importorskip("pymc")
 
@@ -40,7 +42,7 @@ def _original_point(model, spec, theta):
     else:
         for kind in {type(prior) for prior in spec.coef_priors}:
             rows = [j for j, prior in enumerate(spec.coef_priors) if type(prior) is kind]
-            point[f"coef_{kind.__name__.lower()}"] = coef[rows]
+            point[f"coef_{kind.__name__.lower()}"] = coef[rows] if m > 1 else coef[rows, 0]
     index = m * (p + 1)
     if spec.family == "gaussian":
         point["sigma_log__"] = theta[index]
@@ -179,3 +181,125 @@ def test_sample_weight_is_checked():
         BayesianLinearRegression().to_pymc(X, y, sample_weight=np.zeros(len(y)))
     with pytest.raises(ValueError, match="shape"):
         BayesianLinearRegression().to_pymc(X, y, sample_weight=np.ones(3))
+
+
+def test_weights_reach_the_autoscaled_priors_and_x_mean():
+    """``to_pymc(X, y, w)`` is the model ``fit(X, y, w)`` samples: weighted moments."""
+    X, y = _far_data()
+    w = np.linspace(0.2, 3.0, len(y))
+    model = BayesianLinearRegression().to_pymc(X, y, sample_weight=w)
+    np.testing.assert_allclose(model["x_mean"].get_value(), w @ X / w.sum(), rtol=1e-12)
+    y_mean = w @ y / w.sum()
+    np.testing.assert_allclose(model["intercept_c_mu"].get_value(), [y_mean], rtol=1e-12)
+    np.testing.assert_allclose(model["sample_weight"].get_value(), w)
+
+
+def _gaussian_spec(**changes):
+    """A resolved gaussian spec (data far from standard scale), with fields replaced."""
+    spec, X_z, y, _ = _case(family="gaussian", priors=None)
+    X = X_z * spec.standardizer.scale + spec.standardizer.center
+    return dataclasses.replace(spec, **changes), X, y
+
+
+def _hand_gaussian(spec, X, y, intercept, coef, sigma, free_sigma):
+    """log p by hand (scipy), original scale; ``+ log sigma``: PyMC's log-transform Jacobian."""
+    from scipy import stats
+
+    out = stats.norm.logpdf(y, intercept + X @ coef, sigma).sum()
+    for prior, value in zip(spec.coef_priors, coef, strict=True):
+        if not isinstance(prior, Constant):
+            out += stats.norm.logpdf(value, prior.mu, prior.sigma)
+    if spec.fit_intercept:
+        at = intercept + (spec.standardizer.center @ coef if spec.intercept_at_mean else 0.0)
+        out += stats.norm.logpdf(at, spec.intercept_prior.mu, spec.intercept_prior.sigma)
+    if free_sigma:
+        out += stats.expon.logpdf(sigma, scale=spec.noise_prior.scale) + np.log(sigma)
+    return out
+
+
+def _fixed_coef():
+    spec, X, y = _gaussian_spec()
+    priors = list(spec.coef_priors)
+    priors[1] = Constant(0.4)
+    return dataclasses.replace(spec, coef_priors=tuple(priors)), X, y
+
+
+def _no_intercept():
+    spec, X, y = _gaussian_spec(fit_intercept=False, intercept_prior=Constant(0.0))
+    center = np.zeros(spec.n_coef)
+    return dataclasses.replace(spec, standardizer=Standardizer(center, spec.standardizer.scale)), X, y
+
+
+def _intercept_at_zero():
+    spec, X, y = _gaussian_spec(intercept_at_mean=False, intercept_prior=Normal(900.0, 300.0))
+    center = np.zeros(spec.n_coef)
+    return dataclasses.replace(spec, standardizer=Standardizer(center, spec.standardizer.scale)), X, y
+
+
+FIXED_CASES = {
+    "fixed-coefficient": _fixed_coef,
+    "fixed-sigma": lambda: _gaussian_spec(noise_prior=Constant(45.0)),
+    "no-intercept": _no_intercept,
+    "intercept-at-zero": _intercept_at_zero,
+}
+
+
+@pytest.mark.parametrize("make", list(FIXED_CASES.values()), ids=list(FIXED_CASES))
+def test_log_density_with_fixed_values_and_intercept_choices(make):
+    spec, X, y = make()
+    model = build_reference_model(spec, X, y)
+    rng = np.random.default_rng(4)
+    coef = rng.normal(size=spec.n_coef) * [3.0, 0.2, 40.0]
+    fixed = [j for j, p in enumerate(spec.coef_priors) if isinstance(p, Constant)]
+    coef[fixed] = [spec.coef_priors[j].value for j in fixed]
+    intercept = 950.0 if spec.fit_intercept else 0.0
+    free_sigma = not isinstance(spec.noise_prior, Constant)
+    sigma = 60.0 if free_sigma else spec.noise_prior.value
+    point = {}
+    values = {v.name for v in model.value_vars}
+    if "coef" in values:
+        point["coef"] = coef
+    else:
+        point["coef_normal"] = np.delete(coef, fixed)
+    if "intercept_c" in values:
+        point["intercept_c"] = intercept + spec.standardizer.center @ coef
+    if "intercept" in values:
+        point["intercept"] = intercept
+    if free_sigma:
+        point["sigma_log__"] = np.log(sigma)
+    assert set(point) == values
+    expected = _hand_gaussian(spec, X, y, intercept, coef, sigma, free_sigma)
+    np.testing.assert_allclose(model.compile_logp()(point), expected, rtol=1e-10)
+    if fixed:
+        np.testing.assert_allclose(model["coef_fixed_value"].get_value(), [0.4])
+    if not free_sigma:
+        assert model["sigma"].get_value() == 45.0
+    if not spec.fit_intercept:
+        assert "intercept" not in model.named_vars and "intercept_c" not in model.named_vars
+
+
+def test_prior_parameters_are_data_and_any_pymc_distribution_is_built():
+    """Priors are built from ``pymc_distribution``/``pymc_parameters()``, parameters as data."""
+
+    @dataclasses.dataclass(frozen=True)
+    class Uniform:  # a stand-in for the priors branch's Uniform
+        lower: float
+        upper: float
+        pymc_distribution = "Uniform"
+
+        def pymc_parameters(self):
+            return {"lower": self.lower, "upper": self.upper}
+
+    spec, X, y = _gaussian_spec()
+    priors = list(spec.coef_priors)
+    priors[0] = Uniform(-10.0, 10.0)
+    spec = dataclasses.replace(spec, coef_priors=tuple(priors))
+    model = build_reference_model(spec, X, y)
+    assert {"coef_uniform", "coef_normal"} <= {v.name for v in model.free_RVs}
+    np.testing.assert_allclose(model["coef_uniform_upper"].get_value(), [10.0])
+    np.testing.assert_allclose(model["coef_normal_sigma"].get_value(),
+                               [p.sigma for p in spec.coef_priors[1:]])
+    model["coef_uniform_upper"].set_value(np.array([20.0]))  # a new prior, same graph
+    point = model.initial_point()
+    logp = model.compile_logp(vars=[model["coef_uniform"]], jacobian=False)
+    np.testing.assert_allclose(logp(point), -np.log(30.0), rtol=1e-12)

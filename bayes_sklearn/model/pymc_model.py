@@ -20,8 +20,8 @@ variable is ``y``, as in ``idata_``'s ``log_likelihood`` group.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,71 +29,128 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from bayes_sklearn.model.spec import ModelSpec
-from bayes_sklearn.priors import (
-    Exponential,
-    HalfNormal,
-    HalfStudentT,
-    Laplace,
-    Normal,
-    StudentT,
-)
+from bayes_sklearn.priors import Constant
 
 
-def _location_scale(name: str, priors: Sequence, dims: tuple[str, ...], shape):
-    """One variable for priors of one family, given per row of the leading dim."""
-    kind = type(priors[0])
-    ndim = len(dims) if dims is not None else len(shape)
-    # one prior per entry of the leading axis, broadcast over the others; () is a scalar
-    column = (len(priors),) + (1,) * (ndim - 1) if ndim else ()
-    loc = np.array([p.loc for p in priors], dtype=float).reshape(column)
-    scale = np.array([p.scale for p in priors], dtype=float).reshape(column)
-    kwargs: dict[str, Any] = {"shape": shape} if dims is None else {"dims": dims}
-    if kind is Normal:
-        return pm.Normal(name, mu=loc, sigma=scale, **kwargs)
-    if kind is StudentT:
-        nu = np.array([p.nu for p in priors], dtype=float).reshape(column)
-        return pm.StudentT(name, nu=nu, mu=loc, sigma=scale, **kwargs)
-    if kind is Laplace:
-        return pm.Laplace(name, mu=loc, b=scale, **kwargs)
-    raise TypeError(f"No PyMC translation for prior {priors[0]!r}.")
+@dataclass(frozen=True)
+class _Piece:
+    """Entries of one variable that share a prior family: one PyMC variable, or data."""
+
+    name: str
+    indices: tuple[int, ...]
+    distribution: str | None  # None: fixed values (Constant)
+    parameters: tuple[str, ...]
 
 
-def _scale_rv(name: str, prior) -> pt.TensorVariable:
-    if isinstance(prior, Exponential):
-        return pm.Exponential(name, scale=prior.scale)
-    if isinstance(prior, HalfNormal):
-        return pm.HalfNormal(name, sigma=prior.sigma)
-    if isinstance(prior, HalfStudentT):
-        return pm.HalfStudentT(name, nu=prior.nu, sigma=prior.sigma)
-    raise TypeError(f"No PyMC translation for prior {prior!r}.")
+def _slot_key(prior) -> tuple:
+    """What the graph depends on for one prior: its PyMC class and keyword names."""
+    if isinstance(prior, Constant):
+        return ("Constant",)
+    return (prior.pymc_distribution, tuple(prior.pymc_parameters()))
 
 
-def _coefficients(spec: ModelSpec, output_dims: tuple[str, ...]):
-    """``coef`` on the original scale, (feature[, class]); one variable per prior family."""
-    priors = spec.coef_priors
-    by_kind: dict[type, list[int]] = defaultdict(list)
+def _pieces(name: str, priors: Sequence) -> list[_Piece]:
+    """``priors`` grouped by (distribution, parameter names), in order of first use.
+
+    One group: the variable is ``name`` itself. Several: ``<name>_<distribution>``
+    (numbered when two groups share a distribution), and ``<name>_fixed`` for
+    the Constant entries.
+    """
+    groups: dict[tuple, list[int]] = {}
     for index, prior in enumerate(priors):
-        by_kind[type(prior)].append(index)
-    dims = ("feature", *output_dims)
-    if len(by_kind) == 1:
-        return _location_scale("coef", list(priors), dims, None)
-    coef = pt.zeros((spec.n_coef, spec.n_outputs))
-    for kind, indices in by_kind.items():
-        part = _location_scale(f"coef_{kind.__name__.lower()}", [priors[i] for i in indices],
-                               None, (len(indices), spec.n_outputs))
-        coef = pt.set_subtensor(coef[np.array(indices)], part)
-    return pm.Deterministic("coef", coef if output_dims else coef[:, 0], dims=dims)
+        groups.setdefault(_slot_key(prior), []).append(index)
+    pieces, used = [], set()
+    for key, indices in groups.items():
+        if len(groups) == 1:
+            piece = name
+        else:
+            piece = f"{name}_{'fixed' if key[0] == 'Constant' else key[0].lower()}"
+            base, n = piece, 2
+            while piece in used:
+                piece, n = f"{base}{n}", n + 1
+        used.add(piece)
+        constant = key[0] == "Constant"
+        pieces.append(_Piece(piece, tuple(indices), None if constant else key[0],
+                             () if constant else key[1]))
+    return pieces
+
+
+def _piece_values(priors: Sequence, piece: _Piece) -> dict[str, np.ndarray]:
+    """The numeric parameters of one piece, one entry per index (``pm.Data`` values)."""
+    chosen = [priors[i] for i in piece.indices]
+    if piece.distribution is None:
+        return {f"{piece.name}_value": np.array([p.value for p in chosen], dtype=float)}
+    return {f"{piece.name}_{param}": np.array([p.pymc_parameters()[param] for p in chosen],
+                                              dtype=float)
+            for param in piece.parameters}
+
+
+def _location_variable(name: str, priors: Sequence, dims: tuple[str, ...],
+                       n_trailing: int | None, scalar: bool = False):
+    """A variable with one prior per entry of its leading axis (broadcast over the rest).
+
+    ``dims`` name its axes (``()`` with ``scalar``: one prior, a scalar);
+    ``n_trailing`` is the length of a second axis (classes) or None. Prior
+    parameters and fixed values are ``pm.Data`` (``<piece>_<parameter>``,
+    ``<piece>_value``), so a compiled model can be given new ones.
+    """
+    pieces = _pieces(name, priors)
+    whole = len(pieces) == 1 and pieces[0].distribution is not None
+
+    def column(data):
+        if scalar:
+            return data[0]
+        return data[:, None] if n_trailing is not None else data
+
+    parts = []
+    for piece in pieces:
+        values = {key: pm.Data(key, value) for key, value in _piece_values(priors, piece).items()}
+        if piece.distribution is None:
+            (data,) = values.values()
+            value = column(data)
+            if n_trailing is not None:
+                value = pt.broadcast_to(value, (len(piece.indices), n_trailing))
+            parts.append((piece, value))
+            continue
+        kwargs = {key[len(piece.name) + 1:]: column(data) for key, data in values.items()}
+        dist = getattr(pm, piece.distribution)
+        if whole:
+            return dist(name, **kwargs, dims=dims) if dims else dist(name, **kwargs)
+        shape = (len(piece.indices),) + ((n_trailing,) if n_trailing is not None else ())
+        parts.append((piece, dist(piece.name, **kwargs, shape=shape)))
+    if scalar:
+        return pm.Deterministic(name, parts[0][1])
+    shape = (len(priors),) + ((n_trailing,) if n_trailing is not None else ())
+    out = pt.zeros(shape)
+    for piece, value in parts:
+        out = pt.set_subtensor(out[np.array(piece.indices)], value)
+    return pm.Deterministic(name, out, dims=dims)
+
+
+def _scale_variable(name: str, prior, dims: tuple[str, ...] = ()):
+    """The noise scale: a PyMC variable, or its fixed value as ``pm.Data`` named ``name``."""
+    if isinstance(prior, Constant):
+        return pm.Data(name, np.asarray(prior.value, dtype=float))
+    return _location_variable(name, [prior], dims, None, scalar=True)
+
+
+def group_sd_priors(spec: ModelSpec) -> list:
+    """The group-sd priors on the original scale: slopes' divided by sd(x).
+
+    GroupSpec states them on the standardised scale; every scale prior is a
+    scale family, so ``scaled(1 / sd)`` is the same prior of the original-scale sd.
+    """
+    varying = list(spec.groups.varying)
+    scale = spec.standardizer.scale[varying]
+    priors = list(spec.groups.sd_priors)
+    return priors[:1] + [p.scaled(1.0 / s) for p, s in zip(priors[1:], scale, strict=True)]
 
 
 def _group_effects(spec: ModelSpec, X, codes, x_mean):
     """Each row's group contribution to ``eta``; defines the group variables."""
     groups = spec.groups
     varying = list(groups.varying)
-    # standardised-scale sds of the slopes divided by the feature sds: the same prior
-    # on the original scale (HalfNormal is a scale family)
-    sd_sigma = np.array([p.sigma for p in groups.sd_priors], dtype=float)
-    sd_sigma[1:] /= spec.standardizer.scale[varying]
-    sd = pm.HalfNormal("group_sd", sigma=sd_sigma, dims="effect")
+    sd = _location_variable("group_sd", group_sd_priors(spec), ("effect",), None)
     if groups.centered:
         effect = pm.Normal("group_effect", mu=0.0, sigma=sd, dims=("group", "effect"))
     else:
@@ -176,9 +233,12 @@ def build_reference_model(
     Returns
     -------
     pymc.Model
-        Free variables ``intercept_c`` (intercept at the feature means),
-        ``coef`` (or one ``coef_<prior>`` per prior family, with ``coef`` a
-        Deterministic), ``sigma`` (gaussian), and for hierarchical specs
+        Free variables ``intercept_c`` (intercept at the feature means;
+        ``intercept`` itself when ``spec.intercept_at_mean`` is False, none
+        without ``spec.fit_intercept``), ``coef`` (or one
+        ``coef_<distribution>`` per prior family, with ``coef`` a
+        Deterministic; fixed entries are the data ``coef_fixed_value``),
+        ``sigma`` (gaussian; data when fixed), and for hierarchical specs
         ``group_sd`` and ``group_offset`` (non-centred) or ``group_effect``
         (centred); Deterministics ``intercept``, ``group_effect``,
         ``group_intercept``, ``group_slope``; the observed ``y``.
@@ -194,26 +254,34 @@ def build_reference_model(
         coords["effect"] = list(spec.groups.effect_names)
         if spec.groups.varying:
             coords["slope"] = list(spec.groups.effect_names[1:])
+    n_trailing = spec.n_outputs if categorical else None
     with pm.Model(coords=coords) as model:
         X = pm.Data("X", np.asarray(X_design, dtype=float))
-        y_data = pm.Data("y_data", np.asarray(y))
+        y_values = np.asarray(y, dtype=float if spec.family == "gaussian" else np.int64)
+        y_data = pm.Data("y_data", y_values)
         x_mean = pm.Data("x_mean", np.asarray(spec.standardizer.center, dtype=float),
                          dims="feature")
-        if categorical:
-            intercept_c = _location_scale("intercept_c", [spec.intercept_prior] * spec.n_outputs,
-                                          output_dims, None)
-        else:
-            intercept_c = _location_scale("intercept_c", [spec.intercept_prior], None, ())
-        coef = _coefficients(spec, output_dims)
-        intercept = pm.Deterministic("intercept", intercept_c - pt.dot(x_mean, coef),
-                                     dims=output_dims)
-        eta = pt.dot(X, coef) + intercept
+        coef = _location_variable("coef", spec.coef_priors, ("feature", *output_dims),
+                                  n_trailing)
+        eta = pt.dot(X, coef)
+        if spec.fit_intercept:
+            # the free intercept is where its prior is stated: at the feature means
+            # (intercept_c, intercept derived) or at x = 0 (intercept itself)
+            free = "intercept_c" if spec.intercept_at_mean else "intercept"
+            priors = [spec.intercept_prior] * spec.n_outputs
+            free_var = _location_variable(free, priors, output_dims, None,
+                                          scalar=not categorical)
+            intercept = free_var
+            if spec.intercept_at_mean:
+                intercept = pm.Deterministic("intercept", free_var - pt.dot(x_mean, coef),
+                                             dims=output_dims)
+            eta = eta + intercept
         if not categorical:
             eta = eta[:, None]
         if spec.groups is not None:
             codes = pm.Data("group_code", np.asarray(group_codes, dtype=np.int64))
             eta = eta + _group_effects(spec, X, codes, x_mean)[:, None]
-        params = [_scale_rv("sigma", spec.noise_prior)] if spec.family == "gaussian" else []
+        params = [_scale_variable("sigma", spec.noise_prior)] if spec.family == "gaussian" else []
         eta = _likelihood_input(spec.family, eta)
         if sample_weight is None:
             model.register_rv(_family_dist(spec.family, eta, *params), "y", observed=y_data)
