@@ -187,6 +187,7 @@ class BayesianGLMBase(BaseEstimator):
             sample_stats=result.sample_stats,
             converged=result.converged,
             group_labels=group_labels,
+            engine=result.engine,
         )
 
     def _model_inputs(self, X, y, sample_weight=None):
@@ -286,6 +287,7 @@ class BayesianGLMBase(BaseEstimator):
         self._idata_groups = result.idata_groups
         self._idata = None  # built on first access of idata_
         self.inference_method_ = result.method
+        self.engine_ = result.engine
         self.convergence_ = diagnostics
         self.elbo_history_ = result.elbo_history
         self.n_iter_ = result.n_iter

@@ -55,6 +55,8 @@ class FitResult:
         Whether variational inference met its convergence rule.
     group_labels : ndarray or None
         The group labels seen in training, for hierarchical estimators.
+    engine : str
+        The engine that ran: ``"kernel"``, ``"pymc"`` or ``"exact"``.
     """
 
     design: Any
@@ -68,6 +70,7 @@ class FitResult:
     sample_stats: Any
     converged: bool | None
     group_labels: np.ndarray | None = None
+    engine: str = "kernel"
 
 
 def check_convergence(

@@ -8,14 +8,17 @@ when a backend that needs it runs.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
+from bayes_sklearn.inference.coverage import kernel_gap
 from bayes_sklearn.inference.response import ResponseScale
 from bayes_sklearn.inference.result import SamplerResult
 from bayes_sklearn.inference.settings import InferenceSettings
 from bayes_sklearn.model.spec import ModelSpec
 
-__all__ = ["InferenceSettings", "SamplerResult", "run_inference"]
+__all__ = ["InferenceSettings", "SamplerResult", "choose_engine", "run_inference"]
 
 
 def run_inference(
@@ -32,15 +35,63 @@ def run_inference(
     ``sample_weight`` are frequency weights (row ``i``'s likelihood counts
     ``w_i`` times); None means all 1.
     A gaussian response is fitted on unit scale and the draws mapped back
-    (see :mod:`bayes_sklearn.inference.response`).
+    (see :mod:`bayes_sklearn.inference.response`), except on the PyMC engine,
+    which samples the reference model on the original scale
+    (:mod:`bayes_sklearn.inference.pymc_engine`). The result's ``engine`` says
+    which engine ran (:func:`choose_engine`).
     """
-    if spec.family == "gaussian":
+    engine = choose_engine(spec, settings)
+    if engine == "pymc":
+        # The reference model is written in the user's units (its mass matrix
+        # adapts to them): it takes the original design and response.
+        from bayes_sklearn.inference.pymc_engine import sample_reference_model
+
+        X_design = X_z * spec.standardizer.scale + spec.standardizer.center
+        sampler = "pymc" if settings.nuts_sampler == "pymc" else "nutpie"
+        result = sample_reference_model(spec, X_design, y, settings, group_codes,
+                                        sample_weight, sampler=sampler)
+    elif spec.family == "gaussian":
         response = ResponseScale.fit(y, sample_weight)
         result = _run_backend(response.spec_to_unit(spec), X_z, response.transform(y),
                               settings, group_codes, sample_weight)
         n_rows = len(y) if sample_weight is None else float(np.sum(sample_weight))
-        return response.result_to_original(result, n_rows)
-    return _run_backend(spec, X_z, y, settings, group_codes, sample_weight)
+        result = response.result_to_original(result, n_rows)
+    else:
+        result = _run_backend(spec, X_z, y, settings, group_codes, sample_weight)
+    return replace(result, engine=engine)
+
+
+def choose_engine(spec: ModelSpec, settings: InferenceSettings) -> str:
+    """``"exact"``, ``"kernel"`` or ``"pymc"``: which engine runs ``spec`` with ``settings``.
+
+    NUTS runs on the kernel when it covers the model
+    (:func:`~bayes_sklearn.inference.coverage.kernel_gap`) and
+    ``nuts_sampler="auto"``, else on the PyMC engine; ``nuts_sampler="pymc"``
+    or ``"nutpie"`` always sample the PyMC model. ADVI needs the kernel.
+    """
+    if settings.method == "exact":
+        return "exact"
+    gap = kernel_gap(spec)
+    if settings.method == "nuts":
+        if settings.nuts_sampler != "auto" or gap is not None:
+            if settings.nuts_init == "advi" and settings.nuts_sampler != "pymc":
+                # nutpie.sample takes no start points or mass matrix from us: the
+                # option would be ignored without a word.
+                why = ("with nuts_sampler='nutpie'" if gap is None
+                       else f"on the PyMC engine ({gap}, which the precompiled kernel "
+                            "does not cover)")
+                raise ValueError(
+                    f"nuts_init='advi' is not available {why}; use nuts_sampler='pymc' "
+                    "for ADVI start points, or nuts_init='auto'."
+                )
+            return "pymc"
+        return "kernel"
+    if settings.method in ("advi", "fullrank_advi") and gap is not None:
+        raise ValueError(
+            f"inference={settings.method!r} is not available for this model: {gap}, which "
+            "only the PyMC engine samples. Use inference='nuts'."
+        )
+    return "kernel"
 
 
 def _run_backend(
@@ -60,14 +111,10 @@ def _run_backend(
                 "standard deviations have no closed-form posterior. Use 'nuts' or 'advi'."
             )
         return sample_exact(spec, X_z, y, settings, sample_weight)
-    if settings.method == "nuts" and settings.nuts_sampler == "auto":
+    if settings.method == "nuts":
         from bayes_sklearn.inference.fast_nuts import sample_fast_nuts
 
         return sample_fast_nuts(spec, X_z, y, settings, group_codes, sample_weight)
-    if settings.method == "nuts":
-        from bayes_sklearn.inference.nuts import sample_nuts
-
-        return sample_nuts(spec, X_z, y, settings, group_codes, sample_weight)
     if settings.method in ("advi", "fullrank_advi"):
         from bayes_sklearn.inference.advi import fit_advi
 

@@ -33,6 +33,8 @@ class SamplerResult:
         ELBO after each iteration, for variational inference.
     converged : bool or None
         Whether variational inference met its convergence rule.
+    engine : str or None
+        ``"kernel"``, ``"pymc"`` or ``"exact"``, set by ``run_inference``.
     """
 
     intercept_z: np.ndarray
@@ -44,3 +46,4 @@ class SamplerResult:
     group_sd_z: np.ndarray | None = None
     elbo_history: np.ndarray | None = None
     converged: bool | None = None
+    engine: str | None = None

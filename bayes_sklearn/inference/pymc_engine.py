@@ -1,0 +1,213 @@
+"""The PyMC engine: the reference model, compiled once per model structure.
+
+Models the kernel does not cover (:mod:`bayes_sklearn.inference.coverage`)
+are sampled here, on :func:`~bayes_sklearn.model.pymc_model.build_reference_model`'s
+``pm.Model``, the very model ``to_pymc`` returns. Its data (``X``, ``y_data``,
+weights, group codes, ``x_mean``) and prior parameters are ``pm.Data``, so one
+nutpie compilation serves every fit of the same *structure* (family, sizes,
+prior families, groups layout, weights present, intercept choices): refits,
+CV folds and grid points only swap values with ``compiled.with_data``. No
+data container has a fixed length, so folds of different sizes share it too.
+
+The cache is process-local and bounded (least recently used first out); it
+lives in this module, never on an estimator, so a fitted estimator stays
+plain data that pickles and clones.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from bayes_sklearn.inference.result import SamplerResult
+from bayes_sklearn.inference.settings import InferenceSettings
+from bayes_sklearn.model.spec import ModelSpec
+
+#: Compiled structures kept per process.
+CACHE_SIZE = 8
+
+
+@dataclass
+class _Entry:
+    """One compiled structure: the model it came from and nutpie's compiled model."""
+
+    model: Any
+    compiled: Any
+    # held while the model's shared values are swapped and sampled
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_cache: OrderedDict[tuple, _Entry] = OrderedDict()
+_cache_lock = threading.Lock()
+_compilations = 0
+
+
+def compile_count() -> int:
+    """How many structures this process has compiled (for tests and benchmarks)."""
+    return _compilations
+
+
+def clear_cache() -> None:
+    """Forget every compiled structure."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def structure_key(spec: ModelSpec, weighted: bool) -> tuple:
+    """Everything the compiled graph depends on, and nothing it takes as data."""
+    from bayes_sklearn.model.pymc_model import _slot_key
+
+    groups = spec.groups
+    group_key = None
+    if groups is not None:
+        group_key = (groups.n_groups, tuple(groups.varying), bool(groups.centered),
+                     tuple(_slot_key(p) for p in groups.sd_priors))
+    return (
+        spec.family,
+        spec.n_coef,
+        spec.n_outputs,
+        tuple(_slot_key(p) for p in spec.coef_priors),
+        _slot_key(spec.intercept_prior) if spec.fit_intercept else None,
+        _slot_key(spec.noise_prior) if spec.family == "gaussian" else None,
+        group_key,
+        bool(weighted),
+        bool(spec.fit_intercept),
+        bool(spec.intercept_at_mean),
+    )
+
+
+def _data_values(model) -> dict[str, np.ndarray]:
+    """The values of every ``pm.Data`` container of ``model``, by name."""
+    return {var.name: var.get_value() for var in model.data_vars}
+
+
+def _compiled_entry(key: tuple, model) -> _Entry:
+    global _compilations
+    with _cache_lock:
+        entry = _cache.get(key)
+        if entry is not None:
+            _cache.move_to_end(key)
+            return entry
+    import nutpie
+
+    from bayes_sklearn.inference.nuts import backend_warnings_filtered
+
+    with backend_warnings_filtered():
+        compiled = nutpie.compile_pymc_model(model)
+    entry = _Entry(model, compiled)
+    with _cache_lock:
+        _compilations += 1
+        _cache[key] = entry
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return entry
+
+
+def _sample_entry(entry: _Entry, values: dict[str, np.ndarray], settings: InferenceSettings):
+    import nutpie
+
+    from bayes_sklearn.inference.nuts import backend_warnings_filtered
+
+    with entry.lock:
+        compiled = entry.compiled.with_data(
+            **{name: value for name, value in values.items() if name in entry.compiled.shared_data}
+        )
+        # nutpie's start points come from the cached model's own shared values
+        # (prior centres): give them this fit's values too
+        for var in entry.model.data_vars:
+            var.set_value(values[var.name])
+        with backend_warnings_filtered():
+            return nutpie.sample(
+                compiled,
+                draws=settings.draws,
+                tune=settings.tune,
+                chains=settings.chains,
+                seed=settings.seed,
+                progress_bar=settings.progressbar,
+                target_accept=settings.target_accept,
+                save_warmup=False,
+            )
+
+
+def sample_reference_model(
+    spec: ModelSpec,
+    X_design: np.ndarray,
+    y: np.ndarray,
+    settings: InferenceSettings,
+    group_codes: np.ndarray | None = None,
+    sample_weight: np.ndarray | None = None,
+    *,
+    sampler: str = "nutpie",
+) -> SamplerResult:
+    """Sample the reference model of ``spec`` on the original-scale data.
+
+    ``sampler="nutpie"`` uses the compiled-structure cache; ``"pymc"`` runs
+    ``pm.sample`` on a freshly built model. The draws are returned in the
+    layout of the rest of the pipeline (standardised design scale), see
+    :func:`reference_to_result`.
+    """
+    from bayes_sklearn.inference.nuts import _sample_pymc, quiet_pymc_logging
+    from bayes_sklearn.model.pymc_model import build_reference_model
+
+    quiet_pymc_logging()
+    model = build_reference_model(spec, X_design, y, group_codes, sample_weight=sample_weight)
+    if sampler == "pymc":
+        idata = _sample_pymc(model, settings)
+        method = "nuts (pymc)"
+    else:
+        entry = _compiled_entry(structure_key(spec, sample_weight is not None), model)
+        idata = _sample_entry(entry, _data_values(model), settings)
+        method = "nuts (nutpie, pymc model)"
+    # Per-draw statistics only: some nutpie releases add per-parameter ones
+    # (e.g. the mass matrix), which have no place beside (chain, draw) stats.
+    stats = {name: np.asarray(values) for name, values in idata.sample_stats.items()
+             if values.dims == ("chain", "draw")}
+    return reference_to_result(spec, idata.posterior, method=method, sample_stats=stats)
+
+
+def reference_to_result(spec: ModelSpec, posterior, method: str, **fields) -> SamplerResult:
+    """Original-scale draws of the reference model as a :class:`SamplerResult`.
+
+    The inverse of ``posterior_dataset``'s map: ``coef_z = coef * sd(x)``,
+    ``intercept_z = intercept + center @ coef`` (the intercept at the
+    standardiser's centre), slopes' group effects and sds times sd(x). Fixed
+    values (Constant) are repeated over the draws.
+    """
+    scale = spec.standardizer.scale
+    center = spec.standardizer.center
+    m = spec.n_outputs
+
+    def values(name: str) -> np.ndarray:
+        return np.asarray(posterior[name].values, dtype=np.float64)
+
+    coef = values("coef").reshape(*posterior["coef"].shape[:2], spec.n_coef, m)
+    chains, draws = coef.shape[:2]
+    if "intercept" in posterior:
+        intercept = values("intercept").reshape(chains, draws, m)
+    else:
+        intercept = np.zeros((chains, draws, m))
+    intercept_z = intercept + np.einsum("cdpo,p->cdo", coef, center)
+    sigma = None
+    if spec.family == "gaussian":
+        sigma = (values("sigma") if "sigma" in posterior
+                 else np.full((chains, draws), float(spec.noise_prior.value)))
+    group_effect = group_sd = None
+    if spec.groups is not None:
+        varying = list(spec.groups.varying)
+        group_sd = values("group_sd").copy()
+        group_sd[..., 1:] *= scale[varying]
+        group_effect = values("group_effect").copy()
+        group_effect[..., 1:] *= scale[varying]
+    return SamplerResult(
+        intercept_z=intercept_z,
+        coef_z=coef * scale[:, None],
+        sigma=sigma,
+        method=method,
+        group_effect_z=group_effect,
+        group_sd_z=group_sd,
+        **fields,
+    )
