@@ -2,7 +2,7 @@
 
 A prior here is plain data: a family name and its parameters. It knows how to
 draw from itself and evaluate its log density with numpy/scipy (for prior
-predictive checks and exact inference); only :mod:`bayes_sklearn.inference._pymc_model`
+predictive checks and exact inference); only :mod:`bayes_sklearn.model.pymc_model`
 turns it into a PyMC distribution. Because priors are frozen dataclasses they
 compare by value, pickle, and survive :func:`sklearn.base.clone`.
 

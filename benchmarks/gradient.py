@@ -150,27 +150,44 @@ def _kernel_inputs(family: str, X, y):
 
 
 def _pytensor_function(spec, X_z, y):
-    """PyTensor's compiled logp and gradient of the same model, on raveled inputs."""
-    from bayes_sklearn.inference._pymc_model import build_pymc_model
+    """PyTensor's compiled logp and gradient of the same model, on raveled inputs.
 
-    model = build_pymc_model(spec, X_z, y)
+    Also returns the linear map to it from the kernel's parameters: the
+    reference model (original scale) has ``coef = coef_z / sd(x)``; releases
+    before it had the standardised ``build_pymc_model`` (``sd = 1``).
+    """
+    import numpy as np
+
+    try:
+        from bayes_sklearn.model.pymc_model import build_reference_model
+    except ImportError:  # releases before the reference model
+        from bayes_sklearn.inference._pymc_model import build_pymc_model
+
+        model, sd = build_pymc_model(spec, X_z, y), np.ones(X_z.shape[1])
+    else:
+        X = X_z * spec.standardizer.scale + spec.standardizer.center
+        y_fit = y if spec.family == "gaussian" else y.astype("int64")
+        model, sd = build_reference_model(spec, X, y_fit), spec.standardizer.scale
     function = model.logp_dlogp_function(ravel_inputs=True)
     function.set_extra_values({})
     names = [variable.name for variable in model.continuous_value_vars]
-    return function, names
+    return function, names, sd
 
 
 def _gradient_difference(log_density, packed, pytensor, names, seed: int) -> float:
-    """Largest |kernel gradient - PyTensor gradient| at a random point."""
+    """Largest |kernel gradient - PyTensor gradient| at a random point (through the map)."""
     import numpy as np
 
+    function, sd = pytensor
     theta = packed.initial_point + np.random.default_rng(seed).normal(0, 0.1, packed.n_dim)
-    parts = {"intercept_z": theta[:1], "coef_z": theta[1:]}
-    _, pytensor_grad = pytensor(np.concatenate([parts[name] for name in names]))
+    intercept, coef = ("intercept_z", "coef_z") if "coef_z" in names else ("intercept_c", "coef")
+    parts = {intercept: theta[:1], coef: theta[1:] / sd}
+    _, pytensor_grad = function(np.concatenate([parts[name] for name in names]))
     cuts = np.cumsum([parts[name].size for name in names])[:-1]
     pytensor_parts = dict(zip(names, np.split(pytensor_grad, cuts), strict=True))
     _, kernel_grad = log_density(packed.header, theta)
-    reordered = np.concatenate([pytensor_parts["intercept_z"], pytensor_parts["coef_z"]])
+    # d/dcoef_z = d/dcoef / sd
+    reordered = np.concatenate([pytensor_parts[intercept], pytensor_parts[coef] / sd])
     return float(np.max(np.abs(kernel_grad - reordered)))
 
 
@@ -186,7 +203,7 @@ def logistic_gradients(seed: int, n: int, p: int, batches: int, min_time: float)
     start = time.perf_counter()
     log_density(packed.header, theta)
     first_call = time.perf_counter() - start
-    pytensor, names = _pytensor_function(spec, X_z, y)
+    pytensor, names, sd = _pytensor_function(spec, X_z, y)
     x0 = np.zeros(packed.n_dim)
     rng = np.random.default_rng(seed)
     beta, r = rng.standard_normal(p), rng.standard_normal(n)
@@ -196,7 +213,7 @@ def logistic_gradients(seed: int, n: int, p: int, batches: int, min_time: float)
         PYTENSOR: lambda: pytensor(x0),
     }, batches, min_time)
     times.update(_single_thread_matvecs(X_z, beta, r, batches, min_time))
-    difference = _gradient_difference(log_density, packed, pytensor, names, seed)
+    difference = _gradient_difference(log_density, packed, (pytensor, sd), names, seed)
     return {"times_s": times, "kernel_first_call_s": first_call, "grad_max_abs_diff": difference}
 
 

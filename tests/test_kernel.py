@@ -1,7 +1,7 @@
-"""The precompiled log density equals the PyMC model's, for every model kind.
+"""The precompiled log density: its internal shortcuts against its own row-by-row pass.
 
-The kernel drops additive constants, so log densities are compared as
-differences between two points; gradients are compared directly.
+Its equality with the reference PyMC model, for every combination the kernel
+covers, is test_engine_equivalence.py.
 """
 
 import numpy as np
@@ -43,32 +43,6 @@ def _spec_and_data(family, groups, priors=None, prior_noise=None, centered=False
     return spec, spec.standardizer.transform(X), y, codes if groups else None
 
 
-def _pymc_point(model, spec, theta, p):
-    """Map the kernel's theta onto the PyMC model's value variables."""
-    m = spec.n_outputs
-    index = m * (p + 1)
-    point = {"intercept_z": theta[:m]}
-    coef = theta[m:index].reshape(p, m)
-    value_names = {v.name for v in model.value_vars}
-    if "coef_z" in value_names:
-        point["coef_z"] = coef
-    else:
-        priors = spec.sampling_coef_priors()
-        for kind in {type(prior) for prior in priors}:
-            rows = [j for j, prior in enumerate(priors) if type(prior) is kind]
-            point[f"coef_z_{kind.__name__.lower()}"] = coef[rows]
-    if spec.family == "gaussian":
-        point["sigma_log__"] = theta[index]
-        index += 1
-    if spec.groups is not None:
-        e, g = spec.groups.n_effects, spec.groups.n_groups
-        point["group_sd_z_log__"] = theta[index : index + e]
-        raw = theta[index + e :].reshape(g, e)
-        point["group_effect_z" if spec.groups.centered else "group_offset"] = raw
-    assert set(point) == value_names
-    return point
-
-
 CASES = {
     "gaussian": dict(family="gaussian", groups=False),
     "gaussian-robust-priors": dict(
@@ -83,36 +57,6 @@ CASES = {
     "bernoulli-groups": dict(family="bernoulli", groups=True),
     "categorical": dict(family="categorical", groups=False, priors={"c": Laplace(0.0, 2.0)}),
 }
-
-
-@pytest.mark.parametrize("case", CASES)
-def test_log_density_and_gradient_match_pymc(case):
-    from bayes_sklearn.inference._pymc_model import build_pymc_model
-
-    spec, X_z, y, codes = _spec_and_data(**CASES[case])
-    packed = pack_model(spec, X_z, y, codes)
-    model = build_pymc_model(spec, X_z, y, codes)
-    logp_fn = model.compile_logp()
-    dlogp_fn = model.compile_dlogp()
-    rng = np.random.default_rng(11)
-    thetas = [packed.initial_point + rng.normal(scale=0.5, size=packed.n_dim) for _ in range(3)]
-    ours, theirs = [], []
-    for theta in thetas:
-        value, grad = log_density(packed.header, theta)
-        point = _pymc_point(model, spec, theta, X_z.shape[1])
-        ours.append(value)
-        theirs.append(logp_fn(point))
-        pymc_grad = dlogp_fn(point)
-        # PyMC's gradient follows model.value_vars order; rebuild ours in that order.
-        pieces = [np.atleast_1d(point[v.name]) for v in model.value_vars]
-        sizes = np.cumsum([piece.size for piece in pieces])[:-1]
-        by_name = dict(zip([v.name for v in model.value_vars], np.split(pymc_grad, sizes)))
-        ours_by_name = _pymc_point(model, spec, grad, X_z.shape[1])
-        for name, expected in by_name.items():
-            np.testing.assert_allclose(
-                np.ravel(ours_by_name[name]), expected, rtol=1e-8, atol=1e-8, err_msg=name
-            )
-    np.testing.assert_allclose(np.diff(ours), np.diff(theirs), rtol=1e-9, atol=1e-8)
 
 
 def _row_by_row(packed, X_z, y):

@@ -1,11 +1,12 @@
-"""The cross-check samplers on the PyMC model (inference/nuts.py), piece by piece.
+"""The samplers of the PyMC engine (inference/nuts.py, inference/pymc_engine.py), piece by piece.
 
 What reaches ``pm.sample`` and ``nutpie.sample`` from the settings, which
-warnings and log lines are silenced, and how a trace becomes a
-:class:`SamplerResult`, checked with stand-ins for the samplers (no
+warnings and log lines are silenced, and how a trace of the reference model
+becomes a :class:`SamplerResult`, checked with stand-ins for the samplers (no
 compilation); one tiny fit with PyMC's sampler (~1-2 s) checks that the real
 trace has the shape the stand-ins assume. The statistical agreement of both
-samplers with the exact posterior is in test_linear.py.
+samplers with the exact posterior is in test_linear.py; the compile-once cache
+in test_pymc_engine.py.
 """
 
 import dataclasses
@@ -17,8 +18,10 @@ import numpy as np
 import pymc as pm
 import pytest
 
-from bayes_sklearn.inference import _pymc_model, nuts
+from bayes_sklearn._draws import posterior_dataset
+from bayes_sklearn.inference import nuts, pymc_engine
 from bayes_sklearn.inference.settings import InferenceSettings
+from bayes_sklearn.model import pymc_model
 from bayes_sklearn.model.spec import resolve_model_spec
 
 LOGGERS = ("pymc", "pymc.sampling.mcmc", "pymc.stats.convergence")
@@ -65,41 +68,36 @@ def test_backend_warnings_are_filtered_and_ours_are_not():
 
 
 def _posterior(chains=2, draws=3, n_coef=2, groups=False, dtype=np.float32):
-    """A posterior whose every value says where it sits: 1000 chain + draw + ..."""
+    """An original-scale posterior whose every value says where it sits: 1000 chain + draw."""
     grid = lambda *shape: (np.arange(chains)[:, None] * 1000.0  # noqa: E731
                            + np.arange(draws)).reshape(chains, draws, *[1] * len(shape))
     ones = lambda *shape: np.ones((chains, draws, *shape))  # noqa: E731
     values = {
-        "intercept_z": grid(1) + 0.5 * ones(1),
-        "coef_z": grid(1, 1) + np.arange(n_coef)[:, None] / 10 * ones(n_coef, 1),
+        "intercept": grid() + 0.5,
+        "coef": grid(1) + np.arange(n_coef) / 10 * ones(n_coef),
         "sigma": grid() + 0.25,
     }
     if groups:
-        values["group_effect_z"] = grid(1, 1) + 0.125 * ones(3, 2)
-        values["group_sd_z"] = grid(1) + 0.375 * ones(2)
+        values["group_effect"] = grid(1, 1) + 0.125 * ones(3, 2)
+        values["group_sd"] = grid(1) + 0.375 * ones(2)
     return {name: value.astype(dtype) for name, value in values.items()}
 
 
-def test_posterior_read_as_float64_in_chain_order_with_fields_passed_on():
-    values = _posterior(groups=True)
-    stats = {"diverging": np.zeros((2, 3), bool)}
-    result = nuts.result_from_posterior(az.from_dict(posterior=values).posterior, "m",
-                                        sample_stats=stats, converged=True)
-    for name, expected in values.items():
-        got = getattr(result, name)
-        assert got.dtype == np.float64, name
-        np.testing.assert_array_equal(got, expected, err_msg=name)
-    assert result.coef_z[1, 2, 1, 0] == np.float32(1002.1)  # chain 1, draw 2, coefficient 1
-    assert result.method == "m" and result.sample_stats is stats and result.converged
-
-
-def test_variables_the_model_lacks_are_none():
+def test_reference_draws_map_to_the_pipelines_layout_and_back():
+    """reference_to_result is the inverse of posterior_dataset's map to the original scale."""
+    spec, X_z, y = _spec_and_data()
     values = _posterior()
-    del values["sigma"]
-    result = nuts.result_from_posterior(az.from_dict(posterior=values).posterior, "m",
-                                        sample_stats=None)
-    assert result.sigma is None and result.group_effect_z is None and result.group_sd_z is None
-    np.testing.assert_array_equal(result.intercept_z, values["intercept_z"])
+    stats = {"diverging": np.zeros((2, 3), bool)}
+    result = pymc_engine.reference_to_result(spec, az.from_dict(posterior=values).posterior,
+                                             "m", sample_stats=stats)
+    assert result.coef_z.dtype == np.float64 and result.coef_z.shape == (2, 3, 2, 1)
+    assert result.method == "m" and result.sample_stats is stats
+    np.testing.assert_allclose(result.coef_z[..., 0],
+                               values["coef"] * spec.standardizer.scale, rtol=1e-6)
+    back = posterior_dataset(spec, result, None)
+    for name in ("intercept", "coef", "sigma"):
+        np.testing.assert_allclose(back[name].values, values[name], rtol=1e-6, err_msg=name)
+    assert result.group_effect_z is None and result.group_sd_z is None
 
 
 class _Recorder:
@@ -149,24 +147,39 @@ def test_pymc_gets_a_core_per_chain_up_to_the_machine(monkeypatch, cpus, chains,
     assert record.calls[0][1]["cores"] == cores
 
 
+class _Compiled:
+    """nutpie's compiled model, as far as the engine uses it."""
+
+    shared_data = {"X": None, "x_mean": None}
+
+    def __init__(self, data=None):
+        self.data = data
+
+    def with_data(self, **values):
+        return _Compiled(values)
+
+
 def test_settings_reach_nutpie_without_the_warmup(monkeypatch):
     import nutpie
 
-    def compile_pymc_model(model):
-        _emit(BLAS, "pytensor.link.c.cmodule")
-        return ("compiled", model)
-
     sample = _Recorder()
-    monkeypatch.setattr(nutpie, "compile_pymc_model", compile_pymc_model)
     monkeypatch.setattr(nutpie, "sample", sample)
+    model = pm.Model()
+    with model:
+        pm.Data("X", np.zeros((2, 2)))
+        pm.Data("x_mean", np.zeros(2))
+    entry = pymc_engine._Entry(model, _Compiled())
+    values = {"X": np.ones((5, 2)), "x_mean": np.full(2, 3.0)}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        assert nuts._sample_nutpie("model", SETTINGS) == "trace"
+        assert pymc_engine._sample_entry(entry, values, SETTINGS) == "trace"
     assert not caught
-    assert sample.calls == [((("compiled", "model"),), dict(
-        draws=7, tune=11, chains=3, seed=42, progress_bar=True, target_accept=0.93,
-        save_warmup=False,
-    ))]
+    ((compiled,), kwargs), = sample.calls
+    assert kwargs == dict(draws=7, tune=11, chains=3, seed=42, progress_bar=True,
+                          target_accept=0.93, save_warmup=False)
+    assert compiled.data.keys() == values.keys()
+    # the cached model's own data (nutpie's start points) hold this fit's values
+    np.testing.assert_array_equal(model["X"].get_value(), values["X"])
 
 
 def _spec_and_data(n=30, seed=0):
@@ -194,44 +207,55 @@ def _trace(chains=2, draws=3):
 def test_the_chosen_sampler_runs_on_the_built_model(monkeypatch, restore_loggers, sampler):
     built, ran = [], []
 
+    class Model:
+        data_vars = ()
+
+    model = Model()
+
     def build(*args, sample_weight=None):
         built.append(args)
         assert sample_weight is None
-        return "model"
+        return model
 
-    def runner(name):
-        def run(model, settings):
-            ran.append((name, model, settings))
-            return _trace()
-        return run
+    def run_pymc(model, settings):
+        ran.append(("pymc", model, settings))
+        return _trace()
 
-    monkeypatch.setattr(_pymc_model, "build_pymc_model", build)
-    monkeypatch.setattr(nuts, "_sample_pymc", runner("pymc"))
-    monkeypatch.setattr(nuts, "_sample_nutpie", runner("nutpie"))
+    def run_nutpie(entry, values, settings):
+        ran.append(("nutpie", entry.model, settings))
+        return _trace()
+
+    monkeypatch.setattr(pymc_model, "build_reference_model", build)
+    monkeypatch.setattr(nuts, "_sample_pymc", run_pymc)
+    monkeypatch.setattr(pymc_engine, "_compiled_entry",
+                        lambda key, model: pymc_engine._Entry(model, None))
+    monkeypatch.setattr(pymc_engine, "_sample_entry", run_nutpie)
     logging.getLogger("pymc").setLevel(logging.INFO)
     spec, X_z, y = _spec_and_data()
     codes = np.array([0, 1])
     settings = InferenceSettings(nuts_sampler=sampler)
-    result = nuts.sample_nuts(spec, X_z, y, settings, codes)
+    result = pymc_engine.sample_reference_model(spec, X_z, y, settings, codes, sampler=sampler)
     assert built == [(spec, X_z, y, codes)]
-    assert ran == [(sampler, "model", settings)]
+    assert ran == [(sampler, model, settings)]
     assert logging.getLogger("pymc").level == logging.WARNING
-    assert result.method == f"nuts ({sampler})"
+    assert result.method == ("nuts (pymc)" if sampler == "pymc" else "nuts (nutpie, pymc model)")
     # per-draw stats only, as arrays
     trace = _trace()
     assert set(result.sample_stats) == {"diverging", "step_size"}
     for name in ("diverging", "step_size"):
         np.testing.assert_array_equal(result.sample_stats[name], trace.sample_stats[name].values)
-    np.testing.assert_array_equal(result.coef_z, trace.posterior["coef_z"].values)
+    np.testing.assert_allclose(result.coef_z[..., 0],
+                               trace.posterior["coef"].values * spec.standardizer.scale)
 
 
 @pytest.fixture(scope="module")
 def pymc_fit():
     spec, X_z, y = _spec_and_data()
     settings = InferenceSettings(draws=20, tune=20, chains=1, seed=1, nuts_sampler="pymc")
+    X = X_z * spec.standardizer.scale + spec.standardizer.center
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # 20 warm-up draws: PyMC's tuning warnings
-        return nuts.sample_nuts(spec, X_z, y, settings)
+        return pymc_engine.sample_reference_model(spec, X, y, settings, sampler="pymc")
 
 
 def test_a_pymc_fit_gives_draws_and_per_draw_stats(pymc_fit):

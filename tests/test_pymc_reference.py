@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from test_known_answers_kernel import hand_log_density
-from test_pymc_model import CATEGORICAL, MIXED, _case, _n_dim
 
 from bayes_sklearn import (
     BayesianLinearRegression,
@@ -25,9 +24,48 @@ from bayes_sklearn import (
 )
 from bayes_sklearn.design.standardize import Standardizer
 from bayes_sklearn.model.pymc_model import build_reference_model
-from bayes_sklearn.priors import Constant, Normal
+from bayes_sklearn.model.spec import resolve_model_spec
+from bayes_sklearn.priors import Constant, HalfNormal, Laplace, Normal, StudentT
 
 pm = pytest.importorskip("pymc")
+
+
+def _case(family, priors, prior_noise=None, groups=False, n=30):
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(n, 3)) * [2.0, 30.0, 0.5] + [5.0, -300.0, 0.0]
+    if family == "gaussian":
+        y = 1000.0 + rng.normal(scale=50.0, size=n)
+    else:
+        y = rng.integers(0, 3 if family == "categorical" else 2, size=n).astype(float)
+    spec = resolve_model_spec(
+        family=family, coef_names=["a", "b", "c"], X=X, y=y,
+        n_outputs=2 if family == "categorical" else 1, priors=priors, prior_noise=prior_noise,
+        group_labels=list("uvw") if groups else None, varying_slopes=["b"] if groups else None,
+    )
+    X_z = spec.standardizer.transform(X)
+    codes = rng.integers(0, 3, size=n) if groups else None
+    return spec, X_z, y, codes
+
+
+def _n_dim(spec):
+    n = spec.n_outputs * (spec.n_coef + 1) + (spec.family == "gaussian")
+    if spec.groups is not None:
+        n += spec.groups.n_effects * (1 + spec.groups.n_groups)
+    return n
+
+
+MIXED = dict(
+    family="gaussian",
+    priors={"a": StudentT(nu=3.0, mu=0.0, sigma=2.0), "b": StudentT(nu=7.0, mu=1.0, sigma=0.5),
+            "c": Laplace(0.0, 1.0)},
+    prior_noise=HalfNormal(80.0),
+    groups=True,
+)
+CATEGORICAL = dict(
+    family="categorical",
+    priors={"a": StudentT(nu=2.0, mu=0.0, sigma=1.0), "b": StudentT(nu=5.0, mu=0.5, sigma=2.0),
+            "c": StudentT(nu=30.0, mu=-0.5, sigma=1.5)},
+)
 
 
 def _original_point(model, spec, theta):

@@ -77,11 +77,13 @@ def choose_engine(spec: ModelSpec, settings: InferenceSettings) -> str:
             if settings.nuts_init == "advi" and settings.nuts_sampler != "pymc":
                 # nutpie.sample takes no start points or mass matrix from us: the
                 # option would be ignored without a word.
-                why = ("with nuts_sampler='nutpie'" if gap is None
-                       else f"on the PyMC engine ({gap}, which the precompiled kernel "
-                            "does not cover)")
+                if gap is None:
+                    where, way_out = "with nuts_sampler='nutpie'", "'auto' or 'pymc'"
+                else:
+                    where = f"on the PyMC engine, which this model needs ({gap})"
+                    way_out = "'pymc'"
                 raise ValueError(
-                    f"nuts_init='advi' is not available {why}; use nuts_sampler='pymc' "
+                    f"nuts_init='advi' is not available {where}; use nuts_sampler={way_out} "
                     "for ADVI start points, or nuts_init='auto'."
                 )
             return "pymc"

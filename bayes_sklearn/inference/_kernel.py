@@ -8,8 +8,8 @@ optional group effects). All sizes, priors and data arrive at run time through
 a small header of integers and pointers, so the machine code never changes and
 numba compiles it once per installation (``cache=True``), not once per fit.
 
-Unconstrained parameter vector ``theta`` (the PyMC model in
-``_pymc_model.py`` has the same variables and transforms):
+Unconstrained parameter vector ``theta`` (``model/pymc_model.py``'s reference
+model is the same model on the original scale, through a linear map):
 
     intercept_z (m) | coef_z (p, m) row-major | log sigma (gaussian only)
     | log group_sd (E) | group raw (G, E) row-major (hierarchical only)

@@ -54,6 +54,8 @@ def kernel_gap(spec: ModelSpec) -> str | None:
             return f"the coefficient {name!r} has the prior {prior!r}"
     if spec.family == "gaussian" and not _covered(spec.noise_prior, _SCALE_KINDS):
         return f"the noise scale sigma has the prior {spec.noise_prior!r}"
+    if spec.groups is not None and spec.n_outputs > 1:
+        return "group effects in a model of several outputs (categorical)"
     if spec.groups is not None:
         for name, prior in zip(spec.groups.effect_names, spec.groups.sd_priors, strict=True):
             if not _covered(prior, _SCALE_KINDS):

@@ -1,7 +1,8 @@
-"""NUTS on the compiled PyMC model, with PyMC's own sampler or nutpie.
+"""What every PyMC sampler call shares: quiet logs, filtered warnings, ``pm.sample``.
 
-The default sampler (:mod:`bayes_sklearn.inference.fast_nuts`) needs no PyMC
-model; these paths remain as independent cross-checks of it.
+The PyMC engine (:mod:`bayes_sklearn.inference.pymc_engine`) samples the
+reference model with nutpie, or with ``pm.sample`` (:func:`_sample_pymc`)
+for ``nuts_sampler="pymc"``.
 """
 
 from __future__ import annotations
@@ -12,11 +13,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import numpy as np
-
-from bayes_sklearn.inference.result import SamplerResult
 from bayes_sklearn.inference.settings import InferenceSettings
-from bayes_sklearn.model.spec import ModelSpec
 
 
 def quiet_pymc_logging() -> None:
@@ -40,25 +37,6 @@ def backend_warnings_filtered() -> Iterator[None]:
         yield
 
 
-def result_from_posterior(posterior, method: str, **fields) -> SamplerResult:
-    """A :class:`SamplerResult` from an ArviZ posterior group of the built model."""
-
-    def values(name: str) -> np.ndarray | None:
-        if name not in posterior:
-            return None
-        return np.asarray(posterior[name].values, dtype=np.float64)
-
-    return SamplerResult(
-        intercept_z=values("intercept_z"),
-        coef_z=values("coef_z"),
-        sigma=values("sigma"),
-        group_effect_z=values("group_effect_z"),
-        group_sd_z=values("group_sd_z"),
-        method=method,
-        **fields,
-    )
-
-
 def _sample_pymc(model, settings: InferenceSettings):
     import pymc as pm
 
@@ -76,53 +54,3 @@ def _sample_pymc(model, settings: InferenceSettings):
             compute_convergence_checks=False,
             idata_kwargs={"log_likelihood": False},
         )
-
-
-def _sample_nutpie(model, settings: InferenceSettings):
-    import nutpie
-
-    with backend_warnings_filtered():
-        compiled = nutpie.compile_pymc_model(model)
-    return nutpie.sample(
-        compiled,
-        draws=settings.draws,
-        tune=settings.tune,
-        chains=settings.chains,
-        seed=settings.seed,
-        progress_bar=settings.progressbar,
-        target_accept=settings.target_accept,
-        save_warmup=False,
-    )
-
-
-def sample_nuts(
-    spec: ModelSpec,
-    X_z: np.ndarray,
-    y: np.ndarray,
-    settings: InferenceSettings,
-    group_codes: np.ndarray | None = None,
-    sample_weight: np.ndarray | None = None,
-) -> SamplerResult:
-    """Sample the posterior of ``spec`` with NUTS (``sample_weight``: frequency weights)."""
-    from bayes_sklearn.inference._pymc_model import build_pymc_model
-
-    if settings.nuts_sampler == "nutpie" and settings.nuts_init == "advi":
-        # nutpie.sample takes no start points or mass matrix from us: the
-        # option would be ignored without a word.
-        raise ValueError(
-            "nuts_init='advi' is not available with nuts_sampler='nutpie'; use "
-            "nuts_sampler='auto' or 'pymc' for ADVI start points, or nuts_init='auto'."
-        )
-    quiet_pymc_logging()
-    model = build_pymc_model(spec, X_z, y, group_codes, sample_weight=sample_weight)
-    if settings.nuts_sampler == "nutpie":
-        idata = _sample_nutpie(model, settings)
-    else:
-        idata = _sample_pymc(model, settings)
-    # Per-draw statistics only: some nutpie releases add per-parameter ones
-    # (e.g. the mass matrix), which have no place beside (chain, draw) stats.
-    stats = {name: np.asarray(values) for name, values in idata.sample_stats.items()
-             if values.dims == ("chain", "draw")}
-    return result_from_posterior(
-        idata.posterior, method=f"nuts ({settings.nuts_sampler})", sample_stats=stats
-    )

@@ -203,13 +203,13 @@ GROUPS = [
            "tests/test_weights.py::test_nuts_weighted_posterior_equals_duplicated_rows_within_mc_error"]),
     # The cross-check samplers: stand-ins for pm.sample / nutpie record what
     # they are given; one tiny PyMC fit (~2 s, 1 chain) checks the real trace.
-    Group("nuts", ["bayes_sklearn/inference/nuts.py"],
-          ["tests/test_nuts.py", "tests/test_weights.py::test_pymc_sampler_runs_with_weights"]),
+    Group("nuts", ["bayes_sklearn/inference/nuts.py", "bayes_sklearn/inference/pymc_engine.py"],
+          ["tests/test_nuts.py", "tests/test_pymc_engine.py",
+           "tests/test_weights.py::test_pymc_sampler_runs_with_weights"]),
     # Building the PyMC model compiles its logp with pytensor (~1 s per case);
-    # the kernel test compares it with the precompiled kernel, without sampling.
-    Group("pymc_model", ["bayes_sklearn/inference/_pymc_model.py"],
-          ["tests/test_pymc_model.py",
-           "tests/test_kernel.py::test_log_density_and_gradient_match_pymc",
+    # the equivalence test compares it with the precompiled kernel, without sampling.
+    Group("pymc_model", ["bayes_sklearn/model/pymc_model.py"],
+          ["tests/test_pymc_reference.py", "tests/test_engine_equivalence.py",
            "tests/test_weights.py::test_pymc_model_weighted_log_density_equals_the_duplicated_rows"]),
     # The kernel run as plain Python (see _python_kernel): no compilation per
     # mutant; the tests call it through ``log_density`` alone. The comparison

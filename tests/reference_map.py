@@ -1,0 +1,77 @@
+"""The kernel's parameters as the reference PyMC model's: the linear map of item 6.
+
+The kernel samples ``theta`` on the standardised design; the reference model
+(``model/pymc_model.py``) is the same model on the original scale. Between
+them: ``intercept_c = intercept_z`` (the intercept at the standardiser's
+centre), ``coef = coef_z / sd(x)``, ``log group_sd = log group_sd_z - log
+sd(x)`` for slopes, centred slopes' group effects ``/ sd(x)``; the log noise
+scale and the non-centred offsets are the same. The map is affine and
+diagonal, so log densities differ by the constant log-Jacobian
+:func:`jacobian` and gradients by the diagonal factors (:func:`gradient_map`).
+"""
+
+import numpy as np
+
+from bayes_sklearn.model.pymc_model import _pieces, build_reference_model
+
+
+def reference_model(spec, X_z, y, codes=None, sample_weight=None):
+    """The reference model of the kernel's inputs (standardised design ``X_z``)."""
+    X = X_z * spec.standardizer.scale + spec.standardizer.center
+    y_fit = y if spec.family == "gaussian" else np.asarray(y).astype(np.int64)
+    return build_reference_model(spec, X, y_fit, codes, sample_weight=sample_weight)
+
+
+def reference_point(model, spec, theta):
+    """The reference model's value variables at the kernel's ``theta``."""
+    m, p = spec.n_outputs, spec.n_coef
+    scale, center = spec.standardizer.scale, spec.standardizer.center
+    values = {v.name for v in model.value_vars}
+    coef = theta[m:m * (p + 1)].reshape(p, m) / scale[:, None]
+    intercept = theta[:m] - center @ coef  # intercept at x = 0
+    point = {}
+    if "intercept_c" in values:
+        point["intercept_c"] = theta[:m] if m > 1 else theta[0]
+    elif "intercept" in values:
+        point["intercept"] = intercept if m > 1 else intercept[0]
+    for piece in _pieces("coef", spec.coef_priors):
+        if piece.distribution is not None:
+            rows = coef[list(piece.indices)]
+            point[piece.name] = rows if m > 1 else rows[:, 0]
+    index = m * (p + 1)
+    if spec.family == "gaussian" and "sigma_log__" in values:
+        point["sigma_log__"] = theta[index]
+        index += 1
+    if spec.groups is not None:
+        e, g = spec.groups.n_effects, spec.groups.n_groups
+        log_scale = np.concatenate([[0.0], np.log(scale[list(spec.groups.varying)])])
+        point["group_sd_log__"] = theta[index:index + e] - log_scale
+        raw = theta[index + e:].reshape(g, e)
+        if spec.groups.centered:
+            point["group_effect"] = raw / np.exp(log_scale)
+        else:
+            point["group_offset"] = raw
+    assert set(point) == values, (set(point), values)
+    return point
+
+
+def jacobian(spec):
+    """log |d(reference) / d(theta)|: the constant between the two log densities."""
+    log_scale = np.log(spec.standardizer.scale)
+    out = spec.n_outputs * log_scale.sum()
+    if spec.groups is not None and spec.groups.centered:
+        out += spec.groups.n_groups * log_scale[list(spec.groups.varying)].sum()
+    return out
+
+
+def flat(model, point):
+    """``point`` as one vector in ``model.value_vars`` order (``compile_dlogp``'s)."""
+    return np.concatenate([np.ravel(point[v.name]) for v in model.value_vars])
+
+
+def gradient_map(model, spec, n_dim):
+    """Matrix ``A`` with ``d/dtheta = A @ d/d(value vars)`` (the map is affine)."""
+    origin = flat(model, reference_point(model, spec, np.zeros(n_dim)))
+    rows = [flat(model, reference_point(model, spec, np.eye(n_dim)[i])) - origin
+            for i in range(n_dim)]
+    return np.array(rows)

@@ -1,0 +1,144 @@
+"""The kernel is an accelerator of the one model: its log density is the reference model's.
+
+For every combination the kernel accepts (family x location prior kind x
+scale prior kind x weights x groups: none, centred, non-centred), the kernel's
+log density and gradient at the standardised ``theta`` equal those of the
+reference PyMC model (``model/pymc_model.py``, on the original scale) at the
+mapped point (tests/reference_map.py), to 1e-8. The kernel drops additive
+constants, so log densities are compared as differences between points;
+gradients are compared directly, through the map's diagonal factors.
+
+The prior kinds come from packing's tables, the same ones the coverage check
+reads: a kind added there without an example here fails
+``test_every_kernel_kind_has_an_example``. Rows for models the kernel learns
+later (fixed values, no intercept, the intercept at x = 0) go in
+``EXTRA_ROWS``: a spec transformation on top of a base row.
+"""
+
+import dataclasses
+import itertools
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+from reference_map import gradient_map, reference_model, reference_point
+
+from bayes_sklearn.inference._kernel import log_density
+from bayes_sklearn.inference.coverage import kernel_gap
+from bayes_sklearn.inference.packing import _LOCATION_KINDS, _SCALE_KINDS, pack_model
+from bayes_sklearn.model.spec import resolve_model_spec
+from bayes_sklearn.priors import (
+    Exponential,
+    HalfNormal,
+    HalfStudentT,
+    Laplace,
+    Normal,
+    StudentT,
+)
+
+pytest.importorskip("pymc")
+
+# per kind: (intercept prior, coefficient prior) and a scale prior, away from defaults
+LOCATION_EXAMPLES = {
+    Normal: (Normal(1.5, 3.0), Normal(0.2, 0.8)),
+    StudentT: (StudentT(nu=4.0, mu=1.0, sigma=2.0), StudentT(nu=3.0, mu=-0.1, sigma=0.5)),
+    Laplace: (Laplace(0.5, 2.0), Laplace(0.1, 0.4)),
+}
+SCALE_EXAMPLES = {
+    Exponential: Exponential(1.3),
+    HalfNormal: HalfNormal(0.7),
+    HalfStudentT: HalfStudentT(nu=3.0, sigma=0.9),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    family: str
+    location: type
+    scale: type | None  # None: the model has no scale parameter
+    weighted: bool
+    groups: str  # "none", "centred", "non-centred"
+    change: Callable | None = None  # spec -> spec, for the extra rows
+    name: str = ""
+
+    @property
+    def id(self) -> str:
+        scale = self.scale.__name__ if self.scale is not None else "no-scale"
+        parts = [self.family, self.location.__name__, scale,
+                 "weighted" if self.weighted else "unweighted", self.groups]
+        return "-".join(parts + ([self.name] if self.name else []))
+
+
+def _rows() -> list[Row]:
+    rows = []
+    for family, location, weighted, groups in itertools.product(
+        ("gaussian", "bernoulli", "categorical"), list(_LOCATION_KINDS), (False, True),
+        ("none", "centred", "non-centred"),
+    ):
+        if family == "categorical" and groups != "none":
+            continue  # the kernel has no group effects for several outputs (kernel_gap)
+        has_scale = family == "gaussian" or groups != "none"
+        for scale in list(_SCALE_KINDS) if has_scale else [None]:
+            rows.append(Row(family, location, scale, weighted, groups))
+    return rows
+
+
+#: Models the kernel will cover (fixed values, no intercept, intercept at x = 0):
+#: ``Row(..., change=lambda spec: dataclasses.replace(spec, ...), name="...")``.
+EXTRA_ROWS: list[Row] = []
+ROWS = _rows() + EXTRA_ROWS
+
+
+def _case(row: Row, n=24):
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(n, 3)) * [3.0, 50.0, 0.02] + [-20.0, 400.0, 1.5]
+    if row.family == "gaussian":
+        y = 200.0 + X @ [1.0, 0.1, 300.0] + rng.normal(scale=30.0, size=n)
+    else:
+        y = rng.integers(0, 3 if row.family == "categorical" else 2, size=n).astype(float)
+    intercept, coef = LOCATION_EXAMPLES[row.location]
+    scale = SCALE_EXAMPLES.get(row.scale)
+    spec = resolve_model_spec(
+        family=row.family, coef_names=["a", "b", "c"], X=X, y=y,
+        n_outputs=2 if row.family == "categorical" else 1,
+        priors={"intercept": intercept, "a": coef, "b": coef.scaled(2.0), "c": coef},
+        prior_noise=scale if row.family == "gaussian" else None,
+        group_labels=list("uvw") if row.groups != "none" else None,
+        varying_slopes=["b"] if row.groups != "none" else None,
+        centered=row.groups == "centred",
+    )
+    if spec.groups is not None:
+        sd_priors = (scale, scale.scaled(0.5))
+        spec = dataclasses.replace(spec, groups=dataclasses.replace(spec.groups,
+                                                                    sd_priors=sd_priors))
+    if row.change is not None:
+        spec = row.change(spec)
+    codes = rng.integers(0, 3, size=n) if spec.groups is not None else None
+    weight = rng.integers(1, 4, size=n).astype(float) if row.weighted else None
+    return spec, np.ascontiguousarray(spec.standardizer.transform(X)), y, codes, weight
+
+
+def test_every_kernel_kind_has_an_example():
+    assert set(LOCATION_EXAMPLES) == set(_LOCATION_KINDS)
+    assert set(SCALE_EXAMPLES) == set(_SCALE_KINDS)
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[row.id for row in ROWS])
+def test_kernel_log_density_and_gradient_equal_the_reference_model(row):
+    spec, X_z, y, codes, weight = _case(row)
+    assert kernel_gap(spec) is None
+    packed = pack_model(spec, X_z, y, codes, sample_weight=weight)
+    model = reference_model(spec, X_z, y, codes, sample_weight=weight)
+    # one compilation for both (the cost of this test is PyMC's compilation)
+    logp_and_dlogp = model.compile_fn([model.logp(), model.dlogp()], mode="FAST_COMPILE")
+    to_theta = gradient_map(model, spec, packed.n_dim)
+    rng = np.random.default_rng(11)
+    ours, theirs = [], []
+    for _ in range(3):
+        theta = packed.initial_point + rng.normal(scale=0.5, size=packed.n_dim)
+        value, grad = log_density(packed.header, theta)
+        logp, dlogp = logp_and_dlogp(reference_point(model, spec, theta))
+        ours.append(value)
+        theirs.append(logp)
+        np.testing.assert_allclose(grad, to_theta @ dlogp, rtol=1e-8, atol=1e-8)
+    np.testing.assert_allclose(np.diff(ours), np.diff(theirs), rtol=1e-9, atol=1e-8)
