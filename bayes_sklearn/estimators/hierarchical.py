@@ -206,6 +206,12 @@ class HierarchicalRegression(GroupedEstimatorMixin, BayesianLinearRegression):
     idata_ : arviz.InferenceData
         ``posterior_`` with sampler statistics, observed data and pointwise
         log likelihood, built on access.
+    engine_ : {"kernel", "pymc", "exact"}
+        The engine that ran: the precompiled kernel (NUTS with
+        ``nuts_sampler="auto"`` on a model it covers, ADVI), the PyMC engine
+        (the ``to_pymc`` model, compiled once per model structure and
+        process; any other prior, or ``nuts_sampler="pymc"``/``"nutpie"``),
+        or closed-form exact inference.
     n_features_in_ : int
         Number of feature columns, the group column excluded.
     feature_names_in_ : ndarray
@@ -367,6 +373,12 @@ class HierarchicalLogisticRegression(GroupedEstimatorMixin, BayesianLogisticRegr
     idata_ : arviz.InferenceData
         ``posterior_`` with sampler statistics, observed data and pointwise
         log likelihood, built on access.
+    engine_ : {"kernel", "pymc", "exact"}
+        The engine that ran: the precompiled kernel (NUTS with
+        ``nuts_sampler="auto"`` on a model it covers, ADVI), the PyMC engine
+        (the ``to_pymc`` model, compiled once per model structure and
+        process; any other prior, or ``nuts_sampler="pymc"``/``"nutpie"``),
+        or closed-form exact inference.
 
     Examples
     --------

@@ -126,6 +126,12 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         ELBO after each ADVI iteration (None for other inference).
     convergence_ : ConvergenceDiagnostics or None
         r_hat, ESS and divergences (None for exact inference).
+    engine_ : {"kernel", "pymc", "exact"}
+        The engine that ran: the precompiled kernel (NUTS with
+        ``nuts_sampler="auto"`` on a model it covers, ADVI), the PyMC engine
+        (the ``to_pymc`` model, compiled once per model structure and
+        process; any other prior, or ``nuts_sampler="pymc"``/``"nutpie"``),
+        or closed-form exact inference.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (``n_features_in_``,)

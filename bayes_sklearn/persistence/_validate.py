@@ -117,6 +117,9 @@ def check_fitted(fitted: dict[str, Any], spec) -> None:
         groups is not None and len(groups) != spec.groups.n_groups
     ):
         _refuse("the group labels groups_ do not match the model's groups")
+    engine = fitted.get("engine_", "kernel")  # files from before engine_ have none
+    if engine not in ("kernel", "pymc", "exact"):
+        _refuse(f"unknown engine_ {engine!r}")
     coef = fitted.get("coef_")
     if coef is not None and np.shape(coef)[-1:] != (spec.n_coef,):
         _refuse(f"coef_ has shape {np.shape(coef)} for {spec.n_coef} coefficients")
