@@ -13,9 +13,19 @@ the ``pm.Data`` container ``"x_mean"``. Group effects are treated the same
 way: their intercept column (``group_effect`` / ``group_offset``, dim
 ``effect``) is at the feature means and ``group_intercept`` is derived.
 
-Data enter as ``pm.Data``: ``X``, ``y_data``, ``x_mean``, ``group_code``
-(hierarchical) and ``sample_weight`` (when weights are given); the observed
-variable is ``y``, as in ``idata_``'s ``log_likelihood`` group.
+Without an intercept (``spec.fit_intercept`` False) there is no intercept
+variable; with its prior stated at x = 0 (``spec.intercept_at_mean`` False)
+``intercept`` itself is the free variable.
+
+Every prior is built from its ``pymc_distribution`` and ``pymc_parameters()``,
+with each numeric parameter a ``pm.Data`` (``<variable>_<parameter>``, e.g.
+``coef_sigma``) and fixed values (:class:`~bayes_sklearn.priors.Constant`) as
+data (``<variable>_fixed_value``; a fixed noise scale is the data ``sigma``),
+so a compiled model takes new priors as new data
+(:mod:`bayes_sklearn.inference.pymc_engine`). Data enter as ``pm.Data`` too:
+``X``, ``y_data``, ``x_mean``, ``group_code`` (hierarchical) and
+``sample_weight`` (when weights are given), none of fixed length; the
+observed variable is ``y``, as in ``idata_``'s ``log_likelihood`` group.
 """
 
 from __future__ import annotations
