@@ -238,7 +238,7 @@ def test_the_chosen_sampler_runs_on_the_built_model(monkeypatch, restore_loggers
     assert built == [(spec, X_z, y, codes)]
     assert ran == [(sampler, model, settings)]
     assert logging.getLogger("pymc").level == logging.WARNING
-    assert result.method == ("nuts (pymc)" if sampler == "pymc" else "nuts (nutpie, pymc model)")
+    assert result.method == ("nuts (pymc)" if sampler == "pymc" else "nuts (nutpie)")
     # per-draw stats only, as arrays
     trace = _trace()
     assert set(result.sample_stats) == {"diverging", "step_size"}

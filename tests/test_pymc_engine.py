@@ -77,7 +77,7 @@ def test_the_engine_samples_the_estimators_posterior(first_fit):
     model, _ = first_fit
     X, y = _data(80, 0)
     assert model.engine_ == "pymc"
-    assert model.inference_method_ == "nuts (nutpie, pymc model)"
+    assert model.inference_method_ == "nuts (nutpie)"
     exact = BayesianLinearRegression(inference="exact", random_state=0).fit(X, y)
     _within_mc_error(model, exact, ("intercept", "coef", "sigma"))
 

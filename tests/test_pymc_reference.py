@@ -341,3 +341,9 @@ def test_prior_parameters_are_data_and_any_pymc_distribution_is_built():
     point = model.initial_point()
     logp = model.compile_logp(vars=[model["coef_uniform"]], jacobian=False)
     np.testing.assert_allclose(logp(point), -np.log(30.0), rtol=1e-12)
+
+
+def test_an_unknown_family_is_named():
+    spec, X, y = _gaussian_spec()
+    with pytest.raises(ValueError, match="Unknown family 'poisson'"):
+        build_reference_model(dataclasses.replace(spec, family="poisson"), X, y)

@@ -161,7 +161,7 @@ def sample_reference_model(
     else:
         entry = _compiled_entry(structure_key(spec, sample_weight is not None), model)
         idata = _sample_entry(entry, _data_values(model), settings)
-        method = "nuts (nutpie, pymc model)"
+        method = "nuts (nutpie)"
     # Per-draw statistics only: some nutpie releases add per-parameter ones
     # (e.g. the mass matrix), which have no place beside (chain, draw) stats.
     stats = {name: np.asarray(values) for name, values in idata.sample_stats.items()
