@@ -12,7 +12,6 @@ from dataclasses import replace
 
 import numpy as np
 
-from bayes_sklearn.inference.coverage import kernel_gap
 from bayes_sklearn.inference.response import ResponseScale
 from bayes_sklearn.inference.result import SamplerResult
 from bayes_sklearn.inference.settings import InferenceSettings
@@ -71,6 +70,10 @@ def choose_engine(spec: ModelSpec, settings: InferenceSettings) -> str:
     """
     if settings.method == "exact":
         return "exact"
+    # imported here: the coverage check reads the kernel's tables (numba), which
+    # loading and predicting never need
+    from bayes_sklearn.inference.coverage import kernel_gap
+
     gap = kernel_gap(spec)
     if settings.method == "nuts":
         if settings.nuts_sampler != "auto" or gap is not None:
