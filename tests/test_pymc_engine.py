@@ -196,3 +196,32 @@ def test_the_cache_is_bounded_and_counts_compilations(monkeypatch):
     # a, b compiled; a reused; c evicts b (least recently used); b compiled again
     assert pymc_engine.compile_count() - start == 4
     assert list(pymc_engine._cache) == [("c",), ("b",)]
+
+
+def test_group_effects_on_the_engine_are_the_kernels_posterior():
+    """The map of group effects and sds back to the pipeline's layout (slopes times sd(x))."""
+    import arviz as az
+    import pandas as pd
+
+    from bayes_sklearn import HierarchicalRegression
+
+    rng = np.random.default_rng(0)
+    n = 120
+    frame = pd.DataFrame({"dose": rng.normal(size=n) * 40 + 500,
+                          "level": rng.normal(size=n) * 0.05 - 2})
+    frame["site"] = np.repeat(list("abcd"), 30)
+    slope = frame["site"].map({"a": 0.5, "b": 0.0, "c": -0.5, "d": 0.2})
+    y = (3000 + 1.5 * frame["dose"] - 200 * frame["level"]
+         + frame["site"].map({"a": -30, "b": 0, "c": 20, "d": 50})
+         + (frame["dose"] - 500) * slope + rng.normal(scale=10, size=n))
+    kw = dict(group="site", varying_slopes=["dose"], draws=500, tune=500, chains=2,
+              random_state=0, progressbar=False)
+    kernel = HierarchicalRegression(**kw).fit(frame, y)
+    engine = HierarchicalRegression(nuts_sampler="nutpie", **kw).fit(frame, y)
+    assert (kernel.engine_, engine.engine_) == ("kernel", "pymc")
+    for name in ("group_intercept", "group_slope", "group_sd", "coef", "sigma"):
+        means = [fit.posterior_[name].mean(("chain", "draw")).values for fit in (kernel, engine)]
+        se = [fit.posterior_[name].std(("chain", "draw")).values
+              / np.sqrt(az.ess(fit.posterior_, var_names=[name])[name].values)
+              for fit in (kernel, engine)]
+        assert np.all(np.abs(means[0] - means[1]) < 5 * np.hypot(*se)), name
