@@ -59,6 +59,8 @@ COMMON_PARAMETER_CONSTRAINTS: dict[str, list[Any]] = {
     "random_state": ["random_state"],
     "progressbar": ["boolean"],
     "formula": [None, str],
+    "fit_intercept": ["boolean"],
+    "center_predictors": ["boolean"],
     "nuts_init": [StrOptions({"auto", "advi"})],
     "max_iter": [Interval(Integral, 1, None, closed="left")],
     "tol": [Interval(Real, 0, None, closed="neither")],
@@ -179,7 +181,8 @@ class BayesianGLMBase(BaseEstimator):
         y_fit, _, family, n_outputs, output_names = self._encode_target(y)
         sample_weight = self._likelihood_weights(y, sample_weight)
         spec = self._resolve_spec(design.column_names, X_design, y_fit, family, n_outputs,
-                                  group_labels, sample_weight=sample_weight)
+                                  group_labels, sample_weight=sample_weight,
+                                  design_intercept=getattr(design, "intercept", True))
         settings = self._inference_settings()
         result = run_inference(spec, spec.standardizer.transform(X_design), y_fit, settings,
                                group_codes, sample_weight=sample_weight)
@@ -198,6 +201,8 @@ class BayesianGLMBase(BaseEstimator):
             sample_stats=result.sample_stats,
             converged=result.converged,
             group_labels=group_labels,
+            moments=None if result.moments is None
+            else spec.standardizer.moments_to_original(*result.moments),
         )
 
     def _set_fitted(
@@ -213,7 +218,8 @@ class BayesianGLMBase(BaseEstimator):
         self.convergence_ = diagnostics
         self.elbo_history_ = result.elbo_history
         self.n_iter_ = result.n_iter
-        self._set_point_estimates(posterior_from_dataset(result.posterior, result.spec))
+        self._set_point_estimates(posterior_from_dataset(result.posterior, result.spec),
+                                  result.moments)
 
     def _likelihood_weights(self, y, sample_weight: np.ndarray | None) -> np.ndarray | None:
         """The rows' likelihood weights; classifiers fold in ``class_weight``."""
@@ -258,7 +264,10 @@ class BayesianGLMBase(BaseEstimator):
         n_outputs: int,
         group_labels=None,
         sample_weight: np.ndarray | None = None,
+        design_intercept: bool = True,
     ) -> ModelSpec:
+        # fit_intercept=False or a formula without one ("0 +", "- 1"): no intercept
+        fit_intercept = bool(self.fit_intercept and design_intercept)
         return resolve_model_spec(
             family=family,
             coef_names=coef_names,
@@ -270,6 +279,8 @@ class BayesianGLMBase(BaseEstimator):
             priors=self.priors,
             prior_noise=getattr(self, "prior_noise", None),
             sample_weight=sample_weight,
+            fit_intercept=fit_intercept,
+            center_predictors=self.center_predictors,
             **self._group_spec_kwargs(group_labels),
         )
 
@@ -742,7 +753,8 @@ class BayesianGLMBase(BaseEstimator):
         design, X_design, y = unfitted._fit_design(X, y)
         y_fit, _, family, n_outputs, _ = unfitted._encode_target(y)
         spec = unfitted._resolve_spec(design.column_names, X_design, y_fit, family, n_outputs,
-                                      group_labels)
+                                      group_labels,
+                                      design_intercept=getattr(design, "intercept", True))
         return spec, X_design, codes, unfitted._decode_outcomes
 
     # -- hooks for subclasses ------------------------------------------------
@@ -756,7 +768,9 @@ class BayesianGLMBase(BaseEstimator):
     def _decode_outcomes(self, outcomes: np.ndarray) -> np.ndarray:
         return outcomes
 
-    def _set_point_estimates(self, posterior: Posterior) -> None:  # pragma: no cover
+    def _set_point_estimates(  # pragma: no cover
+        self, posterior: Posterior, moments: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> None:
         raise NotImplementedError
 
 

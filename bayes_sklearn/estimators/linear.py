@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from numbers import Real
 from typing import Any
 
 import numpy as np
 from sklearn.base import RegressorMixin
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from bayes_sklearn.estimators._base import (
     COMMON_PARAMETER_CONSTRAINTS,
@@ -33,10 +34,15 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         columns of ``X`` (e.g. ``"x1 * x2 + C(region) + center(x3)"``). Its
         design columns name the coefficients (``"x1:x2"``) and its stateful
         transforms are learnt in ``fit`` and replayed unchanged on new rows.
-        The intercept is always fitted. None uses the columns of ``X`` as they are.
+        ``"0 + x"`` or ``"x - 1"`` drop the intercept (see
+        ``fit_intercept``). None uses the columns of ``X`` as they are.
     handle_unknown : {"error", "ignore"}, default="error"
         Categorical levels not seen in ``fit``: raise a ``ValueError``, or
         encode them as the reference level (all dummy columns zero).
+    fit_intercept : bool, default=True
+        Whether to fit an intercept, with the meaning scikit-learn gives it:
+        False fixes it at 0 (``intercept_ == 0.0``), the line through the
+        origin. A formula with ``"0 +"`` or ``"- 1"`` means the same.
     inference : {"nuts", "exact", "advi", "fullrank_advi"}, default="nuts"
         ``"nuts"`` samples with the No-U-Turn sampler. ``"exact"`` draws
         independent samples from the exact posterior (the coefficients are
@@ -65,6 +71,12 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         ``sd(y) / sd(x_j)``.
     prior_intercept_scale : float, default=2.5
         Width of the autoscaled intercept prior, in units of ``sd(y)``.
+    center_predictors : bool, default=True
+        Where the intercept's prior applies: at the feature means (True, as
+        in Bambi, brms and rstanarm, so shifting a feature does not move it)
+        or at x = 0 (False, brms's ``center = FALSE``; needed to state a
+        prior on the intercept of the line itself). The likelihood, and so
+        the posterior under a flat intercept prior, is the same either way.
     priors : None, prior, or dict, default=None
         Priors that replace the autoscaled ones, on the original scale of
         the coefficients: a single prior (for every coefficient) or a dict
@@ -149,7 +161,8 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
     _parameter_constraints: dict = {
         **COMMON_PARAMETER_CONSTRAINTS,
         "inference": [StrOptions({"nuts", "exact", "advi", "fullrank_advi"})],
-        "prior_noise": [None, *SCALE_PRIOR_TYPES],
+        # a number is the known noise sd
+        "prior_noise": [None, Interval(Real, 0, None, closed="neither"), *SCALE_PRIOR_TYPES],
     }
 
     def __init__(
@@ -157,6 +170,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         *,
         formula: str | None = None,
         handle_unknown: str = "error",
+        fit_intercept: bool = True,
         inference: str = "nuts",
         draws: int = 1000,
         tune: int = 1000,
@@ -165,6 +179,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         nuts_sampler: str = "auto",
         prior_scale: float = 2.5,
         prior_intercept_scale: float = 2.5,
+        center_predictors: bool = True,
         priors: Any = None,
         prior_noise: Any = None,
         random_state: Any = None,
@@ -177,6 +192,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
     ):
         self.formula = formula
         self.handle_unknown = handle_unknown
+        self.fit_intercept = fit_intercept
         self.inference = inference
         self.draws = draws
         self.tune = tune
@@ -185,6 +201,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         self.nuts_sampler = nuts_sampler
         self.prior_scale = prior_scale
         self.prior_intercept_scale = prior_intercept_scale
+        self.center_predictors = center_predictors
         self.priors = priors
         self.prior_noise = prior_noise
         self.random_state = random_state
@@ -205,11 +222,19 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
     def _encode_new_target(self, y: np.ndarray) -> np.ndarray:
         return np.asarray(y, dtype=np.float64).ravel()
 
-    def _set_point_estimates(self, posterior: Posterior) -> None:
-        draws = np.column_stack([posterior.intercept[:, 0], posterior.coef[:, :, 0]])
-        self.intercept_ = float(draws[:, 0].mean())
-        self.coef_ = draws[:, 1:].mean(axis=0)
-        self.coef_cov_ = np.cov(draws, rowvar=False).reshape(draws.shape[1], draws.shape[1])
+    def _set_point_estimates(
+        self, posterior: Posterior, moments: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> None:
+        if moments is not None:
+            # exact inference: the posterior's own moments, free of Monte Carlo error
+            mean, cov = moments
+        else:
+            draws = np.column_stack([posterior.intercept[:, 0], posterior.coef[:, :, 0]])
+            mean = draws.mean(axis=0)
+            cov = np.cov(draws, rowvar=False).reshape(draws.shape[1], draws.shape[1])
+        self.intercept_ = float(mean[0])
+        self.coef_ = mean[1:]
+        self.coef_cov_ = cov
         self.sigma_ = float(posterior.sigma.mean())
 
     def predict(self, X, return_std: bool = False):
@@ -245,7 +270,14 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         True
         """
         X_design, posterior = self._prepare(X)
-        mean = posterior.mean(X_design)
+        if self.inference_method_ == "exact":
+            # the line of the exact posterior mean, as coef_ and intercept_ are,
+            # through the same row blocks as the draws (sparse X bit for bit as dense)
+            line = Posterior("gaussian", np.array([[self.intercept_]]),
+                             self.coef_[None, :, None], None, None)
+            mean = line.mean(X_design)
+        else:
+            mean = posterior.mean(X_design)
         if not return_std:
             return mean
         return mean, posterior.predictive_std(X_design)
@@ -277,8 +309,10 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         >>> model = BayesianLinearRegression(inference="exact", random_state=0).fit(X, y)
         >>> model.predict_draws(X[:3], n_draws=100, random_state=0).shape
         (100, 3)
-        >>> # averaged over all draws, the lines give the mean prediction
-        >>> bool(np.allclose(model.predict_draws(X[:3]).mean(axis=0), model.predict(X[:3])))
+        >>> # averaged over all draws, the lines give the mean prediction (exact
+        >>> # inference predicts with the exact mean: equal up to Monte Carlo error)
+        >>> lines = model.predict_draws(X[:3])
+        >>> bool(np.allclose(lines.mean(axis=0), model.predict(X[:3]), atol=0.05))
         True
         """
         return self._expected_value_draws(X, n_draws, random_state)

@@ -26,6 +26,7 @@ from bayes_sklearn.design.standardize import Standardizer, location_scale
 from bayes_sklearn.model.families import FAMILIES, Family
 from bayes_sklearn.priors import (
     COEFFICIENT_PRIOR_TYPES,
+    Constant,
     SCALE_PRIOR_TYPES,
     CoefficientPrior,
     Exponential,
@@ -173,11 +174,18 @@ def _user_priors(
     intercept = None
     for key, value in priors.items():
         if key == INTERCEPT_KEY and INTERCEPT_KEY not in coef_names:
-            intercept = as_coefficient_prior(value, what="the intercept")
+            intercept = _coefficient_prior(value, what="the intercept")
             continue
         index = _coefficient_index(key, coef_names)
-        by_index[index] = as_coefficient_prior(value, what=repr(key))
+        by_index[index] = _coefficient_prior(value, what=repr(key))
     return by_index, intercept
+
+
+def _coefficient_prior(value: object, *, what: str) -> CoefficientPrior | Constant:
+    """A prior, or a number meaning that fixed value (Bambi's convention)."""
+    if _is_number(value):
+        return Constant(float(value))
+    return as_coefficient_prior(value, what=what)
 
 
 def resolve_model_spec(
@@ -196,6 +204,8 @@ def resolve_model_spec(
     prior_group_scale: float = 1.0,
     centered: bool = False,
     sample_weight: np.ndarray | None = None,
+    fit_intercept: bool = True,
+    center_predictors: bool = True,
 ) -> ModelSpec:
     """Resolve the estimator's prior parameters against the training data.
 
@@ -230,30 +240,53 @@ def resolve_model_spec(
     sample_weight : ndarray of shape (n_samples,) or None
         Frequency weights: the autoscaling uses the weighted moments of ``X``
         and ``y``, so weight 2 gives the same priors as the row twice.
+    fit_intercept : bool, default=True
+        False: the model has no intercept (it is fixed at 0 at x = 0).
+    center_predictors : bool, default=True
+        Whether the intercept's prior is stated at the feature means (True)
+        or at x = 0 (False). Without an intercept the design is never centred.
 
     Returns
     -------
     ModelSpec
     """
     coef_names = tuple(coef_names)
-    standardizer = Standardizer.fit(X, sample_weight)
+    # The autoscaled priors are per unit sd of each feature, centred or not.
+    feature_sd = Standardizer.fit(X, sample_weight).scale
+    at_mean = fit_intercept and center_predictors
+    standardizer = Standardizer.fit(X, sample_weight, center=at_mean)
     y_center, y_scale = _response_scale(family, y, sample_weight)
     user_coef, user_intercept = _user_priors(priors, coef_names)
     coef_priors = tuple(
-        user_coef.get(j, Normal(0.0, prior_scale * y_scale / standardizer.scale[j]))
+        user_coef.get(j, Normal(0.0, prior_scale * y_scale / feature_sd[j]))
         for j in range(len(coef_names))
     )
-    intercept_prior = user_intercept or Normal(y_center, prior_intercept_scale * y_scale)
+    if not fit_intercept:
+        if user_intercept is not None:
+            raise ValueError(
+                "priors names the intercept, but fit_intercept=False (or the formula's "
+                "'0 +' / '- 1') removes it."
+            )
+        intercept_prior = Constant(0.0)
+    else:
+        intercept_prior = user_intercept or Normal(y_center, prior_intercept_scale * y_scale)
     noise_prior = None
     if FAMILIES[family].has_noise:
         if prior_noise is None:
             noise_prior = Exponential(scale=y_scale)
         elif isinstance(prior_noise, SCALE_PRIOR_TYPES):
             noise_prior = prior_noise
+        elif _is_number(prior_noise):
+            if not prior_noise > 0 or not np.isfinite(prior_noise):
+                raise ValueError(
+                    f"prior_noise={prior_noise!r} would fix the noise sd; it must be a "
+                    "finite positive number."
+                )
+            noise_prior = Constant(float(prior_noise))
         else:
             raise ValueError(
-                "prior_noise must be None, Exponential, HalfNormal or HalfStudentT; "
-                f"got {prior_noise!r}."
+                "prior_noise must be None, Exponential, HalfNormal or HalfStudentT, "
+                f"or a number (the known noise sd); got {prior_noise!r}."
             )
     groups = None
     if group_labels is not None:
@@ -274,6 +307,14 @@ def resolve_model_spec(
         noise_prior=noise_prior,
         standardizer=standardizer,
         groups=groups,
+        fit_intercept=fit_intercept,
+        intercept_at_mean=at_mean,
+    )
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, bool
     )
 
 

@@ -34,7 +34,7 @@ def _dataclasses() -> dict[str, type]:
 
     classes = [
         priors.Normal, priors.StudentT, priors.Laplace,
-        priors.Exponential, priors.HalfNormal, priors.HalfStudentT,
+        priors.Exponential, priors.HalfNormal, priors.HalfStudentT, priors.Constant,
         ArrayDesign, Standardizer, ModelSpec, GroupSpec, ConvergenceDiagnostics,
         contrasts.ContrastsState, contrasts.TreatmentContrasts, contrasts.SumContrasts,
         contrasts.HelmertContrasts, contrasts.PolyContrasts, contrasts.DiffContrasts,
