@@ -14,7 +14,6 @@ from bayes_sklearn.estimators._base import (
     check_prob,
 )
 from bayes_sklearn.posterior import Posterior
-from bayes_sklearn.priors import SCALE_PRIOR_TYPES
 
 
 class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
@@ -70,9 +69,13 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         the coefficients: a single prior (for every coefficient) or a dict
         keyed by feature name, integer index, or ``"intercept"`` (the
         intercept at the feature means). Values are priors from
-        :mod:`bayes_sklearn.priors` or ``(mu, sigma)`` pairs for normals.
-    prior_noise : Exponential, HalfNormal, HalfStudentT or None, default=None
-        Prior of ``sigma``; None means ``Exponential`` with mean ``sd(y)``.
+        :mod:`bayes_sklearn.priors`, ``(mu, sigma)`` pairs for normals,
+        numbers (fixed values), PyMC distributions (``pm.Normal.dist(0, 10)``)
+        or pymc-extras ``Prior`` objects (see :func:`bayes_sklearn.priors.as_prior`).
+    prior_noise : prior, number, PyMC distribution or None, default=None
+        Prior of ``sigma``, on positive numbers (``Exponential``,
+        ``HalfCauchy``, ``pm.Gamma.dist(2, 1)``, ...); None means
+        ``Exponential`` with mean ``sd(y)``.
     random_state : int, RandomState instance or None, default=None
         Seed of the sampler; fixed seeds give identical draws.
     progressbar : bool, default=True
@@ -149,7 +152,8 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
     _parameter_constraints: dict = {
         **COMMON_PARAMETER_CONSTRAINTS,
         "inference": [StrOptions({"nuts", "exact", "advi", "fullrank_advi"})],
-        "prior_noise": [None, *SCALE_PRIOR_TYPES],
+        # Any form as_prior accepts (PyMC distributions too): checked in fit.
+        "prior_noise": "no_validation",
     }
 
     def __init__(

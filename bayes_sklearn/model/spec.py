@@ -25,14 +25,12 @@ import numpy as np
 from bayes_sklearn.design.standardize import Standardizer, location_scale
 from bayes_sklearn.model.families import FAMILIES, Family
 from bayes_sklearn.priors import (
-    COEFFICIENT_PRIOR_TYPES,
-    SCALE_PRIOR_TYPES,
     CoefficientPrior,
     Exponential,
     HalfNormal,
     Normal,
     ScalePrior,
-    as_coefficient_prior,
+    as_prior,
 )
 
 INTERCEPT_KEY = "intercept"
@@ -162,21 +160,23 @@ def _user_priors(
     """Per-coefficient and intercept priors the user wrote, by column index."""
     if priors is None:
         return {}, None
-    if isinstance(priors, COEFFICIENT_PRIOR_TYPES):
-        return {i: priors for i in range(len(coef_names))}, None
     if not isinstance(priors, Mapping):
-        raise ValueError(
-            "priors must be None, a prior (applied to every coefficient) or a dict "
-            f"mapping coefficient names or indices to priors; got {priors!r}."
-        )
+        try:
+            prior = as_prior(priors, role="coefficient", what="every coefficient")
+        except ValueError as error:
+            raise ValueError(
+                "priors must be None, a prior (applied to every coefficient) or a dict "
+                f"mapping coefficient names or indices to priors. {error}"
+            ) from None
+        return {i: prior for i in range(len(coef_names))}, None
     by_index: dict[int, CoefficientPrior] = {}
     intercept = None
     for key, value in priors.items():
         if key == INTERCEPT_KEY and INTERCEPT_KEY not in coef_names:
-            intercept = as_coefficient_prior(value, what="the intercept")
+            intercept = as_prior(value, role="coefficient", what="the intercept")
             continue
         index = _coefficient_index(key, coef_names)
-        by_index[index] = as_coefficient_prior(value, what=repr(key))
+        by_index[index] = as_prior(value, role="coefficient", what=repr(key))
     return by_index, intercept
 
 
@@ -248,13 +248,8 @@ def resolve_model_spec(
     if FAMILIES[family].has_noise:
         if prior_noise is None:
             noise_prior = Exponential(scale=y_scale)
-        elif isinstance(prior_noise, SCALE_PRIOR_TYPES):
-            noise_prior = prior_noise
         else:
-            raise ValueError(
-                "prior_noise must be None, Exponential, HalfNormal or HalfStudentT; "
-                f"got {prior_noise!r}."
-            )
+            noise_prior = as_prior(prior_noise, role="scale", what="the noise sd (prior_noise)")
     groups = None
     if group_labels is not None:
         varying = tuple(_varying_index(name, coef_names) for name in (varying_slopes or ()))
