@@ -177,7 +177,9 @@ class PyMCPrior:
     def _dist(self, size: int | tuple[int, ...] | None = None) -> Any:
         import pymc as pm
 
-        return getattr(pm, self.distribution).dist(**self.pymc_parameters(), size=size)
+        # float64 values: PyTensor would make a Python 2.5 a float32 constant
+        params = {name: np.float64(value) for name, value in self.parameters}
+        return getattr(pm, self.distribution).dist(**params, size=size)
 
     def rvs(self, size: int | tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         """Random draws, through ``pm.draw`` seeded from ``rng``.
@@ -337,7 +339,7 @@ def _extras_to_dist(prior: Any, *, what: str) -> Any:
             raise ValueError(
                 f"The prior for {what}, {prior!r}: parameter {param} must be a scalar."
             )
-        kwargs[param] = float(value)
+        kwargs[param] = np.float64(value)  # not float32, as PyTensor makes 2.5
     import pymc as pm
 
     try:
