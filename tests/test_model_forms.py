@@ -328,3 +328,55 @@ def test_an_intercept_prior_at_zero_is_sampled_at_the_means():
     expected = grad_c.copy()
     expected[1:4] += shift * grad_c[0]
     np.testing.assert_allclose(expected, grad_a, rtol=1e-8, atol=1e-8 * np.abs(grad_a).max())
+
+
+def test_the_kernel_runs_flat_and_half_cauchy_priors():
+    from bayes_sklearn.priors import Flat, HalfCauchy, HalfStudentT
+
+    X, y = far_data(n=50)
+    common = dict(family="gaussian", coef_names=("a", "b", "c"), X=X, y=y)
+    cauchy = resolve_model_spec(**common, prior_noise=HalfCauchy(3.0))
+    half_t = resolve_model_spec(**common, prior_noise=HalfStudentT(nu=1, sigma=3.0))
+    X_z = cauchy.standardizer.transform(X)
+    theta = np.random.default_rng(4).normal(size=5)
+    logp_c, grad_c = _kernel.log_density(pack_model(cauchy, X_z, y).header, theta)
+    logp_t, grad_t = _kernel.log_density(pack_model(half_t, X_z, y).header, theta)
+    assert logp_c == logp_t
+    np.testing.assert_array_equal(grad_c, grad_t)
+    # Flat on b: the log density moves along b by the likelihood alone
+    flat = resolve_model_spec(**common, priors={"b": Flat()}, prior_noise=2.0)
+    packed = pack_model(flat, flat.standardizer.transform(X), y)
+    theta = np.random.default_rng(5).normal(size=packed.n_dim)
+    moved = theta.copy()
+    moved[2] += 0.5
+    full, full_moved = packed.expand(theta), packed.expand(moved)
+
+    def loglik(point):
+        eta = point[0] + flat.standardizer.transform(X) @ point[1:4]
+        return -0.5 * np.sum((y - eta) ** 2) / np.exp(point[4]) ** 2
+
+    change = (_kernel.log_density(packed.header, moved)[0]
+              - _kernel.log_density(packed.header, theta)[0])
+    # both sides difference two log likelihoods of size |loglik|: rounding at 1e-13 of it
+    assert change == pytest.approx(loglik(full_moved) - loglik(full),
+                                   abs=1e-13 * abs(loglik(full)))
+
+
+def test_flat_priors_and_known_noise_give_least_squares():
+    """Flat priors everywhere and a known sd: the posterior is N(b_ols, sigma^2 (A'A)^-1)."""
+    from bayes_sklearn.priors import Flat
+
+    X, y = far_data()
+    X = X[:, [0, 2]]
+    model = BayesianLinearRegression(priors={"intercept": Flat(), "x0": Flat(), "x1": Flat()},
+                                     prior_noise=2.0, **{**FAST_NUTS, "draws": 500})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BayesianConvergenceWarning)
+        model.fit(X, y)
+    A = np.column_stack([np.ones(len(y)), X])
+    ols = np.linalg.lstsq(A, y, rcond=None)[0]
+    sd = 2.0 * np.sqrt(np.diag(np.linalg.inv(A.T @ A)))
+    ess = model.convergence_.min_ess_bulk
+    assert ess > 100
+    estimate = np.array([model.intercept_, *model.coef_])
+    np.testing.assert_array_less(np.abs(estimate - ols), 4 * sd / np.sqrt(ess))

@@ -45,7 +45,6 @@ from bayes_sklearn.inference import InferenceSettings, run_inference
 from bayes_sklearn.model.spec import ModelSpec, resolve_model_spec
 from bayes_sklearn.persistence._registry import register
 from bayes_sklearn.posterior import GroupEffects, Posterior
-from bayes_sklearn.priors import COEFFICIENT_PRIOR_TYPES
 
 COMMON_PARAMETER_CONSTRAINTS: dict[str, list[Any]] = {
     "draws": [Interval(Integral, 1, None, closed="left")],
@@ -55,7 +54,8 @@ COMMON_PARAMETER_CONSTRAINTS: dict[str, list[Any]] = {
     "nuts_sampler": [StrOptions({"auto", "pymc", "nutpie"})],
     "prior_scale": [Interval(Real, 0, None, closed="neither")],
     "prior_intercept_scale": [Interval(Real, 0, None, closed="neither")],
-    "priors": [None, dict, *COEFFICIENT_PRIOR_TYPES],
+    # Any form as_prior accepts (PyMC distributions too): checked in fit.
+    "priors": "no_validation",
     "random_state": ["random_state"],
     "progressbar": ["boolean"],
     "formula": [None, str],

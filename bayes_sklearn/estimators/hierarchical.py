@@ -178,8 +178,9 @@ class HierarchicalRegression(GroupedEstimatorMixin, BayesianLinearRegression):
     priors : None, prior, or dict, default=None
         Priors that replace the autoscaled ones of the population-level
         coefficients and intercept, as in :class:`BayesianLinearRegression`.
-    prior_noise : Exponential, HalfNormal, HalfStudentT or None, default=None
-        Prior of ``sigma``; None means ``Exponential`` with mean ``sd(y)``.
+    prior_noise : prior, number, PyMC distribution or None, default=None
+        Prior of ``sigma``, as in :class:`BayesianLinearRegression`; None
+        means ``Exponential`` with mean ``sd(y)``.
     random_state : int, RandomState instance or None, default=None
         Seed of the sampler; fixed seeds give identical draws.
     progressbar : bool, default=True

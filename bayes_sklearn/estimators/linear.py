@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from numbers import Real
 from typing import Any
 
 import numpy as np
 from sklearn.base import RegressorMixin
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 
 from bayes_sklearn.estimators._base import (
     COMMON_PARAMETER_CONSTRAINTS,
@@ -15,7 +14,6 @@ from bayes_sklearn.estimators._base import (
     check_prob,
 )
 from bayes_sklearn.posterior import Posterior
-from bayes_sklearn.priors import SCALE_PRIOR_TYPES
 
 
 class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
@@ -82,9 +80,13 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         the coefficients: a single prior (for every coefficient) or a dict
         keyed by feature name, integer index, or ``"intercept"`` (the
         intercept at the feature means). Values are priors from
-        :mod:`bayes_sklearn.priors` or ``(mu, sigma)`` pairs for normals.
-    prior_noise : Exponential, HalfNormal, HalfStudentT or None, default=None
-        Prior of ``sigma``; None means ``Exponential`` with mean ``sd(y)``.
+        :mod:`bayes_sklearn.priors`, ``(mu, sigma)`` pairs for normals,
+        numbers (fixed values), PyMC distributions (``pm.Normal.dist(0, 10)``)
+        or pymc-extras ``Prior`` objects (see :func:`bayes_sklearn.priors.as_prior`).
+    prior_noise : prior, number, PyMC distribution or None, default=None
+        Prior of ``sigma``, on positive numbers (``Exponential``,
+        ``HalfCauchy``, ``pm.Gamma.dist(2, 1)``, ...); None means
+        ``Exponential`` with mean ``sd(y)``.
     random_state : int, RandomState instance or None, default=None
         Seed of the sampler; fixed seeds give identical draws.
     progressbar : bool, default=True
@@ -161,8 +163,8 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
     _parameter_constraints: dict = {
         **COMMON_PARAMETER_CONSTRAINTS,
         "inference": [StrOptions({"nuts", "exact", "advi", "fullrank_advi"})],
-        # a number is the known noise sd
-        "prior_noise": [None, Interval(Real, 0, None, closed="neither"), *SCALE_PRIOR_TYPES],
+        # Any form as_prior accepts (PyMC distributions too): checked in fit.
+        "prior_noise": "no_validation",
     }
 
     def __init__(

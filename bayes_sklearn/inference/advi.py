@@ -34,7 +34,7 @@ from bayes_sklearn.inference.packing import (
 from bayes_sklearn.inference.result import SamplerResult
 from bayes_sklearn.inference.settings import InferenceSettings
 from bayes_sklearn.model.spec import ModelSpec
-from bayes_sklearn.priors import Constant
+from bayes_sklearn.priors import Constant, Flat
 
 _CHECK_EVERY = 10
 _WINDOW = 100  # snapshots per averaging window: 1000 iterations
@@ -228,7 +228,8 @@ def _log_density_constant(spec: ModelSpec, n_rows: float, dim: int) -> float:
     coef = spec.sampling_coef_priors()
     location = [spec.intercept_prior] * m + [p for p in coef for _ in range(m)]
     # fixed values have no density: the kernel adds nothing for them
-    constant = sum(float(p.logpdf(p.loc)) for p in location if not isinstance(p, Constant))
+    constant = sum(float(p.logpdf(p.loc)) for p in location
+                   if not isinstance(p, (Constant, Flat)))
     scales = ([spec.noise_prior] if spec.family == "gaussian" else []) + list(
         spec.groups.sd_priors if spec.groups is not None else []
     )

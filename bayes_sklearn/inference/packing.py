@@ -17,6 +17,8 @@ from bayes_sklearn.model.spec import ModelSpec
 from bayes_sklearn.priors import (
     Constant,
     Exponential,
+    Flat,
+    HalfCauchy,
     HalfNormal,
     HalfStudentT,
     Laplace,
@@ -26,12 +28,15 @@ from bayes_sklearn.priors import (
 
 _FAMILY_CODES = {"gaussian": k.GAUSSIAN, "bernoulli": k.BERNOULLI, "categorical": k.CATEGORICAL}
 # The priors the kernel evaluates, by type: the one list of its coverage.
+# Anything else runs on the PyMC engine (see inference/coverage.py).
 _LOCATION_KINDS = {
-    Normal: k.NORMAL, StudentT: k.STUDENT_T, Laplace: k.LAPLACE, Constant: k.LOCATION_CONSTANT,
+    Normal: k.NORMAL, StudentT: k.STUDENT_T, Laplace: k.LAPLACE, Flat: k.FLAT,
+    Constant: k.LOCATION_CONSTANT,
 }
+# HalfCauchy(beta) is the half-t with nu = 1 and scale beta (its .scale; nu defaults to 1)
 _SCALE_KINDS = {
     Exponential: k.EXPONENTIAL, HalfNormal: k.HALF_NORMAL, HalfStudentT: k.HALF_STUDENT_T,
-    Constant: k.SCALE_CONSTANT,
+    HalfCauchy: k.HALF_STUDENT_T, Constant: k.SCALE_CONSTANT,
 }
 
 
@@ -60,13 +65,17 @@ class PackedModel:
 
 
 def _scale_of(prior) -> float:
-    # A fixed value has no scale; 1 keeps the kernel's divisions finite.
-    return 1.0 if isinstance(prior, Constant) else prior.scale
+    # A fixed value or a flat prior has no scale; 1 keeps the kernel's divisions finite.
+    return 1.0 if isinstance(prior, (Constant, Flat)) else prior.scale
+
+
+def _loc_of(prior) -> float:
+    return 0.0 if isinstance(prior, Flat) else prior.loc
 
 
 def _location_arrays(priors) -> list[np.ndarray]:
     kinds = np.array([_LOCATION_KINDS[type(p)] for p in priors], dtype=np.int64)
-    loc = np.array([p.loc for p in priors], dtype=np.float64)
+    loc = np.array([_loc_of(p) for p in priors], dtype=np.float64)
     scale = np.array([_scale_of(p) for p in priors], dtype=np.float64)
     nu = np.array([getattr(p, "nu", 1.0) for p in priors], dtype=np.float64)
     return [kinds, loc, scale, nu]
@@ -158,7 +167,7 @@ def pack_model(
     n_full = m * (p + 1) + len(scale_priors) + n_groups * n_effects
     full_template = np.zeros(n_full)
     for index, prior in enumerate(location):
-        full_template[index] = prior.loc
+        full_template[index] = _loc_of(prior)
     for index, prior in enumerate(scale_priors, start=len(location)):
         full_template[index] = np.log(prior.value if isinstance(prior, Constant) else prior.scale)
     fixed = np.zeros(n_full, dtype=bool)

@@ -17,14 +17,6 @@ import numpy as np
 from bayes_sklearn.design.standardize import location_scale
 from bayes_sklearn.inference.result import SamplerResult
 from bayes_sklearn.model.spec import ModelSpec
-from bayes_sklearn.priors import Constant
-
-
-def _shifted(prior, offset: float):
-    """The prior of ``theta + offset``."""
-    if isinstance(prior, Constant):
-        return prior.shifted(offset)
-    return replace(prior, mu=prior.mu + offset)
 
 
 @dataclass(frozen=True)
@@ -45,7 +37,7 @@ class ResponseScale:
     def spec_to_unit(self, spec: ModelSpec) -> ModelSpec:
         """The priors of ``spec`` as priors of the unit-scale model's parameters."""
         factor = 1.0 / self.scale
-        intercept = _shifted(spec.intercept_prior, -self.center)
+        intercept = spec.intercept_prior.shifted(-self.center)
         groups = spec.groups
         if groups is not None:
             groups = replace(groups, sd_priors=tuple(p.scaled(factor) for p in groups.sd_priors))

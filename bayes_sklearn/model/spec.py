@@ -25,15 +25,13 @@ import numpy as np
 from bayes_sklearn.design.standardize import Standardizer, location_scale
 from bayes_sklearn.model.families import FAMILIES, Family
 from bayes_sklearn.priors import (
-    COEFFICIENT_PRIOR_TYPES,
     Constant,
-    SCALE_PRIOR_TYPES,
     CoefficientPrior,
     Exponential,
     HalfNormal,
     Normal,
     ScalePrior,
-    as_coefficient_prior,
+    as_prior,
 )
 
 INTERCEPT_KEY = "intercept"
@@ -163,29 +161,24 @@ def _user_priors(
     """Per-coefficient and intercept priors the user wrote, by column index."""
     if priors is None:
         return {}, None
-    if isinstance(priors, COEFFICIENT_PRIOR_TYPES):
-        return {i: priors for i in range(len(coef_names))}, None
     if not isinstance(priors, Mapping):
-        raise ValueError(
-            "priors must be None, a prior (applied to every coefficient) or a dict "
-            f"mapping coefficient names or indices to priors; got {priors!r}."
-        )
+        try:
+            prior = as_prior(priors, role="coefficient", what="every coefficient")
+        except ValueError as error:
+            raise ValueError(
+                "priors must be None, a prior (applied to every coefficient) or a dict "
+                f"mapping coefficient names or indices to priors. {error}"
+            ) from None
+        return {i: prior for i in range(len(coef_names))}, None
     by_index: dict[int, CoefficientPrior] = {}
     intercept = None
     for key, value in priors.items():
         if key == INTERCEPT_KEY and INTERCEPT_KEY not in coef_names:
-            intercept = _coefficient_prior(value, what="the intercept")
+            intercept = as_prior(value, role="coefficient", what="the intercept")
             continue
         index = _coefficient_index(key, coef_names)
-        by_index[index] = _coefficient_prior(value, what=repr(key))
+        by_index[index] = as_prior(value, role="coefficient", what=repr(key))
     return by_index, intercept
-
-
-def _coefficient_prior(value: object, *, what: str) -> CoefficientPrior | Constant:
-    """A prior, or a number meaning that fixed value (Bambi's convention)."""
-    if _is_number(value):
-        return Constant(float(value))
-    return as_coefficient_prior(value, what=what)
 
 
 def resolve_model_spec(
@@ -274,20 +267,8 @@ def resolve_model_spec(
     if FAMILIES[family].has_noise:
         if prior_noise is None:
             noise_prior = Exponential(scale=y_scale)
-        elif isinstance(prior_noise, SCALE_PRIOR_TYPES):
-            noise_prior = prior_noise
-        elif _is_number(prior_noise):
-            if not prior_noise > 0 or not np.isfinite(prior_noise):
-                raise ValueError(
-                    f"prior_noise={prior_noise!r} would fix the noise sd; it must be a "
-                    "finite positive number."
-                )
-            noise_prior = Constant(float(prior_noise))
         else:
-            raise ValueError(
-                "prior_noise must be None, Exponential, HalfNormal or HalfStudentT, "
-                f"or a number (the known noise sd); got {prior_noise!r}."
-            )
+            noise_prior = as_prior(prior_noise, role="scale", what="the noise sd (prior_noise)")
     groups = None
     if group_labels is not None:
         varying = tuple(_varying_index(name, coef_names) for name in (varying_slopes or ()))
@@ -309,12 +290,6 @@ def resolve_model_spec(
         groups=groups,
         fit_intercept=fit_intercept,
         intercept_at_mean=at_mean,
-    )
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-        value, bool
     )
 
 

@@ -39,6 +39,8 @@ def _dataclasses() -> dict[str, type]:
         contrasts.ContrastsState, contrasts.TreatmentContrasts, contrasts.SumContrasts,
         contrasts.HelmertContrasts, contrasts.PolyContrasts, contrasts.DiffContrasts,
         contrasts.CustomContrasts,
+        # PyMCPrior checks its distribution name against PYMC_DISTRIBUTIONS
+        priors.Uniform, priors.HalfCauchy, priors.Flat, priors.HalfFlat, priors.PyMCPrior,
     ]
     return {cls.__name__: cls for cls in classes}
 
