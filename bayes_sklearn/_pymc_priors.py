@@ -295,8 +295,13 @@ def pymc_object_parameters(value: object, *, what: str) -> tuple[str, dict[str, 
             "array parameters): it applies to each coefficient on its own."
         )
     params = {}
-    for param, variable in zip(op_params, node.op.dist_params(node), strict=True):
+    dist_params = node.op.dist_params(node)
+    if name == "HalfCauchy" and len(dist_params) == 2:
+        op_params = ("loc", "beta")  # PyMC < 5.2x: a loc parameter, always 0
+    for param, variable in zip(op_params, dist_params, strict=True):
         params[param] = _number(variable, name=name, param=param, what=what)
+    if name == "HalfCauchy" and params.pop("loc", 0.0) != 0.0:
+        raise ValueError(f"The prior for {what}: HalfCauchy must have loc 0.")
     if name == "HalfNormal":
         if params.pop("loc") != 0.0:
             raise ValueError(f"The prior for {what}: HalfNormal must have loc 0.")
@@ -364,7 +369,11 @@ def _reciprocal_input(variable: Any) -> Any:
 def _number(variable: Any, *, name: str, param: str, what: str) -> float:
     """The value of a parameter graph made of constants only."""
     from pytensor.graph.basic import Constant
-    from pytensor.graph.traversal import graph_inputs
+
+    try:
+        from pytensor.graph.traversal import graph_inputs
+    except ImportError:  # PyTensor < 2.31 has it in graph.basic
+        from pytensor.graph.basic import graph_inputs
 
     symbolic = [v for v in graph_inputs([variable]) if not isinstance(v, Constant)]
     if symbolic:
