@@ -79,14 +79,15 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         Priors that replace the autoscaled ones, on the original scale of
         the coefficients: a single prior (for every coefficient) or a dict
         keyed by feature name, integer index, or ``"intercept"`` (the
-        intercept at the feature means). Values are priors from
+        intercept at the feature means, or at x = 0 with
+        ``center_predictors=False``). Values are priors from
         :mod:`bayes_sklearn.priors`, ``(mu, sigma)`` pairs for normals,
         numbers (fixed values), PyMC distributions (``pm.Normal.dist(0, 10)``)
         or pymc-extras ``Prior`` objects (see :func:`bayes_sklearn.priors.as_prior`).
     prior_noise : prior, number, PyMC distribution or None, default=None
         Prior of ``sigma``, on positive numbers (``Exponential``,
         ``HalfCauchy``, ``pm.Gamma.dist(2, 1)``, ...); None means
-        ``Exponential`` with mean ``sd(y)``.
+        ``Exponential`` with mean ``sd(y)``; a number is the known noise sd.
     random_state : int, RandomState instance or None, default=None
         Seed of the sampler; fixed seeds give identical draws.
     progressbar : bool, default=True

@@ -6,13 +6,15 @@ concrete priors, autoscaled to the training data in the spirit of rstanarm:
 * slope of feature ``j``: ``Normal(0, prior_scale * s_y / sd(x_j))``, where
   ``s_y`` is the standard deviation of ``y`` for the gaussian family and 1
   for the logistic families;
-* intercept, defined at the feature means (so it does not move when a
-  feature is shifted): ``Normal(mean(y), prior_intercept_scale * s_y)``
+* intercept, defined at the feature means, so it does not move when a
+  feature is shifted (``center_predictors=False``: at x = 0; without an
+  intercept it is fixed at 0 there): ``Normal(mean(y), prior_intercept_scale * s_y)``
   for the gaussian family, ``Normal(0, prior_intercept_scale)`` otherwise;
 * noise scale (gaussian only): ``Exponential`` with mean ``s_y``.
 
 User priors given in ``priors`` are taken as written, on the original scale
-of the coefficient, and replace the autoscaled ones.
+of the coefficient, and replace the autoscaled ones; a number is a fixed
+value (:class:`~bayes_sklearn.priors.Constant`).
 """
 
 from __future__ import annotations
