@@ -380,3 +380,68 @@ def test_flat_priors_and_known_noise_give_least_squares():
     assert ess > 100
     estimate = np.array([model.intercept_, *model.coef_])
     np.testing.assert_array_less(np.abs(estimate - ols), 4 * sd / np.sqrt(ess))
+
+
+def test_the_recentred_intercept_is_reported_at_the_origin():
+    """unpack_draws maps the sampled intercept at X_z = shift back to X_z = 0."""
+    from bayes_sklearn.inference.packing import intercept_shift_for, unpack_draws
+
+    X, y = far_data(n=30)
+    spec = resolve_model_spec(family="gaussian", coef_names=("a", "b", "c"), X=X, y=y,
+                              center_predictors=False)
+    theta = np.random.default_rng(6).normal(size=(2, 3, 5))
+    shift = np.array([0.5, -2.0, 4.0])
+    result = unpack_draws(spec, theta, method="m", intercept_shift=shift, sample_stats=None)
+    np.testing.assert_allclose(result.intercept_z[..., 0],
+                               theta[..., 0] - theta[..., 1:4] @ shift, rtol=1e-12)
+    # the shift is the weighted column mean; weight 0 rows do not count
+    X_z = spec.standardizer.transform(X)
+    w = np.r_[np.zeros(10), np.full(20, 2.0)]
+    np.testing.assert_allclose(intercept_shift_for(spec, X_z, w), X_z[10:].mean(axis=0),
+                               rtol=1e-12)
+    packed = pack_model(spec, X_z, y, sample_weight=w)
+    np.testing.assert_allclose(packed.intercept_shift, X_z[10:].mean(axis=0), rtol=1e-12)
+    at_mean = resolve_model_spec(family="gaussian", coef_names=("a", "b", "c"), X=X, y=y)
+    assert not np.any(intercept_shift_for(at_mean, X_z))
+
+
+def test_sampled_intercept_at_zero_agrees_with_the_closed_form():
+    X, y = far_data()
+    priors = {"intercept": Normal(50.0, 100.0), 0: Normal(0, 10), 1: Normal(0, 50),
+              2: Normal(0, 2)}
+    model = BayesianLinearRegression(prior_noise=2.0, priors=priors, center_predictors=False,
+                                     **{**FAST_NUTS, "draws": 400}).fit(X, y)
+    A = np.column_stack([np.ones(len(y)), X])
+    mean, cov = closed_form(A, y, [50, 0, 0, 0], [100, 10, 50, 2], 2.0)
+    ess = model.convergence_.min_ess_bulk
+    assert ess > 100
+    estimate = np.array([model.intercept_, *model.coef_])
+    np.testing.assert_array_less(np.abs(estimate - mean), 4 * np.sqrt(np.diag(cov) / ess))
+
+
+def test_exact_with_more_columns_than_rows_and_everything_fixed():
+    rng = np.random.default_rng(8)
+    X = rng.normal(2.0, 3.0, size=(5, 8))
+    y = X @ rng.normal(size=8) + 100.0
+    priors = {j: Normal(0.0, 1.0) for j in range(8)} | {"intercept": Normal(100.0, 5.0)}
+    model = BayesianLinearRegression(inference="exact", prior_noise=0.5, priors=priors,
+                                     center_predictors=False, random_state=0).fit(X, y)
+    A = np.column_stack([np.ones(5), X])
+    mean, cov = closed_form(A, y, [100.0] + [0.0] * 8, [5.0] + [1.0] * 8, 0.5)
+    np.testing.assert_allclose([model.intercept_, *model.coef_], mean, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(model.coef_cov_, cov, rtol=1e-8, atol=1e-10)
+    fixed = BayesianLinearRegression(inference="exact", fit_intercept=False, prior_noise=0.5,
+                                     priors=dict.fromkeys(range(8), 1.0))
+    with pytest.raises(ValueError, match="nothing to infer"):
+        fixed.fit(X, y)
+
+
+def test_an_uncentred_standardizer_keeps_constant_columns():
+    from bayes_sklearn.design.standardize import Standardizer
+
+    X = np.column_stack([np.full(6, 5.0), np.zeros(6), np.arange(6.0)])
+    uncentred = Standardizer.fit(X, center=False)
+    np.testing.assert_array_equal(uncentred.center, 0.0)
+    # a constant column keeps its values, scaled by their magnitude; zeros by 1
+    np.testing.assert_allclose(uncentred.scale, [5.0, 1.0, np.std(np.arange(6.0))])
+    np.testing.assert_allclose(Standardizer.fit(X).scale, [1.0, 1.0, np.std(np.arange(6.0))])

@@ -177,7 +177,7 @@ def exact_posterior(
 
     y_s = (y - y_shift) / y_scale
     prior_mean = np.array([p.mu for p in priors])
-    prior_mean[0] -= y_shift if not fixed[0] else 0.0
+    prior_mean[0] -= y_shift  # 0 when the intercept is fixed
     prior_mean /= y_scale
     prior_sd = np.array([p.sigma for p in priors]) / y_scale
 

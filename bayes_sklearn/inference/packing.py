@@ -245,7 +245,7 @@ def intercept_shift_for(
     is: centring would turn it into a constraint between parameters.
     """
     p = X_z.shape[1]
-    if spec.intercept_at_mean or isinstance(spec.intercept_prior, Constant) or X_z.shape[0] == 0:
+    if spec.intercept_at_mean or isinstance(spec.intercept_prior, Constant):
         return np.zeros(p)
     if sample_weight is None:
         return np.mean(X_z, axis=0)
