@@ -208,10 +208,13 @@ def compute_diagnostics(posterior, sample_stats) -> ConvergenceDiagnostics:
         ],
         axis=-1,
     )
+    # Fixed values (no intercept, a known noise sd, an offset) are the same in
+    # every draw: they have no r_hat or ESS to check.
+    draws = draws[..., ~np.all(draws == draws[:1, :1], axis=(0, 1))]
     n_div = 0
     if sample_stats is not None and "diverging" in sample_stats:
         n_div = int(np.asarray(sample_stats["diverging"]).sum())
-    too_short = n_draws < 4
+    too_short = n_draws < 4 or draws.shape[-1] == 0
     return ConvergenceDiagnostics(
         max_rhat=float("nan") if n_chains < 2 or too_short else float(np.nanmax(rhat(draws))),
         min_ess_bulk=float("nan") if too_short else float(np.nanmin(ess_bulk(draws))),

@@ -25,6 +25,8 @@ from typing import Any, ClassVar, Self, Union
 import numpy as np
 from scipy import stats
 
+from bayes_sklearn._pymc_priors import PYMC_DISTRIBUTIONS, PyMCPrior, pymc_object_parameters
+
 __all__ = [
     "Normal",
     "StudentT",
@@ -33,6 +35,13 @@ __all__ = [
     "HalfNormal",
     "HalfStudentT",
     "Constant",
+    "Uniform",
+    "HalfCauchy",
+    "Flat",
+    "HalfFlat",
+    "PyMCPrior",
+    "PYMC_DISTRIBUTIONS",
+    "as_prior",
     "CoefficientPrior",
     "ScalePrior",
     "as_coefficient_prior",
@@ -247,6 +256,27 @@ class _LocationScale(_Prior):
         return replace(
             self, mu=self.mu * factor, **{self._scale_field: self.scale * abs(factor)}
         )
+
+    def shifted(self, offset: float) -> Self:
+        """The prior of ``theta + offset`` when ``theta`` has this prior.
+
+        Parameters
+        ----------
+        offset : float
+            The shift.
+
+        Returns
+        -------
+        Normal, StudentT or Laplace
+            The shifted prior, of the same family.
+
+        Examples
+        --------
+        >>> from bayes_sklearn.priors import Normal
+        >>> Normal(1.0, 2.0).shifted(-3.0)
+        Normal(mu=-2.0, sigma=2.0)
+        """
+        return replace(self, mu=self.mu + offset)
 
 
 class _PositiveScale(_Prior):
@@ -512,6 +542,201 @@ class Constant:
         return np.full(size, self.value)
 
 
+@dataclass(frozen=True)
+class Uniform(_Prior):
+    """Uniform prior on ``[lower, upper]``, for a coefficient or (``lower >= 0``) a scale.
+
+    Parameters
+    ----------
+    lower : float, default=0.0
+        Lower end.
+    upper : float, default=1.0
+        Upper end, above ``lower``.
+
+    Examples
+    --------
+    >>> from bayes_sklearn.priors import Uniform
+    >>> Uniform(0.0, 100.0).scaled(-0.5)
+    Uniform(lower=-50.0, upper=-0.0)
+    >>> Uniform(-1.0, 1.0).shifted(2.0)
+    Uniform(lower=1.0, upper=3.0)
+    >>> round(float(Uniform(0.0, 100.0).logpdf(3.0)), 4)  # -log(100)
+    -4.6052
+    """
+
+    lower: float = 0.0
+    upper: float = 1.0
+
+    _distribution = stats.uniform
+    _finite = ("lower", "upper")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.lower < self.upper:
+            raise ValueError(
+                f"Uniform needs lower < upper, got lower={self.lower!r}, upper={self.upper!r}."
+            )
+
+    def _loc_scale(self) -> dict[str, float]:
+        return {"loc": self.lower, "scale": self.upper - self.lower}
+
+    def scaled(self, factor: float) -> Uniform:
+        """The prior of ``factor * theta`` (ends swap for a negative factor).
+
+        Parameters
+        ----------
+        factor : float
+            The multiplier, not 0.
+
+        Returns
+        -------
+        Uniform
+        """
+        if factor == 0:
+            raise ValueError("A Uniform prior cannot be scaled by 0.")
+        ends = sorted((self.lower * factor, self.upper * factor))
+        return Uniform(*ends)
+
+    def shifted(self, offset: float) -> Uniform:
+        """The prior of ``theta + offset``.
+
+        Parameters
+        ----------
+        offset : float
+            The shift.
+
+        Returns
+        -------
+        Uniform
+        """
+        return Uniform(self.lower + offset, self.upper + offset)
+
+
+@dataclass(frozen=True)
+class HalfCauchy(_PositiveScale):
+    """Half-Cauchy prior with scale ``beta`` for a positive parameter (Gelman, 2006).
+
+    The same density as ``HalfStudentT(nu=1, sigma=beta)``.
+
+    Parameters
+    ----------
+    beta : float, default=1.0
+        Scale.
+
+    Examples
+    --------
+    >>> from bayes_sklearn.priors import HalfCauchy
+    >>> HalfCauchy(2.5).scaled(2.0)
+    HalfCauchy(beta=5.0)
+    >>> round(float(HalfCauchy(1.0).logpdf(0.0)), 4)  # log(2 / pi)
+    -0.4516
+    """
+
+    beta: float = 1.0
+
+    _distribution = stats.halfcauchy
+    _scale_field = "beta"
+
+
+class _Improper(_Prior):
+    """A flat (improper) prior: log density 0 on its support, and no draws."""
+
+    def rvs(self, size: int | tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+        """Not available: an improper prior has no draws.
+
+        Raises
+        ------
+        ValueError
+            Always; prior predictive checks need proper priors.
+        """
+        raise ValueError(
+            f"{type(self).__name__}() is an improper prior and has no draws; prior "
+            "predictive checks need proper priors."
+        )
+
+    def scaled(self, factor: float) -> Self:
+        """The same flat prior: a flat density stays flat when rescaled.
+
+        Parameters
+        ----------
+        factor : float
+            The multiplier (positive for :class:`HalfFlat`).
+
+        Returns
+        -------
+        Flat or HalfFlat
+        """
+        return self
+
+
+@dataclass(frozen=True)
+class Flat(_Improper):
+    """Improper flat prior on the real line, for a coefficient or the intercept.
+
+    For textbook models with flat priors. The posterior is proper only when
+    the data identify the parameter; prior predictive checks need proper
+    priors.
+
+    Examples
+    --------
+    >>> from bayes_sklearn.priors import Flat
+    >>> float(Flat().logpdf(1e6)), Flat().shifted(3.0)
+    (0.0, Flat())
+    """
+
+    def logpdf(self, x: np.ndarray) -> np.ndarray:
+        """Log density: 0 everywhere (unnormalised, as PyMC's ``Flat``).
+
+        Parameters
+        ----------
+        x : float or ndarray
+
+        Returns
+        -------
+        float or ndarray
+        """
+        return np.zeros_like(np.asarray(x, dtype=float))[()]
+
+    def shifted(self, offset: float) -> Flat:
+        """The same flat prior.
+
+        Parameters
+        ----------
+        offset : float
+
+        Returns
+        -------
+        Flat
+        """
+        return self
+
+
+@dataclass(frozen=True)
+class HalfFlat(_Improper):
+    """Improper flat prior on ``x >= 0``, for a positive parameter.
+
+    Examples
+    --------
+    >>> from bayes_sklearn.priors import HalfFlat
+    >>> float(HalfFlat().logpdf(2.0)), float(HalfFlat().logpdf(-2.0))
+    (0.0, -inf)
+    """
+
+    def logpdf(self, x: np.ndarray) -> np.ndarray:
+        """Log density: 0 on ``x >= 0``, ``-inf`` below (as PyMC's ``HalfFlat``).
+
+        Parameters
+        ----------
+        x : float or ndarray
+
+        Returns
+        -------
+        float or ndarray
+        """
+        x = np.asarray(x, dtype=float)
+        return np.where(x >= 0, 0.0, -np.inf)[()]
+
+
 CoefficientPrior = Union[Normal, StudentT, Laplace]
 ScalePrior = Union[Exponential, HalfNormal, HalfStudentT]
 COEFFICIENT_PRIOR_TYPES = (Normal, StudentT, Laplace)
@@ -561,4 +786,116 @@ def as_coefficient_prior(value: object, *, what: str) -> CoefficientPrior:
     raise ValueError(
         f"The prior for {what} must be Normal, StudentT, Laplace or a (mu, sigma) "
         f"pair, got {value!r}."
+    )
+
+
+#: Our priors a coefficient (or the intercept) may take, and a scale parameter.
+_COEFFICIENT_CLASSES = (Normal, StudentT, Laplace, Uniform, Flat)
+_SCALE_CLASSES = (Exponential, HalfNormal, HalfStudentT, HalfCauchy, HalfFlat)
+_ROLES = ("coefficient", "scale")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, bool
+    )
+
+
+def _ours(name: str, params: dict[str, float]) -> Any:
+    """Our prior class for a PyMC distribution of the same density, else PyMCPrior."""
+    classes = {cls.__name__: cls for cls in _COEFFICIENT_CLASSES + _SCALE_CLASSES}
+    if name == "Cauchy":  # the Student-t with one degree of freedom
+        return StudentT(nu=1.0, mu=params["alpha"], sigma=params["beta"])
+    if name in classes:
+        return classes[name](**params)
+    return PyMCPrior(name, tuple(params.items()))
+
+
+def _is_positive(prior: object) -> bool:
+    if isinstance(prior, Uniform):
+        return prior.lower >= 0
+    if isinstance(prior, PyMCPrior):
+        return prior.is_positive
+    if isinstance(prior, Constant):
+        return prior.value > 0
+    return isinstance(prior, _SCALE_CLASSES)
+
+
+def as_prior(value: object, *, role: str, what: str) -> Any:
+    """Turn any accepted way of writing a prior into a prior object.
+
+    Parameters
+    ----------
+    value : prior, number, (mu, sigma) pair, PyMC distribution or pymc-extras Prior
+        * a prior of this module: itself (a scale needs one on ``x >= 0``);
+        * a real number: :class:`Constant`, a fixed value (positive for a scale);
+        * ``(mu, sigma)``: ``Normal(mu, sigma)`` (coefficients only);
+        * ``pm.X.dist(...)`` with numeric scalar parameters, or pymc-extras
+          ``Prior("X", ...)``: this module's class of the same density when
+          there is one (Normal, StudentT, Laplace, Cauchy as StudentT with
+          ``nu=1``, Exponential, HalfNormal, HalfStudentT, HalfCauchy,
+          Uniform, Flat, HalfFlat), else :class:`PyMCPrior`; the name must
+          be in :data:`PYMC_DISTRIBUTIONS`.
+    role : {"coefficient", "scale"}
+        A coefficient (or intercept) may take any prior; a scale (the noise
+        sd) only one on positive numbers.
+    what : str
+        What the prior is for, for error messages.
+
+    Returns
+    -------
+    prior
+        A frozen prior value of this module.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is none of these, does not fit ``role``, or is a PyMC
+        object with symbolic, random or non-scalar parameters or of a
+        distribution outside the allow-list.
+
+    Examples
+    --------
+    >>> import pymc as pm
+    >>> from bayes_sklearn.priors import as_prior
+    >>> as_prior(pm.Normal.dist(0, 10), role="coefficient", what="x1")
+    Normal(mu=0.0, sigma=10.0)
+    >>> as_prior(pm.Exponential.dist(lam=2.0), role="scale", what="the noise sd")
+    Exponential(scale=0.5)
+    >>> as_prior(pm.Gamma.dist(2, 1), role="scale", what="the noise sd")
+    PyMCPrior(distribution='Gamma', parameters=(('alpha', 2.0), ('beta', 1.0)))
+    >>> as_prior(0.3, role="coefficient", what="x1"), as_prior((0, 2.5), role="coefficient", what="x1")
+    (Constant(value=0.3), Normal(mu=0.0, sigma=2.5))
+    >>> as_prior(pm.Normal.dist(0, 1), role="scale", what="the noise sd")
+    Traceback (most recent call last):
+        ...
+    ValueError: The prior for the noise sd must be on positive numbers (Exponential, HalfNormal, HalfStudentT, HalfCauchy, HalfFlat, Uniform with lower >= 0, a positive PyMC distribution, or a positive number), got Normal(mu=0.0, sigma=1.0).
+    """
+    if role not in _ROLES:
+        raise ValueError(f"role must be one of {_ROLES}, got {role!r}.")
+    prior = _as_any_prior(value, role=role, what=what)
+    if role == "scale" and not _is_positive(prior):
+        raise ValueError(
+            f"The prior for {what} must be on positive numbers (Exponential, HalfNormal, "
+            "HalfStudentT, HalfCauchy, HalfFlat, Uniform with lower >= 0, a positive "
+            f"PyMC distribution, or a positive number), got {prior!r}."
+        )
+    return prior
+
+
+def _as_any_prior(value: object, *, role: str, what: str) -> Any:
+    if isinstance(value, _COEFFICIENT_CLASSES + _SCALE_CLASSES + (Constant, PyMCPrior)):
+        return value
+    if _is_number(value):
+        return Constant(float(value))
+    if role == "coefficient" and isinstance(value, (tuple, list)) and len(value) == 2:
+        return as_coefficient_prior(value, what=what)
+    found = pymc_object_parameters(value, what=what)
+    if found is not None:
+        return _ours(*found)
+    pair = " a (mu, sigma) pair," if role == "coefficient" else ""
+    raise ValueError(
+        f"The prior for {what} must be a prior of bayes_sklearn.priors, a number (a "
+        f"fixed value),{pair} a PyMC distribution (pm.Normal.dist(0, 10)) or a "
+        f"pymc-extras Prior; got {value!r}."
     )

@@ -26,4 +26,5 @@ WORKLOADS = (
     "radon",
     "predict",
     "import_and_pickle",
+    "model_forms",
 )

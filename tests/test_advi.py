@@ -174,7 +174,7 @@ def test_draws_have_the_family_mean_and_covariance(full_rank):
     eps = np.random.default_rng(1).standard_normal((5, dim))
     expected = params[:dim] + eps @ np.linalg.cholesky(cov).T
     np.testing.assert_allclose(family.draw(params, eps), expected)
-    fit = VariationalFit(family, params, np.zeros(1), False, None)
+    fit = VariationalFit(family, params, np.zeros(1), False, None, packed=None)
     draws = fit.draw(20_000, np.random.default_rng(2))
     assert draws.shape == (20_000, dim)
     # 20000 draws: means to 4 se, covariances to 5% of the sds' product

@@ -157,8 +157,8 @@ def test_exact_rejects_other_families_and_priors_with_a_message():
         exact_posterior(spec, X, y)
     spec = resolve_model_spec(family="gaussian", coef_names=["a", "b"], X=X, y=y,
                               priors={"b": StudentT(nu=3.0)})
-    with pytest.raises(ValueError, match=r"inference='exact' needs Normal priors on the "
-                       r"intercept and every coefficient; the prior of 'b' is StudentT\(.*"
+    with pytest.raises(ValueError, match=r"inference='exact' needs Normal priors \(or fixed "
+                       r"values\) on the intercept and every coefficient; the prior of 'b' is StudentT\(.*"
                        r"Use inference='nuts'\."):
         exact_posterior(spec, X, y)
     spec = resolve_model_spec(family="gaussian", coef_names=["a", "b"], X=X, y=y,

@@ -70,25 +70,35 @@ def test_exact_fit_draws_match_exact_moments(exact_and_nuts, regression_data):
     assert exact.convergence_ is None
 
 
-def test_coef_cov_is_posterior_covariance(exact_and_nuts):
-    exact, _ = exact_and_nuts
-    post = exact.idata_.posterior
+def test_coef_cov_is_posterior_covariance(exact_and_nuts, regression_data):
+    exact, nuts = exact_and_nuts
+    post = nuts.idata_.posterior
     draws = np.column_stack([post["intercept"].values.ravel(),
                              post["coef"].values.reshape(-1, 3)])
-    np.testing.assert_allclose(exact.coef_cov_, np.cov(draws, rowvar=False))
+    # sampled inference: the covariance of the draws
+    np.testing.assert_allclose(nuts.coef_cov_, np.cov(draws, rowvar=False))
+    # exact inference: the exact posterior covariance, not that of its draws
+    mean, cov = _exact_moments(exact, *regression_data)
+    np.testing.assert_allclose(exact.coef_cov_, cov, rtol=1e-12)
+    np.testing.assert_allclose([exact.intercept_, *exact.coef_], mean, rtol=1e-12)
     assert exact.coef_cov_.shape == (4, 4)
 
 
 def test_predict_std_is_total_predictive_variance(exact_and_nuts, regression_data):
-    X, _ = regression_data
-    exact, _ = exact_and_nuts
-    post = exact.idata_.posterior
-    coef = post["coef"].values.reshape(-1, 3)
-    mu = post["intercept"].values.reshape(-1, 1) + coef @ X[:5].T
-    sigma2 = post["sigma"].values.ravel() ** 2
-    mean, std = exact.predict(X[:5], return_std=True)
-    np.testing.assert_allclose(mean, mu.mean(axis=0))
-    np.testing.assert_allclose(std**2, mu.var(axis=0) + sigma2.mean())
+    X, y = regression_data
+    exact, nuts = exact_and_nuts
+    for model in (exact, nuts):
+        post = model.idata_.posterior
+        coef = post["coef"].values.reshape(-1, 3)
+        mu = post["intercept"].values.reshape(-1, 1) + coef @ X[:5].T
+        sigma2 = post["sigma"].values.ravel() ** 2
+        mean, std = model.predict(X[:5], return_std=True)
+        np.testing.assert_allclose(std**2, mu.var(axis=0) + sigma2.mean())
+    # the mean line: of the draws for NUTS, the exact posterior's for exact inference
+    np.testing.assert_allclose(nuts.predict(X[:5]), mu.mean(axis=0))
+    exact_mean, _ = _exact_moments(exact, X, y)
+    np.testing.assert_allclose(exact.predict(X[:5]), exact_mean[0] + X[:5] @ exact_mean[1:],
+                               rtol=1e-12)
 
 
 def test_predictive_interval_matches_simulation(exact_and_nuts, regression_data):

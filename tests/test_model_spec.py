@@ -103,26 +103,31 @@ def test_a_design_column_called_intercept_takes_its_own_prior():
 
 
 def test_a_bad_prior_value_names_what_it_was_for():
-    with pytest.raises(ValueError, match=r"The prior for the intercept must be Normal"):
-        _spec(priors={"intercept": 2.5})
-    with pytest.raises(ValueError, match=r"The prior for 'x2' must be Normal"):
+    accepted = r"must be a prior of bayes_sklearn.priors, a number \(a fixed value\), a \(mu"
+    with pytest.raises(ValueError, match=r"The prior for the intercept " + accepted):
+        _spec(priors={"intercept": "wide"})
+    with pytest.raises(ValueError, match=r"The prior for 'x2' " + accepted):
         _spec(priors={"x2": "wide"})
-    with pytest.raises(ValueError, match=r"The prior for 1 must be Normal"):
+    with pytest.raises(ValueError, match=r"The prior for 1 " + accepted):
         _spec(priors={1: None})
 
 
 def test_priors_of_the_wrong_kind_are_an_error():
     with pytest.raises(ValueError, match=r"priors must be None, a prior \(applied to every "
                                          r"coefficient\) or a dict mapping coefficient "
-                                         r"names or indices to priors; got \[1, 2\]\."):
-        _spec(priors=[1, 2])
+                                         r"names or indices to priors\. The prior for every "
+                                         r"coefficient must be .*; got \[1, 2, 3\]\."):
+        _spec(priors=[1, 2, 3])
+    # a (mu, sigma) pair is a prior, here for every coefficient
+    assert _spec(priors=[1, 2]).coef_priors == (Normal(1.0, 2.0),) * 2
 
 
 def test_prior_noise_of_the_wrong_kind_is_an_error():
     assert _spec(prior_noise=HalfNormal(4.0)).noise_prior == HalfNormal(4.0)
     assert _spec(prior_noise=Exponential(2.0)).noise_prior == Exponential(2.0)
-    with pytest.raises(ValueError, match=r"prior_noise must be None, Exponential, HalfNormal "
-                                         r"or HalfStudentT; got Normal\(mu=0\.0, sigma=1\.0\)\."):
+    with pytest.raises(ValueError, match=r"The prior for the noise sd \(prior_noise\) must be "
+                                         r"on positive numbers .*, got Normal\(mu=0\.0, "
+                                         r"sigma=1\.0\)\."):
         _spec(prior_noise=Normal(0.0, 1.0))
 
 

@@ -158,11 +158,14 @@ class FormulaDesign:
         formulaic's fitted spec, holding the state of stateful transforms.
     column_names : tuple of str
         Design columns without the intercept; they name the coefficients.
+    intercept : bool
+        Whether the formula keeps the intercept (``"0 +"`` and ``"- 1"`` remove it).
     """
 
     formula: str
     model_spec: Any
     column_names: tuple[str, ...]
+    intercept: bool = True
 
     @classmethod
     def fit(cls, X: pd.DataFrame, formula: str) -> tuple[FormulaDesign, np.ndarray]:
@@ -174,16 +177,12 @@ class FormulaDesign:
             _explain_unknown_names(parsed.required_variables, X.columns, formula, error)
             raise ValueError(f"Could not evaluate formula {formula!r} on X: {error}") from error
         names = tuple(matrix.columns)
-        if "Intercept" not in names:
-            raise ValueError(
-                f"formula {formula!r} removes the intercept; the estimators always "
-                "fit one (it is the intercept_ attribute), so drop the '- 1' / '0 +'."
-            )
         keep = [i for i, name in enumerate(names) if name != "Intercept"]
         design = cls(
             formula=formula,
             model_spec=matrix.model_spec,
             column_names=tuple(names[i] for i in keep),
+            intercept="Intercept" in names,
         )
         return design, _to_float(matrix, keep)
 

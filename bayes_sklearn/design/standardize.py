@@ -73,13 +73,21 @@ class Standardizer:
     scale: np.ndarray
 
     @classmethod
-    def fit(cls, X: np.ndarray, sample_weight: np.ndarray | None = None) -> Standardizer:
-        """Learn (weighted) column centres and scales; see :func:`column_moments`."""
-        center, scale, magnitude = column_moments(X, sample_weight)
+    def fit(
+        cls, X: np.ndarray, sample_weight: np.ndarray | None = None, center: bool = True
+    ) -> Standardizer:
+        """Learn (weighted) column centres and scales; see :func:`column_moments`.
+
+        ``center=False`` (no intercept, or an intercept stated at x = 0) keeps
+        the origin: centres are 0 and only the scales are learnt. A constant
+        column then keeps its values, so it is scaled by its magnitude.
+        """
+        mean, scale, magnitude = column_moments(X, sample_weight)
         # A column is constant when its spread is at rounding level of its values.
         constant = scale <= 1e-12 * magnitude
-        scale = np.where(constant, 1.0, scale)
-        return cls(center=center, scale=scale)
+        fallback = 1.0 if center else np.where(magnitude > 0, magnitude, 1.0)
+        scale = np.where(constant, fallback, scale)
+        return cls(center=mean if center else np.zeros_like(mean), scale=scale)
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         return (X - self.center) / self.scale
@@ -95,3 +103,15 @@ class Standardizer:
         coef = coef_z / self.scale[:, None]
         shift = np.einsum("...po,p->...o", coef, self.center)
         return intercept_z - shift, coef
+
+    def moments_to_original(
+        self, mean: np.ndarray, cov: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and covariance of ``[intercept, coef...]`` from those of the
+        standardised model's ``[intercept_z, coef_z...]`` (one output)."""
+        # the linear map of coef_to_original, as a matrix
+        k = mean.shape[0]
+        to_original = np.eye(k)
+        to_original[0, 1:] = -self.center / self.scale
+        to_original[1:, 1:] = np.diag(1.0 / self.scale)
+        return to_original @ mean, to_original @ cov @ to_original.T

@@ -45,7 +45,6 @@ from bayes_sklearn.inference import InferenceSettings, run_inference
 from bayes_sklearn.model.spec import ModelSpec, resolve_model_spec
 from bayes_sklearn.persistence._registry import register
 from bayes_sklearn.posterior import GroupEffects, Posterior
-from bayes_sklearn.priors import COEFFICIENT_PRIOR_TYPES
 
 COMMON_PARAMETER_CONSTRAINTS: dict[str, list[Any]] = {
     "draws": [Interval(Integral, 1, None, closed="left")],
@@ -55,10 +54,13 @@ COMMON_PARAMETER_CONSTRAINTS: dict[str, list[Any]] = {
     "nuts_sampler": [StrOptions({"auto", "pymc", "nutpie"})],
     "prior_scale": [Interval(Real, 0, None, closed="neither")],
     "prior_intercept_scale": [Interval(Real, 0, None, closed="neither")],
-    "priors": [None, dict, *COEFFICIENT_PRIOR_TYPES],
+    # Any form as_prior accepts (PyMC distributions too): checked in fit.
+    "priors": "no_validation",
     "random_state": ["random_state"],
     "progressbar": ["boolean"],
     "formula": [None, str],
+    "fit_intercept": ["boolean"],
+    "center_predictors": ["boolean"],
     "nuts_init": [StrOptions({"auto", "advi"})],
     "max_iter": [Interval(Integral, 1, None, closed="left")],
     "tol": [Interval(Real, 0, None, closed="neither")],
@@ -188,6 +190,8 @@ class BayesianGLMBase(BaseEstimator):
             converged=result.converged,
             group_labels=group_labels,
             engine=result.engine,
+            moments=None if result.moments is None
+            else spec.standardizer.moments_to_original(*result.moments),
         )
 
     def _model_inputs(self, X, y, sample_weight=None):
@@ -208,7 +212,8 @@ class BayesianGLMBase(BaseEstimator):
         y_fit, _, family, n_outputs, output_names = self._encode_target(y)
         sample_weight = self._likelihood_weights(y, sample_weight)
         spec = self._resolve_spec(design.column_names, X_design, y_fit, family, n_outputs,
-                                  group_labels, sample_weight=sample_weight)
+                                  group_labels, sample_weight=sample_weight,
+                                  design_intercept=getattr(design, "intercept", True))
         return (design, X_design, y_fit, spec, group_codes, output_names, group_labels,
                 sample_weight)
 
@@ -291,7 +296,8 @@ class BayesianGLMBase(BaseEstimator):
         self.convergence_ = diagnostics
         self.elbo_history_ = result.elbo_history
         self.n_iter_ = result.n_iter
-        self._set_point_estimates(posterior_from_dataset(result.posterior, result.spec))
+        self._set_point_estimates(posterior_from_dataset(result.posterior, result.spec),
+                                  result.moments)
 
     def _likelihood_weights(self, y, sample_weight: np.ndarray | None) -> np.ndarray | None:
         """The rows' likelihood weights; classifiers fold in ``class_weight``."""
@@ -336,7 +342,10 @@ class BayesianGLMBase(BaseEstimator):
         n_outputs: int,
         group_labels=None,
         sample_weight: np.ndarray | None = None,
+        design_intercept: bool = True,
     ) -> ModelSpec:
+        # fit_intercept=False or a formula without one ("0 +", "- 1"): no intercept
+        fit_intercept = bool(self.fit_intercept and design_intercept)
         return resolve_model_spec(
             family=family,
             coef_names=coef_names,
@@ -348,6 +357,8 @@ class BayesianGLMBase(BaseEstimator):
             priors=self.priors,
             prior_noise=getattr(self, "prior_noise", None),
             sample_weight=sample_weight,
+            fit_intercept=fit_intercept,
+            center_predictors=self.center_predictors,
             **self._group_spec_kwargs(group_labels),
         )
 
@@ -820,7 +831,8 @@ class BayesianGLMBase(BaseEstimator):
         design, X_design, y = unfitted._fit_design(X, y)
         y_fit, _, family, n_outputs, _ = unfitted._encode_target(y)
         spec = unfitted._resolve_spec(design.column_names, X_design, y_fit, family, n_outputs,
-                                      group_labels)
+                                      group_labels,
+                                      design_intercept=getattr(design, "intercept", True))
         return spec, X_design, codes, unfitted._decode_outcomes
 
     # -- hooks for subclasses ------------------------------------------------
@@ -834,7 +846,9 @@ class BayesianGLMBase(BaseEstimator):
     def _decode_outcomes(self, outcomes: np.ndarray) -> np.ndarray:
         return outcomes
 
-    def _set_point_estimates(self, posterior: Posterior) -> None:  # pragma: no cover
+    def _set_point_estimates(  # pragma: no cover
+        self, posterior: Posterior, moments: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> None:
         raise NotImplementedError
 
 

@@ -55,6 +55,9 @@ class FitResult:
         Whether variational inference met its convergence rule.
     group_labels : ndarray or None
         The group labels seen in training, for hierarchical estimators.
+    moments : tuple of ndarray or None
+        Exact posterior mean and covariance of ``[intercept, coef...]`` on the
+        original scale, when inference computed them (exact inference).
     engine : str
         The engine that ran: ``"kernel"``, ``"pymc"`` or ``"exact"``.
     """
@@ -70,6 +73,7 @@ class FitResult:
     sample_stats: Any
     converged: bool | None
     group_labels: np.ndarray | None = None
+    moments: tuple[np.ndarray, np.ndarray] | None = None
     engine: str = "kernel"
 
 

@@ -142,6 +142,10 @@ class HierarchicalRegression(GroupedEstimatorMixin, BayesianLinearRegression):
     handle_unknown : {"error", "ignore"}, default="error"
         Categorical levels not seen in ``fit``: raise a ``ValueError``, or
         encode them as the reference level (all dummy columns zero).
+    fit_intercept : bool, default=True
+        Whether to fit an intercept, with the meaning scikit-learn gives it:
+        False fixes it at 0 (``intercept_ == 0.0``), the line through the
+        origin. A formula with ``"0 +"`` or ``"- 1"`` means the same.
     inference : {"nuts", "exact", "advi", "fullrank_advi"}, default="nuts"
         As in :class:`BayesianLinearRegression`; ``"exact"`` does not apply
         with groups (it is refused unless ``group`` is None).
@@ -165,11 +169,18 @@ class HierarchicalRegression(GroupedEstimatorMixin, BayesianLinearRegression):
     prior_intercept_scale : float, default=2.5
         Width of the autoscaled prior of the population-level intercept, in
         units of ``sd(y)``.
+    center_predictors : bool, default=True
+        Where the intercept's prior applies: at the feature means (True, as
+        in Bambi, brms and rstanarm, so shifting a feature does not move it)
+        or at x = 0 (False, brms's ``center = FALSE``; needed to state a
+        prior on the intercept of the line itself). The likelihood, and so
+        the posterior under a flat intercept prior, is the same either way.
     priors : None, prior, or dict, default=None
         Priors that replace the autoscaled ones of the population-level
         coefficients and intercept, as in :class:`BayesianLinearRegression`.
-    prior_noise : Exponential, HalfNormal, HalfStudentT or None, default=None
-        Prior of ``sigma``; None means ``Exponential`` with mean ``sd(y)``.
+    prior_noise : prior, number, PyMC distribution or None, default=None
+        Prior of ``sigma``, as in :class:`BayesianLinearRegression`; None
+        means ``Exponential`` with mean ``sd(y)``.
     random_state : int, RandomState instance or None, default=None
         Seed of the sampler; fixed seeds give identical draws.
     progressbar : bool, default=True
@@ -242,6 +253,7 @@ class HierarchicalRegression(GroupedEstimatorMixin, BayesianLinearRegression):
         prior_group_scale: float = 1.0,
         formula: str | None = None,
         handle_unknown: str = "error",
+        fit_intercept: bool = True,
         inference: str = "nuts",
         draws: int = 1000,
         tune: int = 1000,
@@ -250,6 +262,7 @@ class HierarchicalRegression(GroupedEstimatorMixin, BayesianLinearRegression):
         nuts_sampler: str = "auto",
         prior_scale: float = 2.5,
         prior_intercept_scale: float = 2.5,
+        center_predictors: bool = True,
         priors: Any = None,
         prior_noise: Any = None,
         random_state: Any = None,
@@ -261,9 +274,11 @@ class HierarchicalRegression(GroupedEstimatorMixin, BayesianLinearRegression):
         on_convergence_problem: str = "warn",
     ):
         super().__init__(
-            formula=formula, handle_unknown=handle_unknown, inference=inference, draws=draws,
+            formula=formula, handle_unknown=handle_unknown, fit_intercept=fit_intercept,
+            inference=inference, draws=draws,
             tune=tune, chains=chains, target_accept=target_accept, nuts_sampler=nuts_sampler,
             prior_scale=prior_scale, prior_intercept_scale=prior_intercept_scale,
+            center_predictors=center_predictors,
             priors=priors, prior_noise=prior_noise, random_state=random_state,
             progressbar=progressbar, nuts_init=nuts_init, batch_size=batch_size,
             max_iter=max_iter, tol=tol, on_convergence_problem=on_convergence_problem,
@@ -307,6 +322,10 @@ class HierarchicalLogisticRegression(GroupedEstimatorMixin, BayesianLogisticRegr
     handle_unknown : {"error", "ignore"}, default="error"
         Categorical levels not seen in ``fit``: raise a ``ValueError``, or
         encode them as the reference level (all dummy columns zero).
+    fit_intercept : bool, default=True
+        Whether to fit an intercept, with the meaning scikit-learn gives it:
+        False fixes it at 0 (``intercept_ == 0.0``), the line through the
+        origin. A formula with ``"0 +"`` or ``"- 1"`` means the same.
     inference : {"nuts", "advi", "fullrank_advi"}, default="nuts"
         NUTS, or variational inference (mean-field or full-rank ADVI,
         optionally on minibatches).
@@ -329,6 +348,12 @@ class HierarchicalLogisticRegression(GroupedEstimatorMixin, BayesianLogisticRegr
     prior_intercept_scale : float, default=2.5
         Width of the autoscaled prior of the population-level intercept, in
         log-odds.
+    center_predictors : bool, default=True
+        Where the intercept's prior applies: at the feature means (True, as
+        in Bambi, brms and rstanarm, so shifting a feature does not move it)
+        or at x = 0 (False, brms's ``center = FALSE``; needed to state a
+        prior on the intercept of the line itself). The likelihood, and so
+        the posterior under a flat intercept prior, is the same either way.
     priors : None, prior, or dict, default=None
         Priors that replace the autoscaled ones of the population-level
         coefficients and intercept, as in :class:`BayesianLogisticRegression`.
@@ -419,6 +444,7 @@ class HierarchicalLogisticRegression(GroupedEstimatorMixin, BayesianLogisticRegr
         prior_group_scale: float = 1.0,
         formula: str | None = None,
         handle_unknown: str = "error",
+        fit_intercept: bool = True,
         inference: str = "nuts",
         draws: int = 1000,
         tune: int = 1000,
@@ -427,6 +453,7 @@ class HierarchicalLogisticRegression(GroupedEstimatorMixin, BayesianLogisticRegr
         nuts_sampler: str = "auto",
         prior_scale: float = 2.5,
         prior_intercept_scale: float = 2.5,
+        center_predictors: bool = True,
         priors: Any = None,
         random_state: Any = None,
         progressbar: bool = True,
@@ -438,9 +465,11 @@ class HierarchicalLogisticRegression(GroupedEstimatorMixin, BayesianLogisticRegr
         class_weight: dict | str | None = None,
     ):
         super().__init__(
-            formula=formula, handle_unknown=handle_unknown, inference=inference, draws=draws,
+            formula=formula, handle_unknown=handle_unknown, fit_intercept=fit_intercept,
+            inference=inference, draws=draws,
             tune=tune, chains=chains, target_accept=target_accept, nuts_sampler=nuts_sampler,
             prior_scale=prior_scale, prior_intercept_scale=prior_intercept_scale,
+            center_predictors=center_predictors,
             priors=priors, random_state=random_state, progressbar=progressbar,
             nuts_init=nuts_init, batch_size=batch_size, max_iter=max_iter, tol=tol,
             on_convergence_problem=on_convergence_problem, class_weight=class_weight,

@@ -14,7 +14,6 @@ from bayes_sklearn.estimators._base import (
     check_prob,
 )
 from bayes_sklearn.posterior import Posterior
-from bayes_sklearn.priors import SCALE_PRIOR_TYPES
 
 
 class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
@@ -33,10 +32,15 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         columns of ``X`` (e.g. ``"x1 * x2 + C(region) + center(x3)"``). Its
         design columns name the coefficients (``"x1:x2"``) and its stateful
         transforms are learnt in ``fit`` and replayed unchanged on new rows.
-        The intercept is always fitted. None uses the columns of ``X`` as they are.
+        ``"0 + x"`` or ``"x - 1"`` drop the intercept (see
+        ``fit_intercept``). None uses the columns of ``X`` as they are.
     handle_unknown : {"error", "ignore"}, default="error"
         Categorical levels not seen in ``fit``: raise a ``ValueError``, or
         encode them as the reference level (all dummy columns zero).
+    fit_intercept : bool, default=True
+        Whether to fit an intercept, with the meaning scikit-learn gives it:
+        False fixes it at 0 (``intercept_ == 0.0``), the line through the
+        origin. A formula with ``"0 +"`` or ``"- 1"`` means the same.
     inference : {"nuts", "exact", "advi", "fullrank_advi"}, default="nuts"
         ``"nuts"`` samples with the No-U-Turn sampler. ``"exact"`` draws
         independent samples from the exact posterior (the coefficients are
@@ -65,14 +69,25 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         ``sd(y) / sd(x_j)``.
     prior_intercept_scale : float, default=2.5
         Width of the autoscaled intercept prior, in units of ``sd(y)``.
+    center_predictors : bool, default=True
+        Where the intercept's prior applies: at the feature means (True, as
+        in Bambi, brms and rstanarm, so shifting a feature does not move it)
+        or at x = 0 (False, brms's ``center = FALSE``; needed to state a
+        prior on the intercept of the line itself). The likelihood, and so
+        the posterior under a flat intercept prior, is the same either way.
     priors : None, prior, or dict, default=None
         Priors that replace the autoscaled ones, on the original scale of
         the coefficients: a single prior (for every coefficient) or a dict
         keyed by feature name, integer index, or ``"intercept"`` (the
-        intercept at the feature means). Values are priors from
-        :mod:`bayes_sklearn.priors` or ``(mu, sigma)`` pairs for normals.
-    prior_noise : Exponential, HalfNormal, HalfStudentT or None, default=None
-        Prior of ``sigma``; None means ``Exponential`` with mean ``sd(y)``.
+        intercept at the feature means, or at x = 0 with
+        ``center_predictors=False``). Values are priors from
+        :mod:`bayes_sklearn.priors`, ``(mu, sigma)`` pairs for normals,
+        numbers (fixed values), PyMC distributions (``pm.Normal.dist(0, 10)``)
+        or pymc-extras ``Prior`` objects (see :func:`bayes_sklearn.priors.as_prior`).
+    prior_noise : prior, number, PyMC distribution or None, default=None
+        Prior of ``sigma``, on positive numbers (``Exponential``,
+        ``HalfCauchy``, ``pm.Gamma.dist(2, 1)``, ...); None means
+        ``Exponential`` with mean ``sd(y)``; a number is the known noise sd.
     random_state : int, RandomState instance or None, default=None
         Seed of the sampler; fixed seeds give identical draws.
     progressbar : bool, default=True
@@ -155,7 +170,8 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
     _parameter_constraints: dict = {
         **COMMON_PARAMETER_CONSTRAINTS,
         "inference": [StrOptions({"nuts", "exact", "advi", "fullrank_advi"})],
-        "prior_noise": [None, *SCALE_PRIOR_TYPES],
+        # Any form as_prior accepts (PyMC distributions too): checked in fit.
+        "prior_noise": "no_validation",
     }
 
     def __init__(
@@ -163,6 +179,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         *,
         formula: str | None = None,
         handle_unknown: str = "error",
+        fit_intercept: bool = True,
         inference: str = "nuts",
         draws: int = 1000,
         tune: int = 1000,
@@ -171,6 +188,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         nuts_sampler: str = "auto",
         prior_scale: float = 2.5,
         prior_intercept_scale: float = 2.5,
+        center_predictors: bool = True,
         priors: Any = None,
         prior_noise: Any = None,
         random_state: Any = None,
@@ -183,6 +201,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
     ):
         self.formula = formula
         self.handle_unknown = handle_unknown
+        self.fit_intercept = fit_intercept
         self.inference = inference
         self.draws = draws
         self.tune = tune
@@ -191,6 +210,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         self.nuts_sampler = nuts_sampler
         self.prior_scale = prior_scale
         self.prior_intercept_scale = prior_intercept_scale
+        self.center_predictors = center_predictors
         self.priors = priors
         self.prior_noise = prior_noise
         self.random_state = random_state
@@ -211,11 +231,19 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
     def _encode_new_target(self, y: np.ndarray) -> np.ndarray:
         return np.asarray(y, dtype=np.float64).ravel()
 
-    def _set_point_estimates(self, posterior: Posterior) -> None:
-        draws = np.column_stack([posterior.intercept[:, 0], posterior.coef[:, :, 0]])
-        self.intercept_ = float(draws[:, 0].mean())
-        self.coef_ = draws[:, 1:].mean(axis=0)
-        self.coef_cov_ = np.cov(draws, rowvar=False).reshape(draws.shape[1], draws.shape[1])
+    def _set_point_estimates(
+        self, posterior: Posterior, moments: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> None:
+        if moments is not None:
+            # exact inference: the posterior's own moments, free of Monte Carlo error
+            mean, cov = moments
+        else:
+            draws = np.column_stack([posterior.intercept[:, 0], posterior.coef[:, :, 0]])
+            mean = draws.mean(axis=0)
+            cov = np.cov(draws, rowvar=False).reshape(draws.shape[1], draws.shape[1])
+        self.intercept_ = float(mean[0])
+        self.coef_ = mean[1:]
+        self.coef_cov_ = cov
         self.sigma_ = float(posterior.sigma.mean())
 
     def predict(self, X, return_std: bool = False):
@@ -251,7 +279,14 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         True
         """
         X_design, posterior = self._prepare(X)
-        mean = posterior.mean(X_design)
+        if self.inference_method_ == "exact":
+            # the line of the exact posterior mean, as coef_ and intercept_ are,
+            # through the same row blocks as the draws (sparse X bit for bit as dense)
+            line = Posterior("gaussian", np.array([[self.intercept_]]),
+                             self.coef_[None, :, None], None, None)
+            mean = line.mean(X_design)
+        else:
+            mean = posterior.mean(X_design)
         if not return_std:
             return mean
         return mean, posterior.predictive_std(X_design)
@@ -283,8 +318,10 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         >>> model = BayesianLinearRegression(inference="exact", random_state=0).fit(X, y)
         >>> model.predict_draws(X[:3], n_draws=100, random_state=0).shape
         (100, 3)
-        >>> # averaged over all draws, the lines give the mean prediction
-        >>> bool(np.allclose(model.predict_draws(X[:3]).mean(axis=0), model.predict(X[:3])))
+        >>> # averaged over all draws, the lines give the mean prediction (exact
+        >>> # inference predicts with the exact mean: equal up to Monte Carlo error)
+        >>> lines = model.predict_draws(X[:3])
+        >>> bool(np.allclose(lines.mean(axis=0), model.predict(X[:3]), atol=0.05))
         True
         """
         return self._expected_value_draws(X, n_draws, random_state)

@@ -41,10 +41,15 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         columns of ``X`` (e.g. ``"x1 * x2 + C(region) + center(x3)"``). Its
         design columns name the coefficients (``"x1:x2"``) and its stateful
         transforms are learnt in ``fit`` and replayed unchanged on new rows.
-        The intercept is always fitted. None uses the columns of ``X`` as they are.
+        ``"0 + x"`` or ``"x - 1"`` drop the intercept (see
+        ``fit_intercept``). None uses the columns of ``X`` as they are.
     handle_unknown : {"error", "ignore"}, default="error"
         Categorical levels not seen in ``fit``: raise a ``ValueError``, or
         encode them as the reference level (all dummy columns zero).
+    fit_intercept : bool, default=True
+        Whether to fit an intercept, with the meaning scikit-learn gives it:
+        False fixes it at 0 (``intercept_ == 0.0``), the line through the
+        origin. A formula with ``"0 +"`` or ``"- 1"`` means the same.
     inference : {"nuts", "advi", "fullrank_advi"}, default="nuts"
         NUTS, or variational inference (mean-field or full-rank ADVI,
         optionally on minibatches). The logistic posterior has no closed
@@ -67,6 +72,12 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         Width of the autoscaled coefficient priors, in units of ``1 / sd(x_j)``.
     prior_intercept_scale : float, default=2.5
         Width of the autoscaled intercept prior (log-odds).
+    center_predictors : bool, default=True
+        Where the intercept's prior applies: at the feature means (True, as
+        in Bambi, brms and rstanarm, so shifting a feature does not move it)
+        or at x = 0 (False, brms's ``center = FALSE``; needed to state a
+        prior on the intercept of the line itself). The likelihood, and so
+        the posterior under a flat intercept prior, is the same either way.
     priors : None, prior, or dict, default=None
         Priors that replace the autoscaled ones, on the original coefficient
         scale: a single prior or a dict keyed by feature name, integer
@@ -168,6 +179,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         *,
         formula: str | None = None,
         handle_unknown: str = "error",
+        fit_intercept: bool = True,
         inference: str = "nuts",
         draws: int = 1000,
         tune: int = 1000,
@@ -176,6 +188,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         nuts_sampler: str = "auto",
         prior_scale: float = 2.5,
         prior_intercept_scale: float = 2.5,
+        center_predictors: bool = True,
         priors: Any = None,
         random_state: Any = None,
         progressbar: bool = True,
@@ -188,6 +201,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
     ):
         self.formula = formula
         self.handle_unknown = handle_unknown
+        self.fit_intercept = fit_intercept
         self.inference = inference
         self.draws = draws
         self.tune = tune
@@ -196,6 +210,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         self.nuts_sampler = nuts_sampler
         self.prior_scale = prior_scale
         self.prior_intercept_scale = prior_intercept_scale
+        self.center_predictors = center_predictors
         self.priors = priors
         self.random_state = random_state
         self.progressbar = progressbar
@@ -264,7 +279,9 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
     def _decode_outcomes(self, outcomes: np.ndarray) -> np.ndarray:
         return self.classes_[outcomes]
 
-    def _set_point_estimates(self, posterior: Posterior) -> None:
+    def _set_point_estimates(
+        self, posterior: Posterior, moments: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> None:
         intercept = posterior.intercept.mean(axis=0)
         coef = posterior.coef.mean(axis=0).T
         if posterior.family == "categorical":

@@ -16,6 +16,7 @@ from bayes_sklearn.inference.response import ResponseScale
 from bayes_sklearn.inference.result import SamplerResult
 from bayes_sklearn.inference.settings import InferenceSettings
 from bayes_sklearn.model.spec import ModelSpec
+from bayes_sklearn.priors import Constant
 
 __all__ = ["InferenceSettings", "SamplerResult", "choose_engine", "run_inference"]
 
@@ -54,7 +55,7 @@ def run_inference(
         result = _run_backend(response.spec_to_unit(spec), X_z, response.transform(y),
                               settings, group_codes, sample_weight)
         n_rows = len(y) if sample_weight is None else float(np.sum(sample_weight))
-        result = response.result_to_original(result, n_rows)
+        result = _pin_fixed_values(spec, response.result_to_original(result, n_rows))
     else:
         result = _run_backend(spec, X_z, y, settings, group_codes, sample_weight)
     return replace(result, engine=engine)
@@ -97,6 +98,24 @@ def choose_engine(spec: ModelSpec, settings: InferenceSettings) -> str:
             "only the PyMC engine samples. Use inference='nuts'."
         )
     return "kernel"
+
+
+def _pin_fixed_values(spec: ModelSpec, result: SamplerResult) -> SamplerResult:
+    """Fixed values exactly as given, not as their round trip through the unit scale.
+
+    ``intercept_ == 0.0`` without an intercept, as in scikit-learn, and a
+    known noise sd is the number the user wrote.
+    """
+    changes = {}
+    if isinstance(spec.intercept_prior, Constant):
+        changes["intercept_z"] = np.full_like(result.intercept_z, spec.intercept_prior.value)
+        if result.moments is not None:
+            mean = result.moments[0].copy()
+            mean[0] = spec.intercept_prior.value
+            changes["moments"] = (mean, result.moments[1])
+    if isinstance(spec.noise_prior, Constant) and result.sigma is not None:
+        changes["sigma"] = np.full_like(result.sigma, spec.noise_prior.value)
+    return replace(result, **changes) if changes else result
 
 
 def _run_backend(

@@ -9,7 +9,9 @@ a small header of integers and pointers, so the machine code never changes and
 numba compiles it once per installation (``cache=True``), not once per fit.
 
 Unconstrained parameter vector ``theta`` (``model/pymc_model.py``'s reference
-model is the same model on the original scale, through a linear map):
+model is the same model on the original scale, through a linear map); fixed
+values (a constant intercept, coefficient or noise sd) keep their place in it
+but are not sampled (see ``P_FREE``):
 
     intercept_z (m) | coef_z (p, m) row-major | log sigma (gaussian only)
     | log group_sd (E) | group raw (G, E) row-major (hierarchical only)
@@ -30,11 +32,14 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 GAUSSIAN, BERNOULLI, CATEGORICAL = 0, 1, 2
-NORMAL, STUDENT_T, LAPLACE = 0, 1, 2
-EXPONENTIAL, HALF_NORMAL, HALF_STUDENT_T = 0, 1, 2
+# FLAT is the improper uniform; CONSTANT marks a fixed value (no density).
+NORMAL, STUDENT_T, LAPLACE, FLAT, LOCATION_CONSTANT = 0, 1, 2, 3, 4
+EXPONENTIAL, HALF_NORMAL, HALF_STUDENT_T, SCALE_CONSTANT = 0, 1, 2, 3
 
 # Header slots (int64). Pointers are addresses of C-contiguous numpy arrays.
-FAMILY, N_ROWS, N_COEF, N_OUT, N_GROUPS, N_EFFECTS, CENTERED, SUFFSTATS, N_DIM = range(9)
+# N_DIM is the number of free parameters, the sampler's dimension; N_FULL
+# counts the fixed ones too (see P_FREE).
+FAMILY, N_ROWS, N_COEF, N_OUT, N_GROUPS, N_EFFECTS, CENTERED, SUFFSTATS, N_DIM, N_FULL = range(10)
 (
     P_X,
     P_Y,
@@ -53,13 +58,22 @@ FAMILY, N_ROWS, N_COEF, N_OUT, N_GROUPS, N_EFFECTS, CENTERED, SUFFSTATS, N_DIM =
     P_X_SUM,
     P_SCALARS,
     P_ROW_WEIGHT,
-) = range(10, 27)
-HEADER_SIZE = 27
+    P_FREE,
+    P_FULL,
+    P_INTERCEPT_SHIFT,
+) = range(10, 30)
+HEADER_SIZE = 30
 # P_SCALARS holds [y mean, residual sum of squares at beta_hat, sum of residuals,
 # sum of weights], all weighted by the frequency weights.
 # P_ROW_WEIGHT holds one float per row: the likelihood of row i counts w_i
 # times (frequency weights, times n / batch size for a minibatch standing in
 # for all n rows).
+# P_FREE holds the N_DIM positions of the free parameters in the full vector,
+# P_FULL the N_FULL values of the full vector with the fixed values in place
+# (a fixed intercept, coefficient or log sigma); the sampler sees only the free ones.
+# P_INTERCEPT_SHIFT holds p floats s: the kernel's design is centred, and an
+# intercept prior stated at x = 0 applies to theta_0 - s . coef (s = 0 when the
+# prior is at the feature means), keeping the sampled intercept decorrelated.
 
 LOGP_SIGNATURE = types.int64(
     types.uint64,
@@ -105,7 +119,9 @@ def _location_prior(kind, loc, scale, nu, x):
         return -0.5 * z * z, -z / scale
     if kind == STUDENT_T:
         return -0.5 * (nu + 1.0) * np.log1p(z * z / nu), -(nu + 1.0) * z / ((nu + z * z) * scale)
-    return -abs(z), -np.sign(z) / scale
+    if kind == LAPLACE:
+        return -abs(z), -np.sign(z) / scale
+    return 0.0, 0.0
 
 
 @numba.njit(cache=True)
@@ -117,10 +133,12 @@ def _log_scale_prior(kind, scale, nu, u):
     elif kind == HALF_NORMAL:
         t = s / scale
         logp, dlogp_ds = -0.5 * t * t, -t / scale
-    else:
+    elif kind == HALF_STUDENT_T:
         t = s / scale
         logp = -0.5 * (nu + 1.0) * np.log1p(t * t / nu)
         dlogp_ds = -(nu + 1.0) * s / (nu * scale * scale + s * s)
+    else:
+        return 0.0, 0.0
     return logp + u, dlogp_ds * s + 1.0
 
 
@@ -316,6 +334,24 @@ def _group_prior(header, theta, grad, effects, grad_effects, group_start):
 
 @numba.njit(cache=True)
 def _log_density(header, theta, grad):
+    """Log density and gradient in the free parameters (all of them, without fixed values)."""
+    n_free = header[N_DIM]
+    n_full = header[N_FULL]
+    if n_full == n_free:
+        return _full_log_density(header, theta, grad)
+    free = _ints(header, P_FREE, n_free)
+    full = _floats(header, P_FULL, n_full).copy()
+    for i in range(n_free):
+        full[free[i]] = theta[i]
+    full_grad = np.empty(n_full)
+    value = _full_log_density(header, full, full_grad)
+    for i in range(n_free):
+        grad[i] = full_grad[free[i]]
+    return value
+
+
+@numba.njit(cache=True)
+def _full_log_density(header, theta, grad):
     family = header[FAMILY]
     p = header[N_COEF]
     m = header[N_OUT]
@@ -332,8 +368,19 @@ def _log_density(header, theta, grad):
     loc = _floats(header, P_LOC, n_loc)
     scale = _floats(header, P_SCALE, n_loc)
     nu = _floats(header, P_NU, n_loc)
+    shift = _floats(header, P_INTERCEPT_SHIFT, p)
     logp = 0.0
-    for i in range(n_loc):
+    for i in range(m):
+        # the intercept where its prior applies: theta_i - shift . coef_i
+        at = theta[i]
+        for j in range(p):
+            at -= shift[j] * theta[m + j * m + i]
+        value, slope = _location_prior(loc_kind[i], loc[i], scale[i], nu[i], at)
+        logp += value
+        grad[i] += slope
+        for j in range(p):
+            grad[m + j * m + i] -= slope * shift[j]
+    for i in range(m, n_loc):
         value, slope = _location_prior(loc_kind[i], loc[i], scale[i], nu[i], theta[i])
         logp += value
         grad[i] += slope
@@ -376,13 +423,23 @@ def logp_cfunc(dim, theta_, grad_, logp_, user_data):
 
 @numba.cfunc(EXPAND_SIGNATURE, cache=True, nogil=True)
 def expand_cfunc(dim, n_expanded, theta_, out_, user_data):
-    """Store the unconstrained draw; constraining happens in numpy afterwards."""
-    if dim != n_expanded:
+    """Store the full unconstrained draw, fixed values included; constraining
+    happens in numpy afterwards."""
+    header = numba.carray(user_data, (HEADER_SIZE,), np.int64)
+    if dim != header[N_DIM] or n_expanded != header[N_FULL]:
         return -1
     theta = numba.carray(theta_, (dim,))
-    out = numba.carray(out_, (dim,))
+    out = numba.carray(out_, (n_expanded,))
+    if dim == n_expanded:
+        for i in range(dim):
+            out[i] = theta[i]
+        return 0
+    full = _floats(header, P_FULL, n_expanded)
+    for i in range(n_expanded):
+        out[i] = full[i]
+    free = _ints(header, P_FREE, dim)
     for i in range(dim):
-        out[i] = theta[i]
+        out[free[i]] = theta[i]
     return 0
 
 

@@ -25,10 +25,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from bayes_sklearn._progress import ProgressBar
-from bayes_sklearn.inference.packing import PackedModel, pack_model, unpack_draws
+from bayes_sklearn.inference.packing import (
+    PackedModel,
+    intercept_shift_for,
+    pack_model,
+    unpack_draws,
+)
 from bayes_sklearn.inference.result import SamplerResult
 from bayes_sklearn.inference.settings import InferenceSettings
 from bayes_sklearn.model.spec import ModelSpec
+from bayes_sklearn.priors import Constant, Flat
 
 _CHECK_EVERY = 10
 _WINDOW = 100  # snapshots per averaging window: 1000 iterations
@@ -150,7 +156,11 @@ class _Minibatches:
     """Preallocated row buffers that the kernel reads, refilled every step."""
 
     def __init__(self, spec, X_z, y, group_codes, batch_size, sample_weight=None):
-        self.X, self.y = np.ascontiguousarray(X_z, dtype=np.float64), y.astype(np.float64)
+        # rows are centred once here, where pack_model would centre them (its
+        # buffers are refilled, so it must not)
+        shift = intercept_shift_for(spec, X_z, sample_weight)
+        self.X = np.ascontiguousarray(X_z - shift, dtype=np.float64)
+        self.y = y.astype(np.float64)
         self.codes = None if group_codes is None else group_codes.astype(np.int64)
         self.rows = np.empty(batch_size, dtype=np.int64)
         self.X_batch = np.empty((batch_size, X_z.shape[1]))
@@ -169,6 +179,7 @@ class _Minibatches:
             row_weight=factor if sample_weight is None else 1.0,
             sufficient_statistics=False,
             sample_weight=self.w_batch,
+            intercept_shift=shift,
         )
 
     def refill(self, rng: np.random.Generator) -> None:
@@ -216,11 +227,13 @@ def _log_density_constant(spec: ModelSpec, n_rows: float, dim: int) -> float:
     m = spec.n_outputs
     coef = spec.sampling_coef_priors()
     location = [spec.intercept_prior] * m + [p for p in coef for _ in range(m)]
-    constant = sum(float(p.logpdf(p.loc)) for p in location)
+    # fixed values have no density: the kernel adds nothing for them
+    constant = sum(float(p.logpdf(p.loc)) for p in location
+                   if not isinstance(p, (Constant, Flat)))
     scales = ([spec.noise_prior] if spec.family == "gaussian" else []) + list(
         spec.groups.sd_priors if spec.groups is not None else []
     )
-    constant += sum(float(p.logpdf(0.0)) for p in scales)
+    constant += sum(float(p.logpdf(0.0)) for p in scales if not isinstance(p, Constant))
     half_log_2pi = 0.5 * np.log(2 * np.pi)
     if spec.family == "gaussian":
         constant -= n_rows * half_log_2pi
@@ -289,9 +302,10 @@ class VariationalFit:
     elbo_history: np.ndarray
     converged: bool
     batch_size: int | None
+    packed: PackedModel
 
     def draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """``n`` draws ``(n, dim)`` from the approximation."""
+        """``n`` draws ``(n, dim)`` of the free parameters from the approximation."""
         return self.family.draw(self.params, rng.standard_normal((n, self.family.dim)))
 
 
@@ -325,7 +339,7 @@ def fit_variational(
     params, elbo, converged = _optimise(packed, refill, family, settings, rng)
     n_rows = X_z.shape[0] if sample_weight is None else float(np.sum(sample_weight))
     elbo = elbo + _log_density_constant(spec, n_rows, family.dim)
-    return VariationalFit(family, params, elbo, converged, batch_size)
+    return VariationalFit(family, params, elbo, converged, batch_size, packed)
 
 
 def fit_advi(
@@ -342,8 +356,8 @@ def fit_advi(
                           sample_weight=sample_weight)
     # Draws use their own stream, after the optimiser's.
     rng = np.random.default_rng([settings.seed, 1])
-    theta = fit.draw(settings.chains * settings.draws, rng)
-    theta = theta.reshape(settings.chains, settings.draws, fit.family.dim)
+    theta = fit.packed.expand(fit.draw(settings.chains * settings.draws, rng))
+    theta = theta.reshape(settings.chains, settings.draws, fit.packed.n_full)
     label = ("fullrank_advi" if full_rank else "advi") + (
         f" (minibatch {fit.batch_size})" if fit.batch_size else ""
     )
@@ -351,6 +365,7 @@ def fit_advi(
         spec,
         theta,
         method=label,
+        intercept_shift=fit.packed.intercept_shift,
         sample_stats=None,
         elbo_history=fit.elbo_history,
         converged=fit.converged,

@@ -15,6 +15,11 @@ costs O(p) after one eigendecomposition, and the data enter only through the
 sufficient statistics ``A'A``, ``A'y``, the least-squares residual sum of squares and ``n``
 (with frequency weights: ``A'WA``, ``A'Wy``, the weighted sum and ``sum(w)``).
 
+Fixed values (:class:`~bayes_sklearn.priors.Constant`) are offsets: a fixed
+intercept or coefficient leaves its column of ``A`` and its contribution is
+subtracted from ``y``. A fixed noise sd makes the posterior exactly Gaussian:
+the "grid" is that one sigma.
+
 When the noise prior were inverse-gamma and the coefficient priors scaled
 by ``sigma``, this would be the closed-form Normal–Inverse-Gamma posterior;
 the estimator's default priors are independent of ``sigma`` (weaker for
@@ -31,7 +36,7 @@ from bayes_sklearn.design.standardize import location_scale
 from bayes_sklearn.inference.result import SamplerResult
 from bayes_sklearn.inference.settings import InferenceSettings
 from bayes_sklearn.model.spec import ModelSpec
-from bayes_sklearn.priors import Normal
+from bayes_sklearn.priors import Constant, Normal
 
 _GRID_POINTS = 4001
 _LOG_DENSITY_DROP = 50.0
@@ -42,7 +47,8 @@ class ExactPosterior:
     """The exact posterior on the standardised scale, with ``y`` rescaled.
 
     ``theta = [intercept_z, coef_z...]``; internally ``y`` is shifted by
-    ``y_shift`` and divided by ``y_scale`` for numerical stability.
+    ``y_shift`` and divided by ``y_scale`` for numerical stability. Only the
+    entries ``free`` of ``theta`` are random; ``fixed_theta`` holds the others.
     """
 
     prior_sd: np.ndarray
@@ -54,6 +60,8 @@ class ExactPosterior:
     grid_weights: np.ndarray
     y_shift: float
     y_scale: float
+    free: np.ndarray
+    fixed_theta: np.ndarray
 
     def _conditional(self, sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Conditional variance ``d`` and mean of the whitened ``theta`` per sigma.
@@ -68,15 +76,24 @@ class ExactPosterior:
 
     def _to_theta(self, whitened: np.ndarray) -> np.ndarray:
         """Map whitened vectors (rows) to ``theta`` on the original ``y`` scale."""
-        theta = (whitened @ self.eigvecs.T) * self.prior_sd[None, :] * self.y_scale
+        theta = np.tile(self.fixed_theta, (whitened.shape[0], 1))
+        theta[:, self.free] = (whitened @ self.eigvecs.T) * self.prior_sd[None, :] * self.y_scale
         theta[:, 0] += self.y_shift
         return theta
 
+    @property
+    def known_sigma(self) -> bool:
+        """Whether the noise sd is fixed (the posterior is then Gaussian)."""
+        return self.log_sigma_grid.shape[0] == 1
+
     def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """``n`` exact draws of ``theta`` and ``sigma`` (original ``y`` scale)."""
-        cdf = np.concatenate([[0.0], np.cumsum(self._cell_masses())])
-        cdf /= cdf[-1]
-        log_sigma = np.interp(rng.random(n), cdf, self.log_sigma_grid)
+        if self.known_sigma:
+            log_sigma = np.full(n, self.log_sigma_grid[0])
+        else:
+            cdf = np.concatenate([[0.0], np.cumsum(self._cell_masses())])
+            cdf /= cdf[-1]
+            log_sigma = np.interp(rng.random(n), cdf, self.log_sigma_grid)
         sigma_scaled = np.exp(log_sigma)
         d, mean_w = self._conditional(sigma_scaled)
         whitened = mean_w + np.sqrt(d) * rng.standard_normal(mean_w.shape)
@@ -88,17 +105,23 @@ class ExactPosterior:
 
     def moments(self) -> tuple[np.ndarray, np.ndarray]:
         """Exact posterior mean and covariance of ``theta`` (original ``y`` scale)."""
-        weights = self.grid_weights * np.gradient(self.log_sigma_grid)
-        weights /= weights.sum()
+        if self.known_sigma:
+            weights = np.ones(1)
+        else:
+            weights = self.grid_weights * np.gradient(self.log_sigma_grid)
+            weights /= weights.sum()
         sigma = np.exp(self.log_sigma_grid)
         d, mean_w = self._conditional(sigma)
         mean_whitened = weights @ mean_w
         second = (mean_w * weights[:, None]).T @ mean_w + np.diag(weights @ d)
         cov_whitened = second - np.outer(mean_whitened, mean_whitened)
         to_theta = (self.prior_sd * self.y_scale)[:, None] * self.eigvecs
-        mean = to_theta @ mean_whitened
+        mean = self.fixed_theta.copy()
+        mean[self.free] = to_theta @ mean_whitened
         mean[0] += self.y_shift
-        return mean, to_theta @ cov_whitened @ to_theta.T
+        cov = np.zeros((mean.shape[0], mean.shape[0]))
+        cov[np.ix_(self.free, self.free)] = to_theta @ cov_whitened @ to_theta.T
+        return mean, cov
 
 
 def _check_normal_priors(spec: ModelSpec) -> None:
@@ -106,10 +129,11 @@ def _check_normal_priors(spec: ModelSpec) -> None:
         raise ValueError("inference='exact' applies only to the gaussian linear model.")
     named = [("intercept", spec.intercept_prior)] + list(zip(spec.coef_names, spec.coef_priors))
     for name, prior in named:
-        if not isinstance(prior, Normal):
+        if not isinstance(prior, (Normal, Constant)):
             raise ValueError(
-                "inference='exact' needs Normal priors on the intercept and every "
-                f"coefficient; the prior of {name!r} is {prior!r}. Use inference='nuts'."
+                "inference='exact' needs Normal priors (or fixed values) on the intercept "
+                f"and every coefficient; the prior of {name!r} is {prior!r}. Use "
+                "inference='nuts'."
             )
 
 
@@ -127,6 +151,17 @@ def exact_posterior(
     """
     _check_normal_priors(spec)
     y = np.asarray(y, dtype=np.float64)
+    priors = [spec.intercept_prior] + list(spec.sampling_coef_priors())
+    fixed = np.array([isinstance(p, Constant) for p in priors])
+    free = np.flatnonzero(~fixed)
+    if free.shape[0] == 0:
+        raise ValueError("Every coefficient and the intercept are fixed: nothing to infer.")
+    fixed_theta = np.array([p.value if isinstance(p, Constant) else 0.0 for p in priors])
+    A = np.column_stack([np.ones(X_z.shape[0]), X_z])
+    if np.any(fixed):
+        y = y - A[:, fixed] @ fixed_theta[fixed]
+        A = A[:, free]
+    priors = [priors[i] for i in free]
     if sample_weight is None:
         root_w = None
         n = float(X_z.shape[0])
@@ -137,26 +172,35 @@ def exact_posterior(
         root_w = np.sqrt(w)
         n = float(w.sum())
         y_shift, y_scale = location_scale(y, w)
-    y_s = (y - y_shift) / y_scale
+    if fixed[0]:
+        y_shift = 0.0  # no free intercept to absorb a shift of y
 
-    priors = [spec.intercept_prior] + list(spec.sampling_coef_priors())
+    y_s = (y - y_shift) / y_scale
     prior_mean = np.array([p.mu for p in priors])
-    prior_mean[0] -= y_shift
+    prior_mean[0] -= y_shift  # 0 when the intercept is fixed
     prior_mean /= y_scale
     prior_sd = np.array([p.sigma for p in priors]) / y_scale
 
-    A = np.column_stack([np.ones(X_z.shape[0]), X_z])
     if root_w is not None:
         # Rows scaled by sqrt(w): A'A, A'y and |residual|^2 become their weighted forms.
         A *= root_w[:, None]
         y_s *= root_w
-    eigvals, eigvecs = np.linalg.eigh(prior_sd[:, None] * (A.T @ A) * prior_sd[None, :])
-    # Eigenvalues below 1e-12 of the largest are rounding of an exact
-    # collinearity (possibly negative): zero them, or for a near-exact fit,
-    # where sigma^2 is as small, they would act as information on a
-    # direction the data do not inform.
-    identified = eigvals > 1e-12 * max(eigvals.max(), 1e-300)
-    eigvals = np.where(identified, eigvals, 0.0)
+    # The eigenpairs of L A'A L (L = diag(prior_sd)) from the SVD of A L, not
+    # from A'A itself: squaring A would square its condition number, and an
+    # uncentred design (no intercept, or its prior at x = 0) easily has one
+    # of 1e6, leaving weakly informed directions with rounding for data.
+    whitened_design = A * prior_sd[None, :]
+    k = whitened_design.shape[1]
+    _, singular, vt = np.linalg.svd(whitened_design, full_matrices=whitened_design.shape[0] < k)
+    eigvecs = vt.T
+    # Singular values at rounding level of the largest are an exact
+    # collinearity: zero them, or for a near-exact fit, where sigma^2 is as
+    # small, they would act as information on a direction the data do not
+    # inform (numpy's matrix_rank tolerance).
+    tolerance = max(singular.max(initial=0.0), 1e-300) * max(whitened_design.shape) * np.finfo(float).eps
+    eigvals = np.zeros(k)
+    eigvals[: singular.shape[0]] = np.where(singular > tolerance, singular, 0.0) ** 2
+    identified = eigvals > 0
     u = eigvecs.T @ (prior_mean / prior_sd)
     v = eigvecs.T @ (prior_sd * (A.T @ y_s))
     w_ols = np.where(identified, v / np.where(identified, eigvals, 1.0), 0.0)
@@ -176,14 +220,18 @@ def exact_posterior(
         log_prior = spec.noise_prior.logpdf(np.exp(log_sigma) * y_scale) + log_sigma
         return log_lik + log_prior
 
-    coarse = np.linspace(-40.0, 10.0, _GRID_POINTS)
-    values = log_posterior(coarse)
-    keep = np.nonzero(values > np.nanmax(values) - _LOG_DENSITY_DROP)[0]
-    lo = coarse[max(keep[0] - 1, 0)]
-    hi = coarse[min(keep[-1] + 1, len(coarse) - 1)]
-    grid = np.linspace(lo, hi, _GRID_POINTS)
-    log_density = log_posterior(grid)
-    weights = np.exp(log_density - log_density.max())
+    if isinstance(spec.noise_prior, Constant):
+        grid = np.array([np.log(spec.noise_prior.value / y_scale)])
+        weights = np.ones(1)
+    else:
+        coarse = np.linspace(-40.0, 10.0, _GRID_POINTS)
+        values = log_posterior(coarse)
+        keep = np.nonzero(values > np.nanmax(values) - _LOG_DENSITY_DROP)[0]
+        lo = coarse[max(keep[0] - 1, 0)]
+        hi = coarse[min(keep[-1] + 1, len(coarse) - 1)]
+        grid = np.linspace(lo, hi, _GRID_POINTS)
+        log_density = log_posterior(grid)
+        weights = np.exp(log_density - log_density.max())
     return ExactPosterior(
         prior_sd=prior_sd,
         eigvecs=eigvecs,
@@ -194,6 +242,8 @@ def exact_posterior(
         grid_weights=weights,
         y_shift=y_shift,
         y_scale=y_scale,
+        free=free,
+        fixed_theta=fixed_theta,
     )
 
 
@@ -215,4 +265,5 @@ def sample_exact(
         sigma=sigma.reshape(shape),
         sample_stats=None,
         method="exact",
+        moments=posterior.moments(),
     )

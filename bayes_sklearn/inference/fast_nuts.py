@@ -120,12 +120,14 @@ def sample_fast_nuts(
         start = fit_variational(spec, X_z, y, settings, group_codes,
                                 sample_weight=sample_weight)
     logp = lib.LogpFunc(_kernel.logp_cfunc.address, packed.header.ctypes.data, packed)
+    # The sampler moves the free parameters; each stored draw is the full
+    # vector, fixed values in place.
     expand = lib.ExpandFunc(
-        packed.n_dim, packed.n_dim, _kernel.expand_cfunc.address, packed.header.ctypes.data, packed
+        packed.n_dim, packed.n_full, _kernel.expand_cfunc.address, packed.header.ctypes.data, packed
     )
-    dim_sizes = {"parameter": packed.n_dim}
+    dim_sizes = {"parameter": packed.n_full}
     variables = lib.PyVariable.new_variables(
-        ["theta"], ["float64"], [(packed.n_dim,)], dim_sizes, {"theta": ("parameter",)}
+        ["theta"], ["float64"], [(packed.n_full,)], dim_sizes, {"theta": ("parameter",)}
     )
     model = lib.PyMcModel(
         logp,
@@ -133,7 +135,7 @@ def sample_fast_nuts(
         variables,
         packed.n_dim,
         dim_sizes,
-        {"parameter": [str(i) for i in range(packed.n_dim)]},
+        {"parameter": [str(i) for i in range(packed.n_full)]},
         _initial_point_function(packed, start),
         None,
     )
@@ -172,5 +174,6 @@ def sample_fast_nuts(
         if bar is not None:
             bar.close()
     results = sampler.take_results()
-    theta, stats = _trace_to_arrays(*results.get_arrow_trace(), packed.n_dim)
-    return unpack_draws(spec, theta, method="nuts (nutpie, precompiled)", sample_stats=stats)
+    theta, stats = _trace_to_arrays(*results.get_arrow_trace(), packed.n_full)
+    return unpack_draws(spec, theta, method="nuts (nutpie, precompiled)",
+                        intercept_shift=packed.intercept_shift, sample_stats=stats)

@@ -15,7 +15,10 @@ from bayes_sklearn.inference import _kernel as k
 from bayes_sklearn.inference.result import SamplerResult
 from bayes_sklearn.model.spec import ModelSpec
 from bayes_sklearn.priors import (
+    Constant,
     Exponential,
+    Flat,
+    HalfCauchy,
     HalfNormal,
     HalfStudentT,
     Laplace,
@@ -24,8 +27,17 @@ from bayes_sklearn.priors import (
 )
 
 _FAMILY_CODES = {"gaussian": k.GAUSSIAN, "bernoulli": k.BERNOULLI, "categorical": k.CATEGORICAL}
-_LOCATION_KINDS = {Normal: k.NORMAL, StudentT: k.STUDENT_T, Laplace: k.LAPLACE}
-_SCALE_KINDS = {Exponential: k.EXPONENTIAL, HalfNormal: k.HALF_NORMAL, HalfStudentT: k.HALF_STUDENT_T}
+# The priors the kernel evaluates, by type: the one list of its coverage.
+# Anything else runs on the PyMC engine (see inference/coverage.py).
+_LOCATION_KINDS = {
+    Normal: k.NORMAL, StudentT: k.STUDENT_T, Laplace: k.LAPLACE, Flat: k.FLAT,
+    Constant: k.LOCATION_CONSTANT,
+}
+# HalfCauchy(beta) is the half-t with nu = 1 and scale beta (its .scale; nu defaults to 1)
+_SCALE_KINDS = {
+    Exponential: k.EXPONENTIAL, HalfNormal: k.HALF_NORMAL, HalfStudentT: k.HALF_STUDENT_T,
+    HalfCauchy: k.HALF_STUDENT_T, Constant: k.SCALE_CONSTANT,
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -36,19 +48,42 @@ class PackedModel:
     arrays: tuple[np.ndarray, ...]
     initial_point: np.ndarray
     n_dim: int
+    free: np.ndarray
+    full_template: np.ndarray
+    intercept_shift: np.ndarray
+
+    @property
+    def n_full(self) -> int:
+        """Length of the full parameter vector, fixed values included."""
+        return self.full_template.shape[0]
+
+    def expand(self, theta: np.ndarray) -> np.ndarray:
+        """Free parameters ``(..., n_dim)`` -> full vectors ``(..., n_full)``."""
+        full = np.broadcast_to(self.full_template, theta.shape[:-1] + (self.n_full,)).copy()
+        full[..., self.free] = theta
+        return full
+
+
+def _scale_of(prior) -> float:
+    # A fixed value or a flat prior has no scale; 1 keeps the kernel's divisions finite.
+    return 1.0 if isinstance(prior, (Constant, Flat)) else prior.scale
+
+
+def _loc_of(prior) -> float:
+    return 0.0 if isinstance(prior, Flat) else prior.loc
 
 
 def _location_arrays(priors) -> list[np.ndarray]:
     kinds = np.array([_LOCATION_KINDS[type(p)] for p in priors], dtype=np.int64)
-    loc = np.array([p.loc for p in priors], dtype=np.float64)
-    scale = np.array([p.scale for p in priors], dtype=np.float64)
+    loc = np.array([_loc_of(p) for p in priors], dtype=np.float64)
+    scale = np.array([_scale_of(p) for p in priors], dtype=np.float64)
     nu = np.array([getattr(p, "nu", 1.0) for p in priors], dtype=np.float64)
     return [kinds, loc, scale, nu]
 
 
 def _scale_arrays(priors) -> list[np.ndarray]:
     kinds = np.array([_SCALE_KINDS[type(p)] for p in priors], dtype=np.int64)
-    scale = np.array([p.scale for p in priors], dtype=np.float64)
+    scale = np.array([_scale_of(p) for p in priors], dtype=np.float64)
     nu = np.array([getattr(p, "nu", 1.0) for p in priors], dtype=np.float64)
     return [kinds, scale, nu]
 
@@ -88,6 +123,7 @@ def pack_model(
     row_weight: float = 1.0,
     sufficient_statistics: bool = True,
     sample_weight: np.ndarray | None = None,
+    intercept_shift: np.ndarray | None = None,
 ) -> PackedModel:
     """Lay out ``spec`` and the data for the kernel (see its module docstring).
 
@@ -100,6 +136,12 @@ def pack_model(
     (for buffers whose rows are rewritten between calls). Data arrays that
     are already C-contiguous float64 (codes: int64) are pointed to in place,
     not copied, so such buffers can be refilled between kernel calls.
+
+    A free intercept whose prior is stated at x = 0 (``spec.intercept_at_mean``
+    False) is sampled at the column means of ``X_z`` all the same: the kernel
+    sees ``X_z - shift`` and applies the prior at ``theta_0 - shift . coef``
+    (see :func:`intercept_shift_for`). Buffers refilled between calls pass
+    ``intercept_shift`` and rows already centred by it.
     """
     n, p = X_z.shape
     m = spec.n_outputs
@@ -108,6 +150,11 @@ def pack_model(
     use_suffstats = gaussian and groups is None and sufficient_statistics
     X = np.ascontiguousarray(X_z, dtype=np.float64)
     y = np.ascontiguousarray(y, dtype=np.float64)
+    if intercept_shift is None:
+        intercept_shift = intercept_shift_for(spec, X, sample_weight)
+        if np.any(intercept_shift):
+            X = X - intercept_shift
+    shift = np.ascontiguousarray(intercept_shift, dtype=np.float64)
 
     location = [spec.intercept_prior] * m + [
         prior for prior in spec.sampling_coef_priors() for _ in range(m)
@@ -117,7 +164,20 @@ def pack_model(
     )
     n_groups = groups.n_groups if groups is not None else 0
     n_effects = groups.n_effects if groups is not None else 0
-    n_dim = m * (p + 1) + len(scale_priors) + n_groups * n_effects
+    n_full = m * (p + 1) + len(scale_priors) + n_groups * n_effects
+    full_template = np.zeros(n_full)
+    for index, prior in enumerate(location):
+        full_template[index] = _loc_of(prior)
+    for index, prior in enumerate(scale_priors, start=len(location)):
+        full_template[index] = np.log(prior.value if isinstance(prior, Constant) else prior.scale)
+    fixed = np.zeros(n_full, dtype=bool)
+    fixed[: len(location) + len(scale_priors)] = [
+        isinstance(prior, Constant) for prior in location + scale_priors
+    ]
+    free = np.flatnonzero(~fixed).astype(np.int64)
+    n_dim = free.shape[0]
+    if n_dim == 0:
+        raise ValueError("Every parameter of the model is fixed: there is nothing to infer.")
 
     empty_f, empty_i = np.zeros(1), np.zeros(1, dtype=np.int64)
     codes = empty_i
@@ -148,9 +208,12 @@ def pack_model(
         *scale_arrays,
         *stats,
         weight,
+        free,
+        full_template,
+        shift if p else empty_f,
     ]
     header = np.zeros(k.HEADER_SIZE, dtype=np.int64)
-    header[: k.N_DIM + 1] = [
+    header[: k.N_FULL + 1] = [
         _FAMILY_CODES[spec.family],
         n,
         p,
@@ -160,21 +223,47 @@ def pack_model(
         int(bool(groups is not None and groups.centered)),
         int(use_suffstats),
         n_dim,
+        n_full,
     ]
-    for slot, array in zip(range(k.P_X, k.P_ROW_WEIGHT + 1), pointed, strict=True):
+    for slot, array in zip(range(k.P_X, k.P_INTERCEPT_SHIFT + 1), pointed, strict=True):
         header[slot] = array.ctypes.data
 
-    initial = np.zeros(n_dim)
-    initial[:m] = spec.intercept_prior.loc
-    index = m * (p + 1)
-    for prior in scale_priors:
-        initial[index] = np.log(prior.scale)
-        index += 1
-    return PackedModel(header, tuple(pointed), initial, n_dim)
+    # Chains start at the intercept prior's location, log scale-prior scales
+    # and zeros (where the template holds them), fixed values removed.
+    initial = full_template.copy()
+    initial[m : m * (p + 1)] = 0.0
+    return PackedModel(header, tuple(pointed), initial[free], n_dim, free, full_template, shift)
 
 
-def unpack_draws(spec: ModelSpec, theta: np.ndarray, method: str, **fields) -> SamplerResult:
-    """Split unconstrained draws ``(chains, draws, n_dim)`` into named quantities."""
+def intercept_shift_for(
+    spec: ModelSpec, X_z: np.ndarray, sample_weight: np.ndarray | None = None
+) -> np.ndarray:
+    """Where the kernel centres the design: the (weighted) column means of
+    ``X_z`` for a free intercept whose prior is at x = 0, else zeros.
+
+    A fixed intercept at x = 0 (no intercept, or a number) stays where it
+    is: centring would turn it into a constraint between parameters.
+    """
+    p = X_z.shape[1]
+    if spec.intercept_at_mean or isinstance(spec.intercept_prior, Constant):
+        return np.zeros(p)
+    if sample_weight is None:
+        return np.mean(X_z, axis=0)
+    return np.average(X_z, axis=0, weights=sample_weight)
+
+
+def unpack_draws(
+    spec: ModelSpec,
+    theta: np.ndarray,
+    method: str,
+    intercept_shift: np.ndarray | None = None,
+    **fields,
+) -> SamplerResult:
+    """Split unconstrained draws ``(chains, draws, n_full)`` into named quantities.
+
+    ``intercept_shift`` is the packed model's: the sampled intercept is at
+    ``X_z = shift``, the reported one at ``X_z = 0``.
+    """
     m = spec.n_outputs
     p = spec.n_coef
     chains, draws = theta.shape[:2]
@@ -189,9 +278,13 @@ def unpack_draws(spec: ModelSpec, theta: np.ndarray, method: str, **fields) -> S
         group_sd = np.exp(theta[..., index : index + n_effects])
         raw = theta[..., index + n_effects :].reshape(chains, draws, n_groups, n_effects)
         group_effect = raw if spec.groups.centered else raw * group_sd[:, :, None, :]
+    coef_z = theta[..., m : m * (p + 1)].reshape(chains, draws, p, m)
+    intercept_z = theta[..., :m].copy()
+    if intercept_shift is not None and np.any(intercept_shift):
+        intercept_z -= np.einsum("cdpm,p->cdm", coef_z, intercept_shift)
     return SamplerResult(
-        intercept_z=theta[..., :m].copy(),
-        coef_z=theta[..., m : m * (p + 1)].reshape(chains, draws, p, m),
+        intercept_z=intercept_z,
+        coef_z=coef_z,
         sigma=sigma,
         method=method,
         group_effect_z=group_effect,

@@ -37,7 +37,7 @@ class ResponseScale:
     def spec_to_unit(self, spec: ModelSpec) -> ModelSpec:
         """The priors of ``spec`` as priors of the unit-scale model's parameters."""
         factor = 1.0 / self.scale
-        intercept = replace(spec.intercept_prior, mu=spec.intercept_prior.mu - self.center)
+        intercept = spec.intercept_prior.shifted(-self.center)
         groups = spec.groups
         if groups is not None:
             groups = replace(groups, sd_priors=tuple(p.scaled(factor) for p in groups.sd_priors))
@@ -59,8 +59,14 @@ class ResponseScale:
         if elbo is not None:
             # log p(y) = log p(y_unit) - n log(scale): the same ELBO as on y itself
             elbo = elbo - n_rows * np.log(self.scale)
+        moments = result.moments
+        if moments is not None:
+            mean = moments[0] * self.scale
+            mean[0] += self.center
+            moments = (mean, moments[1] * self.scale**2)
         return replace(
             result,
+            moments=moments,
             intercept_z=result.intercept_z * self.scale + self.center,
             coef_z=scaled(result.coef_z),
             sigma=scaled(result.sigma),

@@ -31,6 +31,11 @@ class SamplerResult:
         Group standard deviations on the standardised scale.
     elbo_history : ndarray or None
         ELBO after each iteration, for variational inference.
+    moments : tuple of ndarray or None
+        Exact posterior mean ``(k,)`` and covariance ``(k, k)`` of
+        ``[intercept_z, coef_z...]``, when inference computed them (exact
+        inference of the single-output gaussian model); draws carry Monte
+        Carlo error, these do not.
     converged : bool or None
         Whether variational inference met its convergence rule.
     engine : str or None
@@ -46,4 +51,5 @@ class SamplerResult:
     group_sd_z: np.ndarray | None = None
     elbo_history: np.ndarray | None = None
     converged: bool | None = None
+    moments: tuple[np.ndarray, np.ndarray] | None = None
     engine: str | None = None

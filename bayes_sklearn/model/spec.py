@@ -6,13 +6,15 @@ concrete priors, autoscaled to the training data in the spirit of rstanarm:
 * slope of feature ``j``: ``Normal(0, prior_scale * s_y / sd(x_j))``, where
   ``s_y`` is the standard deviation of ``y`` for the gaussian family and 1
   for the logistic families;
-* intercept, defined at the feature means (so it does not move when a
-  feature is shifted): ``Normal(mean(y), prior_intercept_scale * s_y)``
+* intercept, defined at the feature means, so it does not move when a
+  feature is shifted (``center_predictors=False``: at x = 0; without an
+  intercept it is fixed at 0 there): ``Normal(mean(y), prior_intercept_scale * s_y)``
   for the gaussian family, ``Normal(0, prior_intercept_scale)`` otherwise;
 * noise scale (gaussian only): ``Exponential`` with mean ``s_y``.
 
 User priors given in ``priors`` are taken as written, on the original scale
-of the coefficient, and replace the autoscaled ones.
+of the coefficient, and replace the autoscaled ones; a number is a fixed
+value (:class:`~bayes_sklearn.priors.Constant`).
 """
 
 from __future__ import annotations
@@ -25,14 +27,13 @@ import numpy as np
 from bayes_sklearn.design.standardize import Standardizer, location_scale
 from bayes_sklearn.model.families import FAMILIES, Family
 from bayes_sklearn.priors import (
-    COEFFICIENT_PRIOR_TYPES,
-    SCALE_PRIOR_TYPES,
+    Constant,
     CoefficientPrior,
     Exponential,
     HalfNormal,
     Normal,
     ScalePrior,
-    as_coefficient_prior,
+    as_prior,
 )
 
 INTERCEPT_KEY = "intercept"
@@ -162,21 +163,23 @@ def _user_priors(
     """Per-coefficient and intercept priors the user wrote, by column index."""
     if priors is None:
         return {}, None
-    if isinstance(priors, COEFFICIENT_PRIOR_TYPES):
-        return {i: priors for i in range(len(coef_names))}, None
     if not isinstance(priors, Mapping):
-        raise ValueError(
-            "priors must be None, a prior (applied to every coefficient) or a dict "
-            f"mapping coefficient names or indices to priors; got {priors!r}."
-        )
+        try:
+            prior = as_prior(priors, role="coefficient", what="every coefficient")
+        except ValueError as error:
+            raise ValueError(
+                "priors must be None, a prior (applied to every coefficient) or a dict "
+                f"mapping coefficient names or indices to priors. {error}"
+            ) from None
+        return {i: prior for i in range(len(coef_names))}, None
     by_index: dict[int, CoefficientPrior] = {}
     intercept = None
     for key, value in priors.items():
         if key == INTERCEPT_KEY and INTERCEPT_KEY not in coef_names:
-            intercept = as_coefficient_prior(value, what="the intercept")
+            intercept = as_prior(value, role="coefficient", what="the intercept")
             continue
         index = _coefficient_index(key, coef_names)
-        by_index[index] = as_coefficient_prior(value, what=repr(key))
+        by_index[index] = as_prior(value, role="coefficient", what=repr(key))
     return by_index, intercept
 
 
@@ -196,6 +199,8 @@ def resolve_model_spec(
     prior_group_scale: float = 1.0,
     centered: bool = False,
     sample_weight: np.ndarray | None = None,
+    fit_intercept: bool = True,
+    center_predictors: bool = True,
 ) -> ModelSpec:
     """Resolve the estimator's prior parameters against the training data.
 
@@ -230,31 +235,42 @@ def resolve_model_spec(
     sample_weight : ndarray of shape (n_samples,) or None
         Frequency weights: the autoscaling uses the weighted moments of ``X``
         and ``y``, so weight 2 gives the same priors as the row twice.
+    fit_intercept : bool, default=True
+        False: the model has no intercept (it is fixed at 0 at x = 0).
+    center_predictors : bool, default=True
+        Whether the intercept's prior is stated at the feature means (True)
+        or at x = 0 (False). Without an intercept the design is never centred.
 
     Returns
     -------
     ModelSpec
     """
     coef_names = tuple(coef_names)
-    standardizer = Standardizer.fit(X, sample_weight)
+    # The autoscaled priors are per unit sd of each feature, centred or not.
+    feature_sd = Standardizer.fit(X, sample_weight).scale
+    at_mean = fit_intercept and center_predictors
+    standardizer = Standardizer.fit(X, sample_weight, center=at_mean)
     y_center, y_scale = _response_scale(family, y, sample_weight)
     user_coef, user_intercept = _user_priors(priors, coef_names)
     coef_priors = tuple(
-        user_coef.get(j, Normal(0.0, prior_scale * y_scale / standardizer.scale[j]))
+        user_coef.get(j, Normal(0.0, prior_scale * y_scale / feature_sd[j]))
         for j in range(len(coef_names))
     )
-    intercept_prior = user_intercept or Normal(y_center, prior_intercept_scale * y_scale)
+    if not fit_intercept:
+        if user_intercept is not None:
+            raise ValueError(
+                "priors names the intercept, but fit_intercept=False (or the formula's "
+                "'0 +' / '- 1') removes it."
+            )
+        intercept_prior = Constant(0.0)
+    else:
+        intercept_prior = user_intercept or Normal(y_center, prior_intercept_scale * y_scale)
     noise_prior = None
     if FAMILIES[family].has_noise:
         if prior_noise is None:
             noise_prior = Exponential(scale=y_scale)
-        elif isinstance(prior_noise, SCALE_PRIOR_TYPES):
-            noise_prior = prior_noise
         else:
-            raise ValueError(
-                "prior_noise must be None, Exponential, HalfNormal or HalfStudentT; "
-                f"got {prior_noise!r}."
-            )
+            noise_prior = as_prior(prior_noise, role="scale", what="the noise sd (prior_noise)")
     groups = None
     if group_labels is not None:
         varying = tuple(_varying_index(name, coef_names) for name in (varying_slopes or ()))
@@ -274,6 +290,8 @@ def resolve_model_spec(
         noise_prior=noise_prior,
         standardizer=standardizer,
         groups=groups,
+        fit_intercept=fit_intercept,
+        intercept_at_mean=at_mean,
     )
 
 

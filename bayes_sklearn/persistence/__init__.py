@@ -224,10 +224,37 @@ def _encode_params(estimator) -> dict[str, Any]:
             "pass an integer seed to store it.", UserWarning, stacklevel=3,
         )
         params["random_state"] = None
+    params.update(_priors_as_data(params))
     try:
         return encode(params)
     except TypeError as error:
         raise ValueError(f"Cannot save the parameters of {type(estimator).__name__}: {error}.") from error
+
+
+def _priors_as_data(params: dict[str, Any]) -> dict[str, Any]:
+    """``priors`` and ``prior_noise`` with PyMC objects as the prior values they mean.
+
+    ``pm.Normal.dist(0, 10)`` is stored as ``Normal(0, 10)``, ``pm.Gamma.dist(2, 1)``
+    as a ``PyMCPrior``: a distribution name on the allow-list and numbers.
+    """
+    from bayes_sklearn.priors import as_prior
+
+    def as_data(value: Any, role: str, what: str) -> Any:
+        if isinstance(value, (tuple, list, dict, type(None), int, float)):
+            return value
+        return as_prior(value, role=role, what=what)
+
+    out = {}
+    if "priors" in params:
+        priors = params["priors"]
+        if isinstance(priors, dict):
+            out["priors"] = {key: as_data(value, "coefficient", repr(key))
+                             for key, value in priors.items()}
+        else:
+            out["priors"] = as_data(priors, "coefficient", "every coefficient")
+    if "prior_noise" in params:
+        out["prior_noise"] = as_data(params["prior_noise"], "scale", "prior_noise")
+    return out
 
 
 def _encode_fitted(estimator) -> dict[str, Any]:

@@ -34,11 +34,13 @@ def _dataclasses() -> dict[str, type]:
 
     classes = [
         priors.Normal, priors.StudentT, priors.Laplace,
-        priors.Exponential, priors.HalfNormal, priors.HalfStudentT,
+        priors.Exponential, priors.HalfNormal, priors.HalfStudentT, priors.Constant,
         ArrayDesign, Standardizer, ModelSpec, GroupSpec, ConvergenceDiagnostics,
         contrasts.ContrastsState, contrasts.TreatmentContrasts, contrasts.SumContrasts,
         contrasts.HelmertContrasts, contrasts.PolyContrasts, contrasts.DiffContrasts,
         contrasts.CustomContrasts,
+        # PyMCPrior checks its distribution name against PYMC_DISTRIBUTIONS
+        priors.Uniform, priors.HalfCauchy, priors.Flat, priors.HalfFlat, priors.PyMCPrior,
     ]
     return {cls.__name__: cls for cls in classes}
 

@@ -230,6 +230,7 @@ def formula_design_state(design: FormulaDesign, encode) -> dict[str, Any]:
     return {
         "formula": design.formula,
         "column_names": list(design.column_names),
+        "intercept": bool(design.intercept),
         "transform_state": encode(dict(spec.transform_state)),
         "encoder_state": encode(dict(spec.encoder_state)),
     }
@@ -246,5 +247,7 @@ def formula_design_from_state(state: dict[str, Any], decode) -> FormulaDesign:
         encoder_state=decode(state["encoder_state"]),
     )
     return FormulaDesign(
-        formula=state["formula"], model_spec=spec, column_names=tuple(state["column_names"])
+        formula=state["formula"], model_spec=spec, column_names=tuple(state["column_names"]),
+        # files written before "0 +" formulas were accepted all had an intercept
+        intercept=bool(state.get("intercept", True)),
     )

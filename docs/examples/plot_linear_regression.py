@@ -9,7 +9,8 @@ predictive band, which adds the noise). Getting the first one right needs the
 posterior covariance of intercept and slope, not their two marginal sds.
 
 We look at the prior first (samples of lines), fit with the exact posterior
-and with NUTS, compare them, and draw both bands.
+and with NUTS, compare them, and draw both bands. Last, the textbook case
+of a known noise sd, where the posterior is exactly Gaussian.
 """
 
 # %%
@@ -127,3 +128,43 @@ y_new = 1.0 + 0.8 * x_new + rng.normal(scale=1.0, size=2000)
 band = exact.predict_interval(x_new[:, None], prob=0.9, kind="predictive")
 inside = np.mean((band[:, 0] <= y_new) & (y_new <= band[:, 1]))
 print(f"share of new points inside the 90% predictive band: {inside:.3f}")
+
+# %%
+# When the noise is known
+# -----------------------
+# Textbooks often start from a known noise sd: 11 points on ``y = 0.3 x + 2``
+# measured with ``sigma_y = 0.1``, ``Normal(0, 0.2)`` priors on the slope
+# and on the intercept *of the line* (at x = 0, hence
+# ``center_predictors=False``). A number as ``prior_noise`` fixes the noise
+# sd, and the posterior is then exactly Gaussian: ``coef_``, ``intercept_``
+# and ``coef_cov_`` are its closed form, no grid and no sampling involved.
+# The unknown-noise fit of the same points (the default ``Exponential``
+# prior on ``sigma``) is drawn beside it: it also has to learn ``sigma``
+# from 11 points, so its band is wider and its slope less certain.
+x11 = np.linspace(0, 1, 11)
+y11 = 0.3 * x11 + 2 + np.random.default_rng(2).normal(scale=0.1, size=11)
+line_priors = {"intercept": Normal(0.0, 0.2), "x0": Normal(0.0, 0.2)}
+known = BayesianLinearRegression(inference="exact", prior_noise=0.1, center_predictors=False,
+                                 priors=line_priors, random_state=0).fit(x11[:, None], y11)
+unknown = BayesianLinearRegression(inference="exact", center_predictors=False,
+                                   priors=line_priors, random_state=0).fit(x11[:, None], y11)
+
+A = np.column_stack([np.ones(11), x11])
+precision = np.eye(2) / 0.2**2 + A.T @ A / 0.1**2
+closed_mean = np.linalg.solve(precision, A.T @ y11 / 0.1**2)
+print("known noise, posterior mean (intercept, slope):",
+      np.round([known.intercept_, known.coef_[0]], 4),
+      "closed form:", np.round(closed_mean, 4))
+print("posterior sd of the slope: known noise "
+      f"{np.sqrt(known.coef_cov_[1, 1]):.3f}, unknown noise {np.sqrt(unknown.coef_cov_[1, 1]):.3f}")
+
+grid11 = np.linspace(0, 1, 51)[:, None]
+fig, ax = plt.subplots(figsize=(6.5, 4))
+for fit, label, color in [(known, "sigma known (0.1)", "C1"), (unknown, "sigma unknown", "C0")]:
+    band = fit.predict_interval(grid11, prob=0.9, kind="mean")
+    ax.fill_between(grid11[:, 0], *band.T, color=color, alpha=0.3, label=f"90% band, {label}")
+    ax.plot(grid11[:, 0], fit.predict(grid11), color=color)
+ax.scatter(x11, y11, color="k", s=12, zorder=3, label="data")
+ax.set(xlabel="x", ylabel="y", title="The same 11 points, noise sd known or not")
+ax.legend(fontsize=8, loc="upper left")
+fig.tight_layout()

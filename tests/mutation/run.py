@@ -120,6 +120,26 @@ WEIGHTS = [f"tests/test_weights.py::{name}" for name in (
     "test_minibatch_rows_keep_their_weight_times_n_over_b",
 )]
 
+# Issue 14's model forms (no intercept, fixed values, intercept priors at
+# x = 0, Flat/HalfCauchy) on the kernel, exact inference and the standardiser;
+# the NUTS and ADVI fits among them take well under a second each.
+FORMS = [f"tests/test_model_forms.py::{name}" for name in (
+    "test_seed_002_known_noise_is_the_closed_form",
+    "test_the_intercept_prior_applies_where_center_predictors_says",
+    "test_no_intercept_exact_is_the_closed_form_through_the_origin",
+    "test_a_number_fixes_a_coefficient_as_an_offset",
+    "test_fixed_values_are_the_models_conditional_in_the_kernel",
+    "test_an_intercept_prior_at_zero_is_sampled_at_the_means",
+    "test_the_kernel_runs_flat_and_half_cauchy_priors",
+    "test_fixed_values_reach_the_prior_predictive",
+    "test_the_recentred_intercept_is_reported_at_the_origin",
+    "test_sampled_intercept_at_zero_agrees_with_the_closed_form",
+    "test_exact_with_more_columns_than_rows_and_everything_fixed",
+    "test_an_uncentred_standardizer_keeps_constant_columns",
+)]
+FORMS_KERNEL = [name for name in FORMS
+                if "kernel" in name or "sampled_at_the_means" in name or "recentred" in name]
+
 # Module -> fast tests that exercise it (exact inference and short NUTS runs;
 # each file below runs in well under 30 s on one core).
 GROUPS = [
@@ -140,7 +160,7 @@ GROUPS = [
         ["bayes_sklearn/design/standardize.py"],
         # Direct known answers (extreme magnitudes, constant columns, the
         # mapping back by hand): no fit, so no NUTS run per mutant.
-        ["tests/test_standardize.py", *WEIGHTS],
+        ["tests/test_standardize.py", *WEIGHTS, *FORMS],
     ),
     Group(
         "model",
@@ -173,7 +193,7 @@ GROUPS = [
         # test command: the 1-D quadrature of test_known_answers_inference.py
         # checks the same moments, tighter, in under a second.
         ["tests/test_known_answers_inference.py",
-         "tests/test_exact.py::test_exact_is_stable_for_noise_free_data", *WEIGHTS],
+         "tests/test_exact.py::test_exact_is_stable_for_noise_free_data", *WEIGHTS, *FORMS],
     ),
     # What the kernel is fed, read back through the header's pointers; the
     # kernel-against-PyMC checks of test_kernel.py compile PyMC models
@@ -187,13 +207,15 @@ GROUPS = [
             "tests/test_kernel.py::test_sufficient_statistics_do_not_cancel_on_almost_exact_fits",
             "tests/test_kernel.py::test_row_weight_counts_each_row_that_many_times",
             *WEIGHTS,
+            *FORMS,
         ],
     ),
     Group(
         "advi",
         ["bayes_sklearn/inference/advi.py"],
         ["tests/test_advi.py", "tests/test_linear.py::test_variational_inference_against_exact",
-         "tests/test_known_answers_advi.py", *WEIGHTS],
+         "tests/test_known_answers_advi.py", *WEIGHTS,
+         "tests/test_model_forms.py::test_no_intercept_sampled_agrees_with_the_closed_form"],
     ),
     # The precompiled NUTS path: a short fit on the cached kernel costs ~0.02 s.
     Group("nutpie_core", ["bayes_sklearn/inference/_nutpie_core.py"],
@@ -225,6 +247,7 @@ GROUPS = [
             "tests/test_kernel.py::test_row_weight_counts_each_row_that_many_times",
             # the direct kernel checks only: a fit would run the pure-Python kernel
             *[t for t in WEIGHTS if "kernel_weighted" in t],
+            *FORMS_KERNEL,
         ],
         env={"NUMBA_DISABLE_JIT": "1"},
         prepare=_python_kernel,
