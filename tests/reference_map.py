@@ -39,13 +39,15 @@ def reference_point(model, spec, theta):
             rows = coef[list(piece.indices)]
             point[piece.name] = rows if m > 1 else rows[:, 0]
     index = m * (p + 1)
-    if spec.family == "gaussian" and "sigma_log__" in values:
-        point["sigma_log__"] = theta[index]
+    if spec.family == "gaussian":
+        if "sigma_log__" in values:  # else a fixed sigma: data, not a variable
+            point["sigma_log__"] = theta[index]
         index += 1
     if spec.groups is not None:
         e, g = spec.groups.n_effects, spec.groups.n_groups
         log_scale = np.concatenate([[0.0], np.log(scale[list(spec.groups.varying)])])
-        point["group_sd_log__"] = theta[index:index + e] - log_scale
+        if "group_sd_log__" in values:
+            point["group_sd_log__"] = theta[index:index + e] - log_scale
         raw = theta[index + e:].reshape(g, e)
         if spec.groups.centered:
             point["group_effect"] = raw / np.exp(log_scale)
@@ -69,9 +71,22 @@ def flat(model, point):
     return np.concatenate([np.ravel(point[v.name]) for v in model.value_vars])
 
 
-def gradient_map(model, spec, n_dim):
-    """Matrix ``A`` with ``d/dtheta = A @ d/d(value vars)`` (the map is affine)."""
-    origin = flat(model, reference_point(model, spec, np.zeros(n_dim)))
-    rows = [flat(model, reference_point(model, spec, np.eye(n_dim)[i])) - origin
-            for i in range(n_dim)]
+def kernel_point(model, spec, packed, theta):
+    """The reference model's value variables at the kernel's free parameters ``theta``.
+
+    Fixed values are put in place (``packed.expand``), and an intercept the
+    kernel samples at the design's centre (``packed.intercept_shift``: a
+    free intercept whose prior is at x = 0) is moved back to the standardiser's.
+    """
+    full = packed.expand(theta)
+    m, p = spec.n_outputs, spec.n_coef
+    coef_z = full[m:m * (p + 1)].reshape(p, m)
+    full[:m] = full[:m] - packed.intercept_shift @ coef_z
+    return reference_point(model, spec, full)
+
+
+def gradient_map(model, to_point, n_dim):
+    """Matrix ``A`` with ``d/dtheta = A @ d/d(value vars)``; ``to_point`` is affine."""
+    origin = flat(model, to_point(np.zeros(n_dim)))
+    rows = [flat(model, to_point(np.eye(n_dim)[i])) - origin for i in range(n_dim)]
     return np.array(rows)

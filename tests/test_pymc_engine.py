@@ -13,19 +13,14 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
+from test_engine_equivalence import LOCATION_EXAMPLES, SCALE_EXAMPLES
+
 from bayes_sklearn import BayesianLinearRegression
 from bayes_sklearn.inference import InferenceSettings, choose_engine, pymc_engine, run_inference
 from bayes_sklearn.inference.coverage import kernel_gap
 from bayes_sklearn.inference.packing import _LOCATION_KINDS, _SCALE_KINDS
 from bayes_sklearn.model.spec import resolve_model_spec
-from bayes_sklearn.priors import (
-    Exponential,
-    HalfNormal,
-    HalfStudentT,
-    Laplace,
-    Normal,
-    StudentT,
-)
+from bayes_sklearn.priors import Exponential, HalfNormal, Normal
 
 pytest.importorskip("nutpie")
 
@@ -159,13 +154,11 @@ def test_coverage_reads_the_kernels_tables():
     X, y = _data(20, 5)
     base = resolve_model_spec(family="gaussian", coef_names=["a", "b"], X=X, y=y)
     for kind in _LOCATION_KINDS:
-        prior = {Normal: Normal(0.0, 1.0), StudentT: StudentT(), Laplace: Laplace()}[kind]
-        assert kernel_gap(dataclasses.replace(base, coef_priors=(prior, prior))) is None
-        assert kernel_gap(dataclasses.replace(base, intercept_prior=prior)) is None
+        intercept, a, b, _ = LOCATION_EXAMPLES[kind]
+        assert kernel_gap(dataclasses.replace(base, coef_priors=(a, b))) is None
+        assert kernel_gap(dataclasses.replace(base, intercept_prior=intercept)) is None
     for kind in _SCALE_KINDS:
-        prior = {Exponential: Exponential(), HalfNormal: HalfNormal(),
-                 HalfStudentT: HalfStudentT()}[kind]
-        assert kernel_gap(dataclasses.replace(base, noise_prior=prior)) is None
+        assert kernel_gap(dataclasses.replace(base, noise_prior=SCALE_EXAMPLES[kind])) is None
     outside = Uniform(0.0, 1.0)
     assert "intercept" in kernel_gap(dataclasses.replace(base, intercept_prior=outside))
     assert "'b'" in kernel_gap(dataclasses.replace(base, coef_priors=(Normal(), outside)))

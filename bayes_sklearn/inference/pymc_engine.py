@@ -162,20 +162,27 @@ def sample_reference_model(
         entry = _compiled_entry(structure_key(spec, sample_weight is not None), model)
         idata = _sample_entry(entry, _data_values(model), settings)
         method = "nuts (nutpie)"
+    center = None
+    if spec.groups is not None:
+        center = np.asarray(model["group_center"].get_value())
     # Per-draw statistics only: some nutpie releases add per-parameter ones
     # (e.g. the mass matrix), which have no place beside (chain, draw) stats.
     stats = {name: np.asarray(values) for name, values in idata.sample_stats.items()
              if values.dims == ("chain", "draw")}
-    return reference_to_result(spec, idata.posterior, method=method, sample_stats=stats)
+    return reference_to_result(spec, idata.posterior, method=method, sample_stats=stats,
+                               group_center=center)
 
 
-def reference_to_result(spec: ModelSpec, posterior, method: str, **fields) -> SamplerResult:
+def reference_to_result(spec: ModelSpec, posterior, method: str,
+                        group_center: np.ndarray | None = None, **fields) -> SamplerResult:
     """Original-scale draws of the reference model as a :class:`SamplerResult`.
 
     The inverse of ``posterior_dataset``'s map: ``coef_z = coef * sd(x)``,
     ``intercept_z = intercept + center @ coef`` (the intercept at the
-    standardiser's centre), slopes' group effects and sds times sd(x). Fixed
-    values (Constant) are repeated over the draws.
+    standardiser's centre), slopes' group effects and sds times sd(x), the
+    group intercepts moved from ``group_center`` (the reference model's
+    ``"group_center"``; default the standardiser's centre) to that centre.
+    Fixed values (Constant) are repeated over the draws.
     """
     scale = spec.standardizer.scale
     center = spec.standardizer.center
@@ -201,6 +208,9 @@ def reference_to_result(spec: ModelSpec, posterior, method: str, **fields) -> Sa
         group_sd = values("group_sd").copy()
         group_sd[..., 1:] *= scale[varying]
         group_effect = values("group_effect").copy()
+        if group_center is not None:
+            moved = (np.asarray(group_center) - center)[varying]
+            group_effect[..., 0] -= np.einsum("cdgv,v->cdg", group_effect[..., 1:], moved)
         group_effect[..., 1:] *= scale[varying]
     return SamplerResult(
         intercept_z=intercept_z,

@@ -23,7 +23,8 @@ with each numeric parameter a ``pm.Data`` (``<variable>_<parameter>``, e.g.
 data (``<variable>_fixed_value``; a fixed noise scale is the data ``sigma``),
 so a compiled model takes new priors as new data
 (:mod:`bayes_sklearn.inference.pymc_engine`). Data enter as ``pm.Data`` too:
-``X``, ``y_data``, ``x_mean``, ``group_code`` (hierarchical) and
+``X``, ``y_data``, ``x_mean``, ``group_code`` and ``group_center``
+(hierarchical; see :func:`group_center`) and
 ``sample_weight`` (when weights are given), none of fixed length; the
 observed variable is ``y``, as in ``idata_``'s ``log_likelihood`` group.
 """
@@ -156,8 +157,24 @@ def group_sd_priors(spec: ModelSpec) -> list:
     return priors[:1] + [p.scaled(1.0 / s) for p, s in zip(priors[1:], scale, strict=True)]
 
 
+def group_center(spec: ModelSpec, X_design: np.ndarray,
+                 sample_weight: np.ndarray | None = None) -> np.ndarray:
+    """Where the group effects' intercept column (and its prior) is stated.
+
+    At the standardiser's centre, except for a free intercept whose prior is
+    at x = 0: the design is not centred then, and the group intercepts are
+    at the (weighted) feature means, as the kernel has them (its intercept shift).
+    """
+    if spec.intercept_at_mean or isinstance(spec.intercept_prior, Constant):
+        return np.asarray(spec.standardizer.center, dtype=float)
+    return np.average(np.asarray(X_design, dtype=float), axis=0, weights=sample_weight)
+
+
 def _group_effects(spec: ModelSpec, X, codes, x_mean):
-    """Each row's group contribution to ``eta``; defines the group variables."""
+    """Each row's group contribution to ``eta``; defines the group variables.
+
+    ``x_mean`` is the group effects' centre (:func:`group_center`).
+    """
     groups = spec.groups
     varying = list(groups.varying)
     sd = _location_variable("group_sd", group_sd_priors(spec), ("effect",), None)
@@ -290,7 +307,9 @@ def build_reference_model(
             eta = eta[:, None]
         if spec.groups is not None:
             codes = pm.Data("group_code", np.asarray(group_codes, dtype=np.int64))
-            eta = eta + _group_effects(spec, X, codes, x_mean)[:, None]
+            center = pm.Data("group_center", group_center(spec, X_design, sample_weight),
+                             dims="feature")
+            eta = eta + _group_effects(spec, X, codes, center)[:, None]
         params = [_scale_variable("sigma", spec.noise_prior)] if spec.family == "gaussian" else []
         eta = _likelihood_input(spec.family, eta)
         if sample_weight is None:
