@@ -282,6 +282,11 @@ def unpack_draws(
     intercept_z = theta[..., :m].copy()
     if intercept_shift is not None and np.any(intercept_shift):
         intercept_z -= np.einsum("cdpm,p->cdm", coef_z, intercept_shift)
+        if group_effect is not None and spec.groups.varying:
+            # the kernel's group intercepts are at the shift too: move them to X_z = 0
+            shift = np.asarray(intercept_shift)[list(spec.groups.varying)]
+            group_effect = group_effect.copy()
+            group_effect[..., 0] -= np.einsum("cdgv,v->cdg", group_effect[..., 1:], shift)
     return SamplerResult(
         intercept_z=intercept_z,
         coef_z=coef_z,
