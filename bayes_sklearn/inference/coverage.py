@@ -35,14 +35,16 @@ def kernel_gap(spec: ModelSpec) -> str | None:
     >>> import dataclasses
     >>> import numpy as np
     >>> from bayes_sklearn.model.spec import resolve_model_spec
-    >>> from bayes_sklearn.priors import Constant
+    >>> from bayes_sklearn.priors import Constant, Uniform
     >>> X, y = np.arange(10.0).reshape(5, 2), np.arange(5.0)
     >>> spec = resolve_model_spec(family="gaussian", coef_names=["a", "b"], X=X, y=y,
     ...                           n_outputs=1)
     >>> kernel_gap(spec) is None
     True
-    >>> kernel_gap(dataclasses.replace(spec, noise_prior=Constant(0.1)))
-    'the noise scale sigma has the prior Constant(value=0.1)'
+    >>> kernel_gap(dataclasses.replace(spec, noise_prior=Constant(0.1))) is None  # known noise
+    True
+    >>> kernel_gap(dataclasses.replace(spec, noise_prior=Uniform(0.0, 100.0)))
+    'the noise scale sigma has the prior Uniform(lower=0.0, upper=100.0)'
     """
     if spec.family not in _FAMILY_CODES:
         return f"the family {spec.family!r}"
