@@ -79,8 +79,9 @@ def test_coef_cov_is_posterior_covariance(exact_and_nuts, regression_data):
     np.testing.assert_allclose(nuts.coef_cov_, np.cov(draws, rowvar=False))
     # exact inference: the exact posterior covariance, not that of its draws
     mean, cov = _exact_moments(exact, *regression_data)
-    np.testing.assert_allclose(exact.coef_cov_, cov, rtol=1e-12)
-    np.testing.assert_allclose([exact.intercept_, *exact.coef_], mean, rtol=1e-12)
+    # the same moments mapped in another order: equal to rounding of the map
+    np.testing.assert_allclose(exact.coef_cov_, cov, rtol=1e-10)
+    np.testing.assert_allclose([exact.intercept_, *exact.coef_], mean, rtol=1e-10)
     assert exact.coef_cov_.shape == (4, 4)
 
 
