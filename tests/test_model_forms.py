@@ -445,3 +445,14 @@ def test_an_uncentred_standardizer_keeps_constant_columns():
     # a constant column keeps its values, scaled by their magnitude; zeros by 1
     np.testing.assert_allclose(uncentred.scale, [5.0, 1.0, np.std(np.arange(6.0))])
     np.testing.assert_allclose(Standardizer.fit(X).scale, [1.0, 1.0, np.std(np.arange(6.0))])
+
+
+def test_one_free_parameter_is_enough_to_sample():
+    X, y = far_data()
+    model = BayesianLinearRegression(priors=dict.fromkeys(range(3), 0.5), prior_noise=2.0,
+                                     **FAST_NUTS).fit(X, y)
+    # only the intercept is free: its posterior is the mean residual, sd 2 / sqrt(n)
+    residual_mean = np.mean(y - X @ [0.5, 0.5, 0.5])
+    sd = 2.0 / np.sqrt(len(y))
+    assert model.intercept_ == pytest.approx(residual_mean, abs=4 * sd / np.sqrt(100))
+    np.testing.assert_array_equal(model.coef_, 0.5)
