@@ -137,6 +137,32 @@ def _check_normal_priors(spec: ModelSpec) -> None:
             )
 
 
+def _whitened_eigenpairs(B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues and eigenvectors of ``B'B`` (``B = A L``, the whitened design).
+
+    ``B'B`` is one BLAS pass over the rows, and its eigenpairs are accurate
+    while ``B`` is well conditioned. An uncentred design (no intercept, or an
+    intercept prior at x = 0) easily has a condition number of 1e6, and
+    squaring it would leave weakly informed directions with rounding for
+    data: then the singular values of ``B`` are taken from the triangle of
+    its QR factorisation (also O(n k^2), a few times slower). Values at
+    rounding level of the largest (numpy's ``matrix_rank`` tolerance) are an
+    exact collinearity and set to 0: for a near-exact fit, where sigma^2 is
+    as small, they would otherwise act as information on a direction the
+    data do not inform.
+    """
+    n, k = B.shape
+    eigvals, eigvecs = np.linalg.eigh(B.T @ B)
+    if eigvals.min() > 1e-8 * eigvals.max():  # condition number of B below 1e4
+        return eigvals, eigvecs
+    triangle = np.linalg.qr(B, mode="r")
+    _, singular, vt = np.linalg.svd(triangle, full_matrices=True)
+    tolerance = max(singular.max(initial=0.0), 1e-300) * max(n, k) * np.finfo(float).eps
+    eigvals = np.zeros(k)
+    eigvals[: singular.shape[0]] = np.where(singular > tolerance, singular, 0.0) ** 2
+    return eigvals, vt.T
+
+
 def exact_posterior(
     spec: ModelSpec,
     X_z: np.ndarray,
@@ -185,21 +211,7 @@ def exact_posterior(
         # Rows scaled by sqrt(w): A'A, A'y and |residual|^2 become their weighted forms.
         A *= root_w[:, None]
         y_s *= root_w
-    # The eigenpairs of L A'A L (L = diag(prior_sd)) from the SVD of A L, not
-    # from A'A itself: squaring A would square its condition number, and an
-    # uncentred design (no intercept, or its prior at x = 0) easily has one
-    # of 1e6, leaving weakly informed directions with rounding for data.
-    whitened_design = A * prior_sd[None, :]
-    k = whitened_design.shape[1]
-    _, singular, vt = np.linalg.svd(whitened_design, full_matrices=whitened_design.shape[0] < k)
-    eigvecs = vt.T
-    # Singular values at rounding level of the largest are an exact
-    # collinearity: zero them, or for a near-exact fit, where sigma^2 is as
-    # small, they would act as information on a direction the data do not
-    # inform (numpy's matrix_rank tolerance).
-    tolerance = max(singular.max(initial=0.0), 1e-300) * max(whitened_design.shape) * np.finfo(float).eps
-    eigvals = np.zeros(k)
-    eigvals[: singular.shape[0]] = np.where(singular > tolerance, singular, 0.0) ** 2
+    eigvals, eigvecs = _whitened_eigenpairs(A * prior_sd[None, :])
     identified = eigvals > 0
     u = eigvecs.T @ (prior_mean / prior_sd)
     v = eigvecs.T @ (prior_sd * (A.T @ y_s))
