@@ -15,6 +15,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
+from reference_map import jacobian, reference_point
 from test_known_answers_kernel import hand_log_density
 
 from bayes_sklearn import (
@@ -68,44 +69,6 @@ CATEGORICAL = dict(
 )
 
 
-def _original_point(model, spec, theta):
-    """The reference model's value variables at the kernel's standardised ``theta``."""
-    m, p = spec.n_outputs, spec.n_coef
-    scale = spec.standardizer.scale
-    point = {"intercept_c": theta[:m] if m > 1 else theta[0]}
-    coef = theta[m:m * (p + 1)].reshape(p, m) / scale[:, None]
-    values = {v.name for v in model.value_vars}
-    if "coef" in values:
-        point["coef"] = coef if m > 1 else coef[:, 0]
-    else:
-        for kind in {type(prior) for prior in spec.coef_priors}:
-            rows = [j for j, prior in enumerate(spec.coef_priors) if type(prior) is kind]
-            point[f"coef_{kind.__name__.lower()}"] = coef[rows] if m > 1 else coef[rows, 0]
-    index = m * (p + 1)
-    if spec.family == "gaussian":
-        point["sigma_log__"] = theta[index]
-        index += 1
-    if spec.groups is not None:
-        e, g = spec.groups.n_effects, spec.groups.n_groups
-        log_scale = np.concatenate([[0.0], np.log(scale[list(spec.groups.varying)])])
-        point["group_sd_log__"] = theta[index:index + e] - log_scale
-        raw = theta[index + e:].reshape(g, e)
-        if spec.groups.centered:
-            point["group_effect"] = raw / np.exp(log_scale)
-        else:
-            point["group_offset"] = raw
-    assert set(point) == values
-    return point
-
-
-def _jacobian(spec):
-    log_scale = np.log(spec.standardizer.scale)
-    out = spec.n_outputs * log_scale.sum()
-    if spec.groups is not None and spec.groups.centered:
-        out += spec.groups.n_groups * log_scale[list(spec.groups.varying)].sum()
-    return out
-
-
 CASES = {
     "gaussian": dict(family="gaussian", priors=None),
     "bernoulli": dict(family="bernoulli", priors=None),
@@ -114,25 +77,28 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("centered", [False, True], ids=["non-centred", "centred"])
-@pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
-def test_log_density_is_the_kernels_on_the_original_scale(case, centered):
-    spec, X_z, y, codes = _case(**case)
-    if centered and spec.groups is None:
-        pytest.skip("no group effects")
+# the centred parameterisation exists only with group effects
+_PARAMS = [(name, False) for name in CASES] + [
+    (name, True) for name, case in CASES.items() if case.get("groups")]
+
+
+@pytest.mark.parametrize(("name", "centered"), _PARAMS,
+                         ids=[f"{n}-{'centred' if c else 'non-centred'}" for n, c in _PARAMS])
+def test_log_density_is_the_kernels_on_the_original_scale(name, centered):
+    spec, X_z, y, codes = _case(**CASES[name])
     if centered:
         spec = dataclasses.replace(spec, groups=dataclasses.replace(spec.groups, centered=True))
     X = X_z * spec.standardizer.scale + spec.standardizer.center
     y_fit = y.astype(np.int64) if spec.family != "gaussian" else y
     theta = np.random.default_rng(2).normal(scale=0.7, size=_n_dim(spec))
-    expected = hand_log_density(spec, X_z, y, codes, theta) + _jacobian(spec)
+    expected = hand_log_density(spec, X_z, y, codes, theta) + jacobian(spec)
     model = build_reference_model(spec, X, y_fit, codes)
-    got = model.compile_logp()(_original_point(model, spec, theta))
+    got = model.compile_logp()(reference_point(model, spec, theta))
     np.testing.assert_allclose(got, expected, rtol=1e-9)
 
     weighted = build_reference_model(spec, X, y_fit, codes, sample_weight=np.full(len(y), 2.0))
-    expected_2 = hand_log_density(spec, X_z, y, codes, theta, weight=2.0) + _jacobian(spec)
-    np.testing.assert_allclose(weighted.compile_logp()(_original_point(weighted, spec, theta)),
+    expected_2 = hand_log_density(spec, X_z, y, codes, theta, weight=2.0) + jacobian(spec)
+    np.testing.assert_allclose(weighted.compile_logp()(reference_point(weighted, spec, theta)),
                                expected_2, rtol=1e-9)
 
 
