@@ -239,12 +239,12 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
             mean, cov = moments
         else:
             draws = np.column_stack([posterior.intercept[:, 0], posterior.coef[:, :, 0]])
-            mean = draws.mean(axis=0)
+            mean = _draw_mean(draws)
             cov = np.cov(draws, rowvar=False).reshape(draws.shape[1], draws.shape[1])
         self.intercept_ = float(mean[0])
         self.coef_ = mean[1:]
         self.coef_cov_ = cov
-        self.sigma_ = float(posterior.sigma.mean())
+        self.sigma_ = float(_draw_mean(posterior.sigma[:, None])[0])
 
     def predict(self, X, return_std: bool = False):
         """Posterior mean prediction, optionally with its predictive std.
@@ -369,3 +369,9 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
             return posterior.quantiles(X_design, q)
         return posterior.gaussian_predictive_quantiles(X_design, q)
 
+
+def _draw_mean(draws: np.ndarray) -> np.ndarray:
+    """Column means of ``draws``; a fixed value (the same in every draw) is its
+    own mean exactly, not a sum of copies divided by their count."""
+    constant = np.all(draws == draws[:1], axis=0)
+    return np.where(constant, draws[0], draws.mean(axis=0))
