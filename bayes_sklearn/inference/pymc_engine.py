@@ -107,14 +107,40 @@ def _compiled_entry(key: tuple, model) -> _Entry:
     return entry
 
 
+def _shared_names(compiled) -> set[str]:
+    """Names of the data ``compiled.with_data`` takes: the ``pm.Data`` its graph uses.
+
+    nutpie up to 0.16.8 keys ``shared_data`` by name; from 0.16.9 by an
+    internal key, with the variables in ``shared_var_keys`` (read the names
+    there, or the new values would be filtered out and the first fit's data
+    silently reused). CI runs the engine's tests on every 0.16 release.
+    """
+    by_variable = getattr(compiled, "shared_var_keys", None)
+    if by_variable is not None:
+        return {var.name for var in by_variable}
+    if not hasattr(compiled, "shared_data"):
+        raise RuntimeError(
+            f"nutpie {_nutpie_version()} compiled models have neither shared_var_keys nor "
+            "shared_data: this nutpie release is not supported by the PyMC engine."
+        )
+    return set(compiled.shared_data)
+
+
+def _nutpie_version() -> str:
+    from importlib.metadata import version
+
+    return version("nutpie")
+
+
 def _sample_entry(entry: _Entry, values: dict[str, np.ndarray], settings: InferenceSettings):
     import nutpie
 
     from bayes_sklearn.inference.nuts import backend_warnings_filtered
 
     with entry.lock:
+        shared = _shared_names(entry.compiled)
         compiled = entry.compiled.with_data(
-            **{name: value for name, value in values.items() if name in entry.compiled.shared_data}
+            **{name: value for name, value in values.items() if name in shared}
         )
         # nutpie's start points come from the cached model's own shared values
         # (prior centres): give them this fit's values too
