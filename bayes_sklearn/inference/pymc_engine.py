@@ -17,6 +17,7 @@ plain data that pickles and clones.
 from __future__ import annotations
 
 import threading
+from contextlib import nullcontext
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -96,7 +97,7 @@ def _compiled_entry(key: tuple, model) -> _Entry:
 
     from bayes_sklearn.inference.nuts import backend_warnings_filtered
 
-    with backend_warnings_filtered():
+    with backend_warnings_filtered(), _object_string_coords():
         compiled = nutpie.compile_pymc_model(model)
     entry = _Entry(model, compiled)
     with _cache_lock:
@@ -105,6 +106,23 @@ def _compiled_entry(key: tuple, model) -> _Entry:
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
     return entry
+
+
+def _object_string_coords():
+    """Coordinates as object-dtype indexes while nutpie builds and samples a model.
+
+    nutpie keeps the model's coords (and its own ``unconstrained_parameter``
+    names) as ``pd.Index``; under pandas 3 those are string-dtype indexes,
+    which the Rust core of nutpie 0.16.0 refuses ("Coordinate value has
+    incorrect type"). pandas before 2.1 has no such option and needs none.
+    """
+    import pandas as pd
+
+    try:
+        pd.get_option("future.infer_string")
+    except KeyError:  # pandas.errors.OptionError is a KeyError
+        return nullcontext()
+    return pd.option_context("future.infer_string", False)
 
 
 def _shared_names(compiled) -> set[str]:
@@ -146,7 +164,7 @@ def _sample_entry(entry: _Entry, values: dict[str, np.ndarray], settings: Infere
         # (prior centres): give them this fit's values too
         for var in entry.model.data_vars:
             var.set_value(values[var.name])
-        with backend_warnings_filtered():
+        with backend_warnings_filtered(), _object_string_coords():
             return nutpie.sample(
                 compiled,
                 draws=settings.draws,
