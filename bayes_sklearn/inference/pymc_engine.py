@@ -17,7 +17,8 @@ plain data that pickles and clones.
 from __future__ import annotations
 
 import threading
-from contextlib import nullcontext
+import warnings
+from contextlib import ExitStack, nullcontext
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -109,20 +110,32 @@ def _compiled_entry(key: tuple, model) -> _Entry:
 
 
 def _object_string_coords():
-    """Coordinates as object-dtype indexes while nutpie builds and samples a model.
+    """Coordinates as object-dtype indexes while an old nutpie builds and samples.
 
     nutpie keeps the model's coords (and its own ``unconstrained_parameter``
     names) as ``pd.Index``; under pandas 3 those are string-dtype indexes,
     which the Rust core of nutpie 0.16.0 refuses ("Coordinate value has
-    incorrect type"). pandas before 2.1 has no such option and needs none.
+    incorrect type"); 0.16.8 and later take them (CI runs every release).
+    The pandas option that restores object indexes is deprecated in pandas
+    3 (its warning is ours to silence) and absent before 2.1.
     """
     import pandas as pd
 
+    if _version_tuple(_nutpie_version()) >= (0, 16, 8):
+        return nullcontext()
     try:
         pd.get_option("future.infer_string")
     except KeyError:  # pandas.errors.OptionError is a KeyError
         return nullcontext()
-    return pd.option_context("future.infer_string", False)
+    stack = ExitStack()
+    stack.enter_context(warnings.catch_warnings())
+    warnings.filterwarnings("ignore", message=".*future.infer_string")
+    stack.enter_context(pd.option_context("future.infer_string", False))
+    return stack
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split(".")[:3] if part.isdigit())
 
 
 def _shared_names(compiled) -> set[str]:
