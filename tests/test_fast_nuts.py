@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 from bayes_sklearn import BayesianLinearRegression
-from bayes_sklearn.inference import fast_nuts
+from bayes_sklearn.inference import fast_nuts, nutpie_run
 from bayes_sklearn.inference.packing import pack_model
 from bayes_sklearn.inference.settings import InferenceSettings
 from bayes_sklearn.model.spec import resolve_model_spec
@@ -72,7 +72,7 @@ def _recording(bars):
 
 
 def test_progress_snapshot_shows_draws_chains_and_divergences():
-    snapshot = fast_nuts._ProgressSnapshot()
+    snapshot = nutpie_run._ProgressSnapshot()
     bar = _Bar()
     snapshot.show(bar)
     snapshot.record("7 12 0")
@@ -94,18 +94,18 @@ def _trace(n_tune, n_draws, n_dim, offset):
     theta = offset + np.arange(n * n_dim, dtype=float).reshape(n, n_dim)
     draws = {"theta": pa.array(list(theta), pa.list_(pa.float64()))}
     stats = {"tuning": pa.array(tuning)}
-    for k, source in enumerate(fast_nuts._STATS):
+    for k, source in enumerate(nutpie_run._STATS):
         stats[source] = pa.array(offset + 10.0 * k + np.arange(n))
     return draws, stats, theta[~tuning]
 
 
 def test_trace_keeps_post_warmup_rows_with_arviz_stat_names():
     (d1, s1, kept1), (d2, s2, kept2) = _trace(3, 4, 2, 0.0), _trace(3, 4, 2, 1000.0)
-    theta, stats = fast_nuts._trace_to_arrays([d1, d2], [s1, s2], 2)
+    theta, stats = nutpie_run._trace_to_arrays([d1, d2], [s1, s2], 2)
     np.testing.assert_array_equal(theta, np.stack([kept1, kept2]))
-    assert set(stats) == set(fast_nuts._STATS.values())
+    assert set(stats) == set(nutpie_run._STATS.values())
     assert {"tree_depth", "acceptance_rate", "lp", "reached_max_treedepth"} <= set(stats)
-    for k, name in enumerate(fast_nuts._STATS.values()):
+    for k, name in enumerate(nutpie_run._STATS.values()):
         expected = np.stack([offset + 10.0 * k + np.arange(3, 7) for offset in (0.0, 1000.0)])
         np.testing.assert_array_equal(stats[name], expected, err_msg=name)
 
@@ -113,13 +113,13 @@ def test_trace_keeps_post_warmup_rows_with_arviz_stat_names():
 def test_trace_of_unequal_chains_is_refused():
     (d1, s1, _) = _trace(1, 2, 2, 0.0)
     with pytest.raises(ValueError):
-        fast_nuts._trace_to_arrays([d1, d1], [s1], 2)
+        nutpie_run._trace_to_arrays([d1, d1], [s1], 2)
 
 
 @pytest.mark.filterwarnings("ignore::bayes_sklearn.BayesianConvergenceWarning")
 def test_a_fit_with_a_bar_sizes_it_to_every_draw_and_closes_it(monkeypatch, regression_data):
     bars = []
-    monkeypatch.setattr(fast_nuts, "ProgressBar", _recording(bars))
+    monkeypatch.setattr(nutpie_run, "ProgressBar", _recording(bars))
     X, y = regression_data
     BayesianLinearRegression(draws=30, tune=40, chains=2, random_state=0,
                              progressbar=True).fit(X, y)
@@ -153,13 +153,13 @@ def test_a_seed_gives_the_same_draws_and_the_stats_come_along():
     np.testing.assert_array_equal(first.coef_z, again.coef_z)
     assert not np.array_equal(first.coef_z, other.coef_z)
     assert first.method == "nuts (nutpie, precompiled)"
-    assert set(first.sample_stats) == set(fast_nuts._STATS.values())
+    assert set(first.sample_stats) == set(nutpie_run._STATS.values())
     assert first.sample_stats["lp"].shape == (2, 15)
 
 
 def test_each_chain_gets_a_core_up_to_the_machine(monkeypatch):
     cores_seen = []
-    real = fast_nuts.nutpie_core()
+    real = nutpie_run.nutpie_core()
 
     class Core:
         lib = real.lib
@@ -168,10 +168,10 @@ def test_each_chain_gets_a_core_up_to_the_machine(monkeypatch):
             cores_seen.append(cores)
             return real.start_sampler(settings, cores, model, progress)
 
-    monkeypatch.setattr(fast_nuts, "nutpie_core", Core)
+    monkeypatch.setattr(nutpie_run, "nutpie_core", Core)
     spec, X_z, y = _spec_and_data()
     for cpus, chains in [(2, 1), (2, 3), (None, 3)]:  # None: the OS does not say
-        monkeypatch.setattr(fast_nuts.os, "cpu_count", lambda: cpus)
+        monkeypatch.setattr(nutpie_run.os, "cpu_count", lambda: cpus)
         fast_nuts.sample_fast_nuts(spec, X_z, y, InferenceSettings(draws=5, tune=5, chains=chains))
     assert cores_seen == [1, 2, 1]
 
@@ -179,7 +179,7 @@ def test_each_chain_gets_a_core_up_to_the_machine(monkeypatch):
 @pytest.mark.filterwarnings("ignore::bayes_sklearn.BayesianConvergenceWarning")
 def test_the_bar_follows_the_sampler_while_it_runs(monkeypatch):
     """Each wait that times out refreshes the bar from nutpie's latest report."""
-    real = fast_nuts.nutpie_core()
+    real = nutpie_run.nutpie_core()
     bars = []
 
     class Sampler:
@@ -202,8 +202,8 @@ def test_the_bar_follows_the_sampler_while_it_runs(monkeypatch):
         def start_sampler(self, *args):
             return Sampler(real.start_sampler(*args))
 
-    monkeypatch.setattr(fast_nuts, "nutpie_core", Core)
-    monkeypatch.setattr(fast_nuts, "ProgressBar", _recording(bars))
+    monkeypatch.setattr(nutpie_run, "nutpie_core", Core)
+    monkeypatch.setattr(nutpie_run, "ProgressBar", _recording(bars))
     spec, X_z, y = _spec_and_data()
     settings = InferenceSettings(draws=10, tune=10, chains=1, progressbar=True)
     fast_nuts.sample_fast_nuts(spec, X_z, y, settings)
