@@ -71,22 +71,27 @@ def test_an_unknown_shape_fails_naming_the_versions(override, expected):
     message = str(error.value)
     assert "nutpie 0.17.2 is installed" in message
     assert _nutpie_core.TESTED_VERSIONS in message
-    assert "nuts_sampler='nutpie'" in message
+    assert "nuts_sampler='pymc'" in message
     assert isinstance(error.value, ImportError)
 
 
-def test_an_unknown_core_fails_the_fit_before_sampling(monkeypatch, regression_data):
+@pytest.mark.parametrize("sampler", ["auto", "nutpie"])
+def test_an_unknown_core_fails_the_fit_before_sampling(monkeypatch, regression_data, sampler):
+    """On the kernel and on the PyMC engine, whose compilation it also precedes."""
     def refuse():
         raise NutpieVersionError("nutpie 9.9 is installed, but ...")
 
-    from bayes_sklearn.inference import fast_nuts
+    from bayes_sklearn.inference import nutpie_run, pymc_engine
 
-    monkeypatch.setattr(fast_nuts, "nutpie_core", refuse)
+    monkeypatch.setattr(nutpie_run, "nutpie_core", refuse)
+    compiled = pymc_engine.compile_count()
     X, y = regression_data
-    model = BayesianLinearRegression(draws=50, tune=50, chains=1, progressbar=False)
+    model = BayesianLinearRegression(draws=50, tune=50, chains=1, progressbar=False,
+                                     nuts_sampler=sampler)
     with pytest.raises(NutpieVersionError, match="nutpie 9.9"):
         model.fit(X, y)
     assert not hasattr(model, "posterior_")
+    assert pymc_engine.compile_count() == compiled
 
 
 def _grouped(n=120, seed=3):
@@ -173,12 +178,12 @@ def test_start_sampler_passes_its_arguments_in_each_shape():
 
 def test_unknown_entries_are_all_named_in_one_message():
     """An entry without a signature and a missing one: both listed, ';'-separated,
-    with both other samplers offered."""
+    with PyMC's sampler offered (both nutpie paths drive this core)."""
     fake = _fake_core(**{"PyMcModel": None})
     fake.LogpFunc = object()  # present, but no __text_signature__
     with pytest.raises(NutpieVersionError) as error:
         check_core(fake, "0.17.0")
     message = str(error.value)
     assert "LogpFuncNone; PyMcModel is missing" in message
-    assert "nuts_sampler='nutpie' (nutpie's public API on the PyMC model)" in message
-    assert message.endswith("or nuts_sampler='pymc'.")
+    assert "nuts_sampler='nutpie'" not in message
+    assert message.endswith("or fit with nuts_sampler='pymc' (PyMC's own sampler).")

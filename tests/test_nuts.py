@@ -1,6 +1,6 @@
 """The samplers of the PyMC engine (inference/nuts.py, inference/pymc_engine.py), piece by piece.
 
-What reaches ``pm.sample`` and ``nutpie.sample`` from the settings, which
+What reaches ``pm.sample`` and nutpie's core from the settings, which
 warnings and log lines are silenced, and how a trace of the reference model
 becomes a :class:`SamplerResult`, checked with stand-ins for the samplers (no
 compilation); one tiny fit with PyMC's sampler (~1-2 s) checks that the real
@@ -148,37 +148,54 @@ def test_pymc_gets_a_core_per_chain_up_to_the_machine(monkeypatch, cpus, chains,
 
 
 class _Compiled:
-    """nutpie's compiled model, as far as the engine uses it."""
+    """The engine's compiled model, as far as ``_sample_entry`` uses it."""
 
-    shared_data = {"X": None, "x_mean": None}
+    def __init__(self, model):
+        self.model, self.densities = model, []
 
-    def __init__(self, data=None):
-        self.data = data
+    def density(self, values, start):
+        self.densities.append((values, start))
+        return "density"
 
-    def with_data(self, **values):
-        return _Compiled(values)
+    def split(self, draws):
+        return {"coef": draws}
 
 
-def test_settings_reach_nutpie_without_the_warmup(monkeypatch):
-    import nutpie
+def test_settings_and_this_fits_data_reach_nutpie(monkeypatch):
+    """The density gets this fit's data; the start point is PyMC's at this fit's
+    prior values (read from the cached model once its data are set)."""
+    from bayes_sklearn.inference import compiled_model, nutpie_run
 
-    sample = _Recorder()
-    monkeypatch.setattr(nutpie, "sample", sample)
     model = pm.Model()
     with model:
         pm.Data("X", np.zeros((2, 2)))
         pm.Data("x_mean", np.zeros(2))
-    entry = pymc_engine._Entry(model, _Compiled())
+    compiled = _Compiled(model)
+    ran = []
+
+    def run_nuts(density, settings):
+        ran.append((density, settings))
+        return np.ones((3, 7, 2)), {"diverging": np.zeros((3, 7), bool)}
+
+    def start_point(given):
+        assert given is compiled
+        return model["x_mean"].get_value().copy()
+
+    monkeypatch.setattr(nutpie_run, "run_nuts", run_nuts)
+    monkeypatch.setattr(compiled_model, "start_point", start_point)
+    entry = pymc_engine._Entry(model, compiled)
     values = {"X": np.ones((5, 2)), "x_mean": np.full(2, 3.0)}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        assert pymc_engine._sample_entry(entry, values, SETTINGS) == "trace"
+        posterior, stats = pymc_engine._sample_entry(entry, values, SETTINGS)
     assert not caught
-    ((compiled,), kwargs), = sample.calls
-    assert kwargs == dict(draws=7, tune=11, chains=3, seed=42, progress_bar=True,
-                          target_accept=0.93, save_warmup=False)
-    assert compiled.data.keys() == values.keys()
-    # the cached model's own data (nutpie's start points) hold this fit's values
+    assert ran == [("density", SETTINGS)]
+    ((given, start),) = compiled.densities
+    assert given is values
+    np.testing.assert_array_equal(start, [3.0, 3.0])
+    np.testing.assert_array_equal(posterior["coef"], np.ones((3, 7, 2)))
+    assert set(stats) == {"diverging"}
+    # the cached model's own data hold this fit's values
     np.testing.assert_array_equal(model["X"].get_value(), values["X"])
 
 
@@ -209,6 +226,7 @@ def test_the_chosen_sampler_runs_on_the_built_model(monkeypatch, restore_loggers
 
     class Model:
         data_vars = ()
+        dim_lengths = {}
 
     model = Model()
 
@@ -223,7 +241,9 @@ def test_the_chosen_sampler_runs_on_the_built_model(monkeypatch, restore_loggers
 
     def run_nutpie(entry, values, settings):
         ran.append(("nutpie", entry.model, settings))
-        return _trace()
+        trace = _trace()
+        return trace.posterior, {name: trace.sample_stats[name].values
+                                 for name in ("diverging", "step_size")}
 
     monkeypatch.setattr(pymc_model, "build_reference_model", build)
     monkeypatch.setattr(nuts, "_sample_pymc", run_pymc)

@@ -1,6 +1,7 @@
 """The PyMC engine: routing by coverage, the compile-once cache, ``engine_``.
 
-Compiling a structure with nutpie costs ~10 s here, so the tests share two
+Compiling a structure costs ~1-2 s (several more the first time on a machine,
+before PyTensor's and numba's disk caches hold it), so the tests share two
 structures: the linear model with normal priors (forced onto the engine with
 ``nuts_sampler="nutpie"``) and the same model with a prior outside the kernel.
 """
@@ -178,9 +179,9 @@ def test_categorical_group_effects_are_outside_the_kernel():
 
 
 def test_the_cache_is_bounded_and_counts_compilations(monkeypatch):
-    import nutpie
+    from bayes_sklearn.inference import compiled_model
 
-    monkeypatch.setattr(nutpie, "compile_pymc_model", lambda model: ("compiled", model))
+    monkeypatch.setattr(compiled_model, "compile_model", lambda model: ("compiled", model))
     monkeypatch.setattr(pymc_engine, "CACHE_SIZE", 2)
     monkeypatch.setattr(pymc_engine, "_cache", type(pymc_engine._cache)())
     start = pymc_engine.compile_count()

@@ -1,9 +1,10 @@
 """nutpie's compiled core, loaded on its own and checked against the shapes we know.
 
-The default sampler drives ``nutpie._lib`` (``LogpFunc``, ``PyMcModel``,
-``PySampler``...) directly: that skips the wrapper's heavy imports (ArviZ,
-pandas, pyarrow: about 2 s) and PyMC's compilation, but it is not a public
-API. Its call signatures are therefore checked when the core is loaded,
+Both nutpie paths, the default sampler on the precompiled kernel and the
+PyMC engine, drive ``nutpie._lib`` (``LogpFunc``, ``PyMcModel``,
+``PySampler``...) directly (:mod:`~bayes_sklearn.inference.nutpie_run`):
+that skips the wrapper's heavy imports (ArviZ, pandas, pyarrow: about 2 s)
+and its per-process compilation, but it is not a public API. Its call signatures are therefore checked when the core is loaded,
 against every shape seen in the nutpie releases our pin allows; an unknown
 shape raises :class:`NutpieVersionError` naming the versions, never a bare
 ``TypeError`` halfway through a fit.
@@ -99,10 +100,10 @@ def check_core(lib: ModuleType, version: str) -> NutpieCore:
                           for name, sig in unknown.items())
         raise NutpieVersionError(
             f"nutpie {version} is installed, but its compiled core does not have the "
-            f"shape bayes_sklearn's default NUTS sampler was built for (checked on nutpie "
+            f"shape bayes_sklearn's NUTS samplers were built for (checked on nutpie "
             f"{TESTED_VERSIONS}): {found}. Install a checked release, e.g. "
-            f"pip install 'nutpie>=0.16,<=0.16.11', or fit with nuts_sampler='nutpie' "
-            "(nutpie's public API on the PyMC model) or nuts_sampler='pymc'."
+            f"pip install 'nutpie>=0.16,<=0.16.11', or fit with nuts_sampler='pymc' "
+            "(PyMC's own sampler)."
         )
     signature = lib.PySampler.from_pymc.__text_signature__
     return NutpieCore(lib, version, signature == _FROM_PYMC_WITH_CALLBACK)
@@ -115,12 +116,12 @@ def nutpie_core() -> NutpieCore:
         try:
             version = importlib.metadata.version("nutpie")
         except importlib.metadata.PackageNotFoundError:
-            raise ImportError("The default NUTS sampler needs nutpie: pip install nutpie") from None
+            raise ImportError("The NUTS samplers need nutpie: pip install nutpie") from None
         if "nutpie._lib" in sys.modules:
             return check_core(sys.modules["nutpie._lib"], version)
         package = importlib.util.find_spec("nutpie")
         if package is None or not package.submodule_search_locations:
-            raise ImportError("The default NUTS sampler needs nutpie: pip install nutpie")
+            raise ImportError("The NUTS samplers need nutpie: pip install nutpie")
         (path,) = glob.glob(os.path.join(package.submodule_search_locations[0], "_lib*.*"))
         loader = importlib.machinery.ExtensionFileLoader("nutpie._lib", path)
         spec = importlib.util.spec_from_file_location("nutpie._lib", path, loader=loader)

@@ -2,23 +2,24 @@
 
 Models the kernel does not cover (:mod:`bayes_sklearn.inference.coverage`)
 are sampled here, on :func:`~bayes_sklearn.model.pymc_model.build_reference_model`'s
-``pm.Model``, the very model ``to_pymc`` returns. Its data (``X``, ``y_data``,
-weights, group codes, ``x_mean``) and prior parameters are ``pm.Data``, so one
-nutpie compilation serves every fit of the same *structure* (family, sizes,
-prior families, groups layout, weights present, intercept choices): refits,
-CV folds and grid points only swap values with ``compiled.with_data``. No
-data container has a fixed length, so folds of different sizes share it too.
+``pm.Model``, the very model ``to_pymc`` returns, with nutpie's NUTS. Its
+data (``X``, ``y_data``, weights, group codes, ``x_mean``) and prior
+parameters are ``pm.Data``, so one compilation
+(:func:`~bayes_sklearn.inference.compiled_model.compile_model`) serves every
+fit of the same *structure* (family, sizes, prior families, groups layout,
+weights present, intercept choices): refits, CV folds and grid points only
+point the compiled functions at new arrays. No data container has a fixed
+length, so folds of different sizes share it too.
 
 The cache is process-local and bounded (least recently used first out); it
 lives in this module, never on an estimator, so a fitted estimator stays
-plain data that pickles and clones.
+plain data that pickles and clones. Across processes, the compiled code
+itself is cached on disk (see :mod:`~bayes_sklearn.inference.compiled_model`).
 """
 
 from __future__ import annotations
 
 import threading
-import warnings
-from contextlib import ExitStack, nullcontext
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,7 +36,7 @@ CACHE_SIZE = 8
 
 @dataclass
 class _Entry:
-    """One compiled structure: the model it came from and nutpie's compiled model."""
+    """One compiled structure: the model it came from and its compiled functions."""
 
     model: Any
     compiled: Any
@@ -83,8 +84,12 @@ def structure_key(spec: ModelSpec, weighted: bool) -> tuple:
 
 
 def _data_values(model) -> dict[str, np.ndarray]:
-    """The values of every ``pm.Data`` container of ``model``, by name."""
-    return {var.name: var.get_value() for var in model.data_vars}
+    """The values of every ``pm.Data`` container of ``model`` and the lengths of its
+    dims (shared variables too, read by the compiled functions), by name."""
+    values = {name: length.get_value() for name, length in model.dim_lengths.items()
+              if hasattr(length, "get_value")}
+    values.update({var.name: var.get_value() for var in model.data_vars})
+    return values
 
 
 def _compiled_entry(key: tuple, model) -> _Entry:
@@ -94,12 +99,11 @@ def _compiled_entry(key: tuple, model) -> _Entry:
         if entry is not None:
             _cache.move_to_end(key)
             return entry
-    import nutpie
-
+    from bayes_sklearn.inference.compiled_model import compile_model
     from bayes_sklearn.inference.nuts import backend_warnings_filtered
 
-    with backend_warnings_filtered(), _object_string_coords():
-        compiled = nutpie.compile_pymc_model(model)
+    with backend_warnings_filtered():
+        compiled = compile_model(model)
     entry = _Entry(model, compiled)
     with _cache_lock:
         _compilations += 1
@@ -109,85 +113,20 @@ def _compiled_entry(key: tuple, model) -> _Entry:
     return entry
 
 
-def _object_string_coords():
-    """Coordinates as object-dtype indexes while an old nutpie builds and samples.
-
-    nutpie keeps the model's coords (and its own ``unconstrained_parameter``
-    names) as ``pd.Index``; under pandas 3 those are string-dtype indexes,
-    which the Rust core of nutpie 0.16.0 refuses ("Coordinate value has
-    incorrect type"); 0.16.8 and later take them (CI runs every release).
-    The pandas option that restores object indexes is deprecated in pandas
-    3 (its warning is ours to silence) and absent before 2.1.
-    """
-    import pandas as pd
-
-    if _version_tuple(_nutpie_version()) >= (0, 16, 8):
-        return nullcontext()
-    try:
-        pd.get_option("future.infer_string")
-    except KeyError:  # pandas.errors.OptionError is a KeyError
-        return nullcontext()
-    stack = ExitStack()
-    stack.enter_context(warnings.catch_warnings())
-    warnings.filterwarnings("ignore", message=".*future.infer_string")
-    stack.enter_context(pd.option_context("future.infer_string", False))
-    return stack
-
-
-def _version_tuple(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version.split(".")[:3] if part.isdigit())
-
-
-def _shared_names(compiled) -> set[str]:
-    """Names of the data ``compiled.with_data`` takes: the ``pm.Data`` its graph uses.
-
-    nutpie up to 0.16.8 keys ``shared_data`` by name; from 0.16.9 by an
-    internal key, with the variables in ``shared_var_keys`` (read the names
-    there, or the new values would be filtered out and the first fit's data
-    silently reused). CI runs the engine's tests on every 0.16 release.
-    """
-    by_variable = getattr(compiled, "shared_var_keys", None)
-    if by_variable is not None:
-        return {var.name for var in by_variable}
-    if not hasattr(compiled, "shared_data"):
-        raise RuntimeError(
-            f"nutpie {_nutpie_version()} compiled models have neither shared_var_keys nor "
-            "shared_data: this nutpie release is not supported by the PyMC engine."
-        )
-    return set(compiled.shared_data)
-
-
-def _nutpie_version() -> str:
-    from importlib.metadata import version
-
-    return version("nutpie")
-
-
-def _sample_entry(entry: _Entry, values: dict[str, np.ndarray], settings: InferenceSettings):
-    import nutpie
-
-    from bayes_sklearn.inference.nuts import backend_warnings_filtered
+def _sample_entry(entry: _Entry, values: dict[str, np.ndarray], settings: InferenceSettings
+                  ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Draws by variable name and sampler statistics, on this fit's data ``values``."""
+    from bayes_sklearn.inference.compiled_model import start_point
+    from bayes_sklearn.inference.nutpie_run import run_nuts
 
     with entry.lock:
-        shared = _shared_names(entry.compiled)
-        compiled = entry.compiled.with_data(
-            **{name: value for name, value in values.items() if name in shared}
-        )
-        # nutpie's start points come from the cached model's own shared values
-        # (prior centres): give them this fit's values too
+        # PyMC's start points come from the cached model's own data (the prior
+        # centres are pm.Data): give them this fit's values first
         for var in entry.model.data_vars:
             var.set_value(values[var.name])
-        with backend_warnings_filtered(), _object_string_coords():
-            return nutpie.sample(
-                compiled,
-                draws=settings.draws,
-                tune=settings.tune,
-                chains=settings.chains,
-                seed=settings.seed,
-                progress_bar=settings.progressbar,
-                target_accept=settings.target_accept,
-                save_warmup=False,
-            )
+        start = start_point(entry.compiled)
+    draws, stats = run_nuts(entry.compiled.density(values, start), settings)
+    return entry.compiled.split(draws), stats
 
 
 def sample_reference_model(
@@ -210,29 +149,35 @@ def sample_reference_model(
     from bayes_sklearn.inference.nuts import _sample_pymc, quiet_pymc_logging
     from bayes_sklearn.model.pymc_model import build_reference_model
 
+    if sampler != "pymc":
+        from bayes_sklearn.inference import nutpie_run
+
+        nutpie_run.nutpie_core()  # an unknown nutpie fails here, before compiling
     quiet_pymc_logging()
     model = build_reference_model(spec, X_design, y, group_codes, sample_weight=sample_weight)
     if sampler == "pymc":
         idata = _sample_pymc(model, settings)
+        posterior = idata.posterior
+        stats = {name: np.asarray(values) for name, values in idata.sample_stats.items()
+                 if values.dims == ("chain", "draw")}
         method = "nuts (pymc)"
     else:
         entry = _compiled_entry(structure_key(spec, sample_weight is not None), model)
-        idata = _sample_entry(entry, _data_values(model), settings)
+        posterior, stats = _sample_entry(entry, _data_values(model), settings)
         method = "nuts (nutpie)"
     center = None
     if spec.groups is not None:
         center = np.asarray(model["group_center"].get_value())
-    # Per-draw statistics only: some nutpie releases add per-parameter ones
-    # (e.g. the mass matrix), which have no place beside (chain, draw) stats.
-    stats = {name: np.asarray(values) for name, values in idata.sample_stats.items()
-             if values.dims == ("chain", "draw")}
-    return reference_to_result(spec, idata.posterior, method=method, sample_stats=stats,
+    return reference_to_result(spec, posterior, method=method, sample_stats=stats,
                                group_center=center)
 
 
 def reference_to_result(spec: ModelSpec, posterior, method: str,
                         group_center: np.ndarray | None = None, **fields) -> SamplerResult:
     """Original-scale draws of the reference model as a :class:`SamplerResult`.
+
+    ``posterior`` maps variable names to ``(chain, draw, ...)`` arrays (an
+    ArviZ posterior group or a dict).
 
     The inverse of ``posterior_dataset``'s map: ``coef_z = coef * sd(x)``,
     ``intercept_z = intercept + center @ coef`` (the intercept at the
@@ -246,9 +191,10 @@ def reference_to_result(spec: ModelSpec, posterior, method: str,
     m = spec.n_outputs
 
     def values(name: str) -> np.ndarray:
-        return np.asarray(posterior[name].values, dtype=np.float64)
+        return np.asarray(posterior[name], dtype=np.float64)
 
-    coef = values("coef").reshape(*posterior["coef"].shape[:2], spec.n_coef, m)
+    coef = values("coef")
+    coef = coef.reshape(*coef.shape[:2], spec.n_coef, m)
     chains, draws = coef.shape[:2]
     if "intercept" in posterior:
         intercept = values("intercept").reshape(chains, draws, m)

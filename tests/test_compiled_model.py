@@ -1,0 +1,170 @@
+"""The PyMC engine's compiled model (inference/compiled_model.py), against PyMC itself.
+
+The C functions nutpie's core calls are called here through ctypes and
+compared with PyMC's own compilation of the same model (its C backend): the
+log density with the Jacobian and its gradient, on the unconstrained scale,
+and the stored draws (constrained variables and Deterministics). The data are
+read through the header's pointers, so the same compiled functions are
+checked on a second data set of another length.
+"""
+
+import ctypes
+
+import numpy as np
+import pymc as pm
+import pytest
+
+from bayes_sklearn.inference import compiled_model
+from bayes_sklearn.inference.pymc_engine import _data_values
+from bayes_sklearn.model.pymc_model import build_reference_model
+from bayes_sklearn.model.spec import resolve_model_spec
+from bayes_sklearn.priors import HalfNormal, Normal, PyMCPrior
+
+pytest.importorskip("nutpie")
+
+
+def _spec_and_data(n, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2)) * [40.0, 0.05] + [500.0, -2.0]
+    y = 3000.0 + X @ [1.5, -200.0] + rng.normal(scale=20.0, size=n)
+    spec = resolve_model_spec(family="gaussian", coef_names=["a", "b"], X=X, y=y,
+                              prior_noise=PyMCPrior("Gamma", {"alpha": 2.0, "beta": 0.1}),
+                              priors={"a": Normal(0.0, 10.0), "b": HalfNormal(300.0)})
+    return spec, X, y
+
+
+@pytest.fixture(scope="module")
+def compiled():
+    spec, X, y = _spec_and_data(50, 0)
+    model = build_reference_model(spec, X, y)
+    return model, compiled_model.compile_model(model)
+
+
+def _call_logp(compiled, density, x):
+    grad = np.empty(compiled.n_dim)
+    logp = np.empty(1)
+    double_p = ctypes.POINTER(ctypes.c_double)
+    code = compiled.logp.ctypes(compiled.n_dim, x.ctypes.data_as(double_p),
+                                grad.ctypes.data_as(double_p), logp.ctypes.data_as(double_p),
+                                ctypes.c_void_p(density.user_data))
+    return code, logp[0], grad
+
+
+def _call_expand(compiled, density, x):
+    out = np.empty(compiled.n_expanded)
+    double_p = ctypes.POINTER(ctypes.c_double)
+    code = compiled.expand.ctypes(compiled.n_dim, compiled.n_expanded,
+                                  x.ctypes.data_as(double_p), out.ctypes.data_as(double_p),
+                                  ctypes.c_void_p(density.user_data))
+    return code, out
+
+
+def _flat_point(model, x):
+    """The unconstrained vector x as PyMC's point (value variables by name)."""
+    point, start = {}, 0
+    for rv in model.free_RVs:
+        value = model.rvs_to_values[rv]
+        shape = model.initial_point()[value.name].shape
+        size = int(np.prod(shape))
+        point[value.name] = x[start:start + size].reshape(shape)
+        start += size
+    return point
+
+
+@pytest.mark.parametrize("n, seed", [(50, 0), (37, 1)])
+def test_log_density_and_gradient_are_pymcs(compiled, n, seed):
+    """At random unconstrained points, on the first data and on new data (other rows,
+    other prior values are the same structure) read through the header."""
+    model, result = compiled
+    spec, X, y = _spec_and_data(n, seed)
+    reference = build_reference_model(spec, X, y)
+    logp_fn = reference.compile_logp(jacobian=True)
+    dlogp_fn = reference.compile_dlogp(jacobian=True)
+    density = result.density(_data_values(reference), np.zeros(result.n_dim))
+    rng = np.random.default_rng(seed)
+    for _ in range(5):
+        x = rng.normal(size=result.n_dim) * [1.0, 0.01, 0.3, 0.5]
+        code, logp, grad = _call_logp(result, density, x)
+        point = _flat_point(reference, x)
+        assert code == 0
+        np.testing.assert_allclose(logp, logp_fn(point), rtol=1e-10)
+        np.testing.assert_allclose(grad, dlogp_fn(point), rtol=1e-8, atol=1e-8)
+
+
+def test_a_bad_point_or_size_is_refused_with_nutpies_codes(compiled):
+    model, result = compiled
+    density = result.density(_data_values(model), np.zeros(result.n_dim))
+    x = np.full(result.n_dim, np.nan)
+    assert _call_logp(result, density, x)[0] == 1  # PyMC's check sigma > 0 raised
+    x = np.zeros(result.n_dim)
+    x[1] = 800.0  # coef_halfnormal_log__: exp overflows, the log density is -inf
+    assert _call_logp(result, density, x)[0] == 4
+    double_p = ctypes.POINTER(ctypes.c_double)
+    wrong = result.logp.ctypes(result.n_dim + 1, x.ctypes.data_as(double_p),
+                               x.ctypes.data_as(double_p), x.ctypes.data_as(double_p),
+                               ctypes.c_void_p(density.user_data))
+    assert wrong == -1
+
+
+def test_stored_draws_are_the_constrained_values_and_deterministics(compiled):
+    model, result = compiled
+    names = [out.name for out in result.outputs]
+    assert set(names) == {"coef_normal", "coef_halfnormal", "coef", "intercept_c", "intercept",
+                          "sigma"}
+    density = result.density(_data_values(model), np.zeros(result.n_dim))
+    x = np.random.default_rng(2).normal(size=result.n_dim)
+    code, out = _call_expand(result, density, x)
+    assert code == 0
+    split = result.split(out[None, None, :])
+    point = _flat_point(model, x)
+    evaluate = pm.pytensorf.compile(model.value_vars,
+                                    [_constrained(model, name) for name in names],
+                                    on_unused_input="ignore")
+    for name, value in zip(names, evaluate(*[point[v.name] for v in model.value_vars])):
+        np.testing.assert_allclose(split[name][0, 0], value, rtol=1e-12)
+    # a known value: sigma is exp of its log-transformed value variable
+    np.testing.assert_allclose(split["sigma"][0, 0], np.exp(point["sigma_log__"]), rtol=1e-12)
+
+
+def _constrained(model, name):
+    """``name`` as a function of the value variables."""
+    return model.replace_rvs_by_values([model[name]])[0]
+
+
+def test_chains_start_at_pymcs_initial_point_with_its_jitter(compiled):
+    model, result = compiled
+    start = compiled_model.start_point(result)
+    point = model.initial_point()
+    expected = np.concatenate([np.ravel(point[v.name]) for v in model.value_vars])
+    np.testing.assert_array_equal(start, expected)
+    density = result.density(_data_values(model), start)
+    draws = np.array([density.initial_point(seed) for seed in range(200)])
+    assert np.abs(draws - start).max() < 1.0 and np.abs(draws - start).max() > 0.9
+    np.testing.assert_array_equal(density.initial_point(3), density.initial_point(3))
+
+
+def test_data_of_another_shape_are_refused(compiled):
+    model, result = compiled
+    values = _data_values(model)
+    values["X"] = values["X"][:, 0]
+    with pytest.raises(ValueError, match="'X' have 1 dimensions; .* built for 2"):
+        result.density(values, np.zeros(result.n_dim))
+
+
+def test_a_second_compilation_of_the_graph_loads_the_wrappers_from_disk(compiled):
+    """The wrappers hold no data, so numba caches them under PyTensor's key of the
+    graph: a new compilation of the structure (as in a new process) loads them."""
+    model, _ = compiled
+    if compiled_model._graph_cache_key(_jit(model)) is None:
+        pytest.skip("this PyTensor gives no disk-cache keys: wrappers compile per process")
+    spec, X, y = _spec_and_data(44, 3)
+    again = compiled_model.compile_model(build_reference_model(spec, X, y))
+    assert again.logp.cache_hits == 1 and again.expand.cache_hits == 1
+
+
+def _jit(model):
+    import pytensor
+
+    fn = pytensor.function([], model.logp(), mode="NUMBA",
+                           givens=[(v, model.initial_point()[v.name]) for v in model.value_vars])
+    return fn.vm.jit_fn
