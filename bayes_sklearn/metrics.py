@@ -25,6 +25,9 @@ import numpy as np
 from scipy.special import logsumexp
 from sklearn import metrics as skm
 from sklearn.pipeline import Pipeline
+from sklearn.utils.metadata_routing import MetadataRequest
+
+from bayes_sklearn.estimators._base import _validate_sample_weight
 
 _CLASSIFIER_SCORES: dict[str, Callable] = {
     "accuracy": lambda y, proba, classes: skm.accuracy_score(y, classes[np.argmax(proba, axis=1)]),
@@ -133,7 +136,7 @@ def _lookup(table: dict[str, Callable], name: str) -> Callable:
     return table[name]
 
 
-def log_predictive_density(estimator, X, y) -> float:
+def log_predictive_density(estimator, X, y, sample_weight=None) -> float:
     """Mean log pointwise predictive density of ``(X, y)``; higher is better.
 
     ``mean_i log( mean_s p(y_i | theta_s) )`` over the posterior draws
@@ -149,6 +152,11 @@ def log_predictive_density(estimator, X, y) -> float:
         Rows to score on (usually held out).
     y : array-like of shape (n_samples,)
         True targets.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Frequency weights of the rows: the mean over the rows is weighted
+        (as ``sklearn.metrics.log_loss`` weights it), so weight 2 scores the
+        row as two held-out copies, each predicted on its own. Non-negative
+        and finite, not all zero. None means all 1.
 
     Returns
     -------
@@ -170,7 +178,12 @@ def log_predictive_density(estimator, X, y) -> float:
     estimator, X = _bayesian_step(estimator, X, ("log_likelihood",))
     log_lik = np.asarray(estimator.log_likelihood(X, y))
     flat = log_lik.reshape(-1, log_lik.shape[-1])
-    return float(np.mean(logsumexp(flat, axis=0) - np.log(flat.shape[0])))
+    lpd = logsumexp(flat, axis=0) - np.log(flat.shape[0])
+    if sample_weight is not None:
+        # Each copy of a row is scored on its own, so the weights go into the
+        # mean over rows, not into the densities (unlike log_likelihood's).
+        sample_weight = _validate_sample_weight(sample_weight, lpd)
+    return float(np.average(lpd, weights=sample_weight))
 
 
 def crps(estimator, X, y, n_samples: int = 1000, random_state=0) -> float:
@@ -230,11 +243,14 @@ def crps(estimator, X, y, n_samples: int = 1000, random_state=0) -> float:
     return float(np.mean(accuracy - 0.5 * spread))
 
 
-def lpd_scorer(estimator, X, y) -> float:
+def lpd_scorer(estimator, X, y, sample_weight=None) -> float:
     """sklearn scorer: :func:`log_predictive_density` (greater is better).
 
     Pass it as ``scoring=lpd_scorer`` to ``GridSearchCV``,
-    ``cross_val_score`` or ``cross_validate``.
+    ``cross_val_score`` or ``cross_validate``. With
+    ``sklearn.set_config(enable_metadata_routing=True)`` it requests
+    ``sample_weight``, so ``cross_validate(..., params={"sample_weight":
+    w})`` weighs each test fold's score by the fold's weights too.
 
     Parameters
     ----------
@@ -244,6 +260,8 @@ def lpd_scorer(estimator, X, y) -> float:
         Rows to score on.
     y : array-like of shape (n_samples,)
         True targets.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Frequency weights of the rows, as in :func:`log_predictive_density`.
 
     Returns
     -------
@@ -269,7 +287,21 @@ def lpd_scorer(estimator, X, y) -> float:
     >>> bool(np.all(np.isfinite(cross_val_score(pipe, X, y, cv=3, scoring=lpd_scorer))))
     True
     """
-    return log_predictive_density(estimator, X, y)
+    return log_predictive_density(estimator, X, y, sample_weight=sample_weight)
+
+
+def _requests_sample_weight(owner: str) -> Callable[[], MetadataRequest]:
+    """``get_metadata_routing`` of a scorer function that takes ``sample_weight``."""
+    def get_metadata_routing() -> MetadataRequest:
+        request = MetadataRequest(owner=owner)
+        request.score.add_request(param="sample_weight", alias=True)
+        return request
+    return get_metadata_routing
+
+
+# sklearn routes metadata only to the scorers that request it (a function has
+# no set_score_request, so this one asks for its weights itself).
+lpd_scorer.get_metadata_routing = _requests_sample_weight("lpd_scorer")
 
 
 def neg_crps_scorer(estimator, X, y) -> float:

@@ -552,3 +552,130 @@ def test_integer_sample_weight_reaches_the_kernel_as_floats(row_weight):
     np.testing.assert_array_equal(log_density(as_int.header, theta)[1],
                                   log_density(as_float.header, theta)[1])
     assert log_density(as_int.header, theta)[0] == log_density(as_float.header, theta)[0]
+
+
+# --- weighted pointwise log likelihood (LOO/WAIC of the weighted model) -----
+
+def _grouped(X):
+    """X with a group column (labels 0..2) in front, for the hierarchical estimators."""
+    return np.column_stack([np.arange(len(X)) % 3, X])
+
+
+def _fitted_for_log_lik(estimator):
+    """A cheap weighted fit of ``estimator`` on ``_data`` and the rows it was fitted to."""
+    X, y, w = _data()
+    settings = dict(random_state=0, progressbar=False)
+    if estimator in (BayesianLogisticRegression, HierarchicalLogisticRegression):
+        y = (X[:, 0] - 1e3 + np.random.default_rng(1).logistic(scale=30.0, size=len(y)) > 0)
+        y = y.astype(int)
+    if estimator in (HierarchicalRegression, HierarchicalLogisticRegression):
+        X = _grouped(X)
+        settings["group"] = 0
+    if estimator is BayesianLinearRegression:
+        settings.update(inference="exact", draws=150, chains=2)
+    else:
+        settings.update(inference="advi", max_iter=300, draws=150, chains=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = estimator(**settings).fit(X, y, sample_weight=w)
+    return model, X, y, w
+
+
+ALL_ESTIMATORS = [BayesianLinearRegression, BayesianLogisticRegression,
+                  HierarchicalRegression, HierarchicalLogisticRegression]
+
+
+@pytest.mark.parametrize("estimator", ALL_ESTIMATORS)
+def test_weighted_log_likelihood_is_the_weight_times_each_rows_value(estimator):
+    model, X, y, w = _fitted_for_log_lik(estimator)
+    plain = model.log_likelihood(X, y)
+    weighted = model.log_likelihood(X, y, sample_weight=w)
+    assert weighted.shape == plain.shape == (2, 150, len(y))
+    np.testing.assert_allclose(weighted, w * plain, rtol=1e-12)
+    assert np.all(weighted[..., w == 0] == 0.0)
+    # the weights matter: rows of weight 2 and 3 are not their unweighted value
+    assert not np.allclose(weighted[..., 1:3], plain[..., 1:3])
+
+
+@pytest.mark.parametrize("estimator", ALL_ESTIMATORS)
+def test_weighted_log_likelihood_sums_to_that_of_the_duplicated_rows(estimator):
+    # Per draw, the joint log likelihood of the weighted rows is that of the data
+    # with each row repeated w times: the likelihood the weighted fit sampled.
+    model, X, y, w = _fitted_for_log_lik(estimator)
+    repeated = model.log_likelihood(np.repeat(X, w, axis=0), np.repeat(y, w))
+    weighted = model.log_likelihood(X, y, sample_weight=w)
+    np.testing.assert_allclose(weighted.sum(axis=-1), repeated.sum(axis=-1), rtol=1e-10)
+    unweighted = model.log_likelihood(X, y)
+    assert np.all(np.abs(unweighted.sum(axis=-1) - repeated.sum(axis=-1)) > 1e-3)
+
+
+def test_compute_log_likelihood_stores_the_weighted_values_for_loo():
+    import arviz as az
+
+    model, X, y, w = _fitted_for_log_lik(BayesianLinearRegression)
+    idata = model.compute_log_likelihood(X, y, sample_weight=w)
+    stored = idata.log_likelihood["y"]
+    assert stored.dims == ("chain", "draw", "obs")
+    np.testing.assert_array_equal(stored.values, model.log_likelihood(X, y, sample_weight=w))
+    # WAIC's lppd is the sum over rows of log mean_s exp(w_i * log p(y_i | theta_s))
+    flat = stored.values.reshape(-1, len(y))
+    lppd = np.sum(np.log(np.mean(np.exp(flat), axis=0)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # few draws, heavy rows: arviz's warnings
+        waic = az.waic(idata, pointwise=True)
+    np.testing.assert_allclose(waic.elpd_waic + waic.p_waic, lppd, rtol=1e-10)
+    # Without weights it is the unweighted model's again.
+    np.testing.assert_array_equal(model.compute_log_likelihood(X, y).log_likelihood["y"].values,
+                                  model.log_likelihood(X, y))
+
+
+@pytest.mark.parametrize("bad, match", [
+    (-1.0, "(?i)negative"),
+    (np.inf, "infinity|NaN"),
+    (np.nan, "NaN"),
+])
+@pytest.mark.parametrize("method", ["log_likelihood", "compute_log_likelihood"])
+def test_invalid_log_likelihood_weights_are_a_value_error(method, bad, match):
+    model, X, y, _ = _fitted_for_log_lik(BayesianLinearRegression)
+    w = np.ones(len(y))
+    w[3] = bad
+    with pytest.raises(ValueError, match=match):
+        getattr(model, method)(X, y, sample_weight=w)
+    with pytest.raises(ValueError, match="shape"):
+        getattr(model, method)(X, y, sample_weight=np.ones(len(y) + 1))
+    with pytest.raises(ValueError, match="zero"):
+        getattr(model, method)(X, y, sample_weight=np.zeros(len(y)))
+    # nothing was stored by the failed calls
+    assert "log_likelihood" not in model.idata_.groups()
+
+
+def test_weighted_log_predictive_density_is_that_of_the_duplicated_rows():
+    from bayes_sklearn.metrics import log_predictive_density, lpd_scorer
+
+    model, X, y, w = _fitted_for_log_lik(BayesianLinearRegression)
+    want = log_predictive_density(model, np.repeat(X, w, axis=0), np.repeat(y, w))
+    got = log_predictive_density(model, X, y, sample_weight=w)
+    np.testing.assert_allclose(got, want, rtol=1e-10)
+    assert abs(log_predictive_density(model, X, y) - want) > 1e-3 * abs(want)
+    np.testing.assert_allclose(lpd_scorer(model, X, y, sample_weight=w), want, rtol=1e-10)
+    with pytest.raises(ValueError, match="(?i)negative"):
+        log_predictive_density(model, X, y, sample_weight=-np.ones(len(y)))
+
+
+def test_lpd_scorer_gets_the_test_folds_weights_through_metadata_routing():
+    import sklearn
+    from sklearn.model_selection import KFold, cross_validate
+
+    from bayes_sklearn.metrics import log_predictive_density, lpd_scorer
+
+    X, y, w = _data(n=30)
+    with sklearn.config_context(enable_metadata_routing=True):
+        estimator = BayesianLinearRegression(inference="exact", random_state=0)
+        result = cross_validate(estimator.set_fit_request(sample_weight=True), X, y,
+                                cv=KFold(3), scoring=lpd_scorer, params={"sample_weight": w},
+                                return_estimator=True, return_indices=True)
+    for score, fitted, test in zip(result["test_score"], result["estimator"],
+                                   result["indices"]["test"]):
+        rows = np.repeat(test, w[test])
+        np.testing.assert_allclose(score, log_predictive_density(fitted, X[rows], y[rows]),
+                                   rtol=1e-10)

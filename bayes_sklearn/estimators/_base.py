@@ -203,12 +203,7 @@ class BayesianGLMBase(BaseEstimator):
         X, group_labels, group_codes = self._split_groups(X, fitting=True)
         design, X_design, y = self._fit_design(X, y)
         if sample_weight is not None:
-            # A validated copy: the caller's array is never written to.
-            sample_weight = _check_sample_weight(
-                sample_weight, X_design, dtype=np.float64, ensure_non_negative=True, copy=True
-            )
-            if not np.any(sample_weight > 0):  # scikit-learn 1.6 lets all-zero weights through
-                raise ValueError("sample_weight must contain at least one non-zero weight.")
+            sample_weight = _validate_sample_weight(sample_weight, X_design)
         y_fit, _, family, n_outputs, output_names = self._encode_target(y)
         sample_weight = self._likelihood_weights(y, sample_weight)
         spec = self._resolve_spec(design.column_names, X_design, y_fit, family, n_outputs,
@@ -437,7 +432,7 @@ class BayesianGLMBase(BaseEstimator):
             state["_idata"] = None
         return state
 
-    def compute_log_likelihood(self, X, y):
+    def compute_log_likelihood(self, X, y, sample_weight=None):
         """Add the pointwise log likelihood of ``(X, y)`` to ``idata_``, as for ``arviz.loo``.
 
         Like ``pymc.compute_log_likelihood``: the ``log_likelihood`` group
@@ -457,6 +452,12 @@ class BayesianGLMBase(BaseEstimator):
             Rows to evaluate, normally the training rows.
         y : array-like of shape (n_samples,)
             Their targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Frequency weights, as in :meth:`fit` and :meth:`log_likelihood`:
+            row ``i``'s pointwise value is ``w_i * log p(y_i | theta)``. Pass
+            the weights of a weighted fit, so that ``arviz.loo`` scores the
+            weighted model (PSIS-LOO leaves out a row with all its ``w_i``
+            copies at once); without them it scores the unweighted one.
 
         Returns
         -------
@@ -478,7 +479,7 @@ class BayesianGLMBase(BaseEstimator):
         >>> model.idata_.observed_data["y"].shape
         (50,)
         """
-        log_lik = self.log_likelihood(X, y)
+        log_lik = self.log_likelihood(X, y, sample_weight=sample_weight)
         idata = self.idata_
         set_group(idata, "log_likelihood", pointwise_dataset(self.posterior_, log_lik))
         set_group(idata, "observed_data", observed_dataset(np.asarray(y).ravel()))
@@ -510,7 +511,7 @@ class BayesianGLMBase(BaseEstimator):
         _check_finite_design(X_design, self.design_.column_names)
         return X_design
 
-    def log_likelihood(self, X, y) -> np.ndarray:
+    def log_likelihood(self, X, y, sample_weight=None) -> np.ndarray:
         """Pointwise log likelihood of ``(X, y)`` under every posterior draw.
 
         Parameters
@@ -519,6 +520,15 @@ class BayesianGLMBase(BaseEstimator):
             Rows to evaluate (training or held-out).
         y : array-like of shape (n_samples,)
             Their targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Frequency weights, as in :meth:`fit`: row ``i``'s value is
+            ``w_i * log p(y_i | theta)``, the log likelihood of its ``w_i``
+            copies together (as brms's ``log_lik`` of a weighted model).
+            Pass the weights of a weighted fit for ``arviz.loo`` and
+            ``arviz.waic`` of the model that was fitted; LOO then leaves out
+            a row with all its copies at once. ``class_weight`` is not
+            folded in. Non-negative and finite, not all zero. None means
+            all 1.
 
         Returns
         -------
@@ -539,6 +549,13 @@ class BayesianGLMBase(BaseEstimator):
         >>> # the observed targets are far more likely than sign-flipped ones
         >>> bool(model.log_likelihood(X, y).mean() > model.log_likelihood(X, -y).mean())
         True
+
+        Weight 3 is the row three times:
+
+        >>> w = np.array([1, 3, 0, 2, 1])
+        >>> weighted = model.log_likelihood(X[:5], y[:5], sample_weight=w)
+        >>> bool(np.allclose(weighted[:, :, 1], 3 * log_lik[:, :, 1]))
+        True
         """
         X_design, posterior = self._prepare(X)
         y_fit = self._encode_new_target(np.asarray(y))
@@ -546,9 +563,17 @@ class BayesianGLMBase(BaseEstimator):
             raise ValueError(
                 f"X has {X_design.shape[0]} rows but y has {len(y_fit)} values."
             )
+        if sample_weight is not None:
+            sample_weight = _validate_sample_weight(sample_weight, X_design)
         post = self.posterior_
         shape = (post.sizes["chain"], post.sizes["draw"], -1)
-        return posterior.log_likelihood(X_design, y_fit).reshape(shape)
+        log_lik = posterior.log_likelihood(X_design, y_fit).reshape(shape)
+        if sample_weight is None:
+            return log_lik
+        # Weight 0 is the row removed: exactly 0, even where its log likelihood is -inf.
+        weighted = np.zeros_like(log_lik)
+        np.multiply(log_lik, sample_weight, out=weighted, where=sample_weight > 0)
+        return weighted
 
     def summary(self, var_names=None, **kwargs):
         """Posterior summary table (``arviz.summary``) of the model parameters.
@@ -859,6 +884,19 @@ def _iterations(settings: InferenceSettings, result) -> int:
     if settings.method == "nuts":
         return settings.tune + settings.draws
     return 1
+
+
+def _validate_sample_weight(sample_weight, X_design: np.ndarray) -> np.ndarray:
+    """Frequency weights as float64, one per row of ``X_design``: finite, >= 0, not all 0.
+
+    A validated copy: the caller's array is never written to.
+    """
+    sample_weight = _check_sample_weight(
+        sample_weight, X_design, dtype=np.float64, ensure_non_negative=True, copy=True
+    )
+    if not np.any(sample_weight > 0):  # scikit-learn 1.6 lets all-zero weights through
+        raise ValueError("sample_weight must contain at least one non-zero weight.")
+    return sample_weight
 
 
 def _refuse_non_numeric_frame(X) -> None:
