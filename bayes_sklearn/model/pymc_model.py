@@ -128,6 +128,11 @@ def _location_variable(name: str, priors: Sequence, dims: tuple[str, ...],
         if whole:
             return dist(name, **kwargs, dims=dims) if dims else dist(name, **kwargs)
         shape = (len(piece.indices),) + ((n_trailing,) if n_trailing is not None else ())
+        # The parameters' static shape is the piece's: PyMC 5.20 refused a
+        # transformed piece of one entry otherwise (its logp and Jacobian
+        # "broadcast": static length 1 against the data's unknown length).
+        param_shape = shape[:1] + ((1,) if n_trailing is not None else ())
+        kwargs = {key: pt.specify_shape(value, param_shape) for key, value in kwargs.items()}
         parts.append((piece, dist(piece.name, **kwargs, shape=shape)))
     if scalar:
         return pm.Deterministic(name, parts[0][1])
