@@ -15,8 +15,9 @@ source. A new process then compiles nothing it has compiled before; a new
 fit of a compiled structure only writes a new header.
 
 PyTensor internals used: ``Function.vm.jit_fn`` (the jitted graph; also what
-nutpie uses) and ``pytensor.link.numba.cache`` (its cache keys, absent before
-PyTensor 2.3x, in which case the wrappers are compiled once per process).
+nutpie uses) and ``pytensor.link.numba.cache`` (its cache keys; absent in
+older releases such as 2.26, the oldest our pins allow, where the wrappers
+are compiled once per process instead). CI runs these tests on both ends.
 """
 
 from __future__ import annotations
@@ -92,8 +93,12 @@ class CompiledModel:
         return self.outputs[-1].stop if self.outputs else 0
 
     def density(self, values: dict[str, np.ndarray], start: np.ndarray) -> CDensity:
-        """The density on new data: ``values`` by ``pm.Data`` name, chains
-        started at ``start`` jittered by U(-1, 1) (PyMC's default)."""
+        """The density on new data, chains started at ``start`` jittered by
+        U(-1, 1) (PyMC's default).
+
+        ``values`` holds every shared value the functions read, by name: the
+        ``pm.Data`` of a model of the same structure and its dim lengths.
+        """
         arrays, header = [], []
         for slot in self.slots:
             # (np.ascontiguousarray would make a 0-d value 1-d)
@@ -284,10 +289,12 @@ def _graph_cache_key(jit_fn) -> str | None:
     """PyTensor's disk-cache key of a jitted graph, or None (no caching)."""
     try:
         from pytensor import config
-        from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_function_src  # noqa: F401
+        from pytensor.link.numba import cache
     except ImportError:
         return None
-    if not config.numba__cache:
-        return None
+    keys = getattr(cache, "CACHED_SRC_FUNCTIONS", None)
     py_func = getattr(jit_fn, "py_func", None)
-    return None if py_func is None else CACHED_SRC_FUNCTIONS.get(py_func)
+    if (not config.numba__cache or keys is None or py_func is None
+            or not hasattr(cache, "compile_numba_function_src")):
+        return None
+    return keys.get(py_func)
