@@ -30,11 +30,12 @@ That group sets ``NUMBA_DISABLE_JIT=1`` and drops the decorators in its copy
 so the two ``cfunc`` entry points nutpie calls are not mutated. The
 ``fast_nuts`` and ``nutpie_core`` groups sample on the cached kernel (a short
 fit costs ~0.02 s); ``pymc_model`` compiles the PyMC log density (~1 s per
-model) without sampling. Each fit of ``nuts.py`` (PyMC's and nutpie's
-samplers on the PyMC model) compiles the model, about 1 s for PyMC's sampler
-and 8-9 s for nutpie's, warm: the ``nuts`` group checks what reaches
-``pm.sample`` and ``nutpie.sample`` with stand-ins, and makes one tiny fit
-with PyMC's sampler.
+model) without sampling. Each fit of ``nuts.py`` and ``pymc_engine.py``
+(``pm.sample`` and the PyMC engine on the PyMC model) compiles the model,
+about 1 s warm: the ``nuts`` group checks what reaches ``pm.sample`` and
+nutpie's driver with stand-ins, and makes one tiny fit with PyMC's sampler.
+``compiled_model`` calls the engine's C functions through ctypes; a mutant
+of the wrappers' generated source is compiled anew by numba (~3 s).
 """
 
 from __future__ import annotations
@@ -228,6 +229,23 @@ GROUPS = [
     Group("nuts", ["bayes_sklearn/inference/nuts.py", "bayes_sklearn/inference/pymc_engine.py"],
           ["tests/test_nuts.py", "tests/test_pymc_engine.py",
            "tests/test_weights.py::test_pymc_sampler_runs_with_weights"]),
+    # The engine's compiled model, called through ctypes against PyMC's own
+    # log density; nutpie's driver through the kernel's short fits. A mutant of
+    # the generated wrappers' source compiles anew (~3 s).
+    Group("compiled_model", ["bayes_sklearn/inference/compiled_model.py",
+                             "bayes_sklearn/inference/nutpie_run.py"],
+          ["tests/test_compiled_model.py", "tests/test_fast_nuts.py",
+           "tests/test_nuts.py::test_settings_and_this_fits_data_reach_nutpie",
+           "tests/test_pymc_engine.py::test_a_second_fit_of_the_structure_reuses_the_compilation"]),
+    # Which models the kernel covers: the tables it reads, and the equivalence
+    # test's check that every combination it accepts is the PyMC model's.
+    Group("coverage", ["bayes_sklearn/inference/coverage.py"],
+          ["tests/test_pymc_engine.py::test_coverage_reads_the_kernels_tables",
+           "tests/test_pymc_engine.py::test_categorical_group_effects_are_outside_the_kernel",
+           "tests/test_pymc_engine.py::test_a_prior_outside_the_kernel_runs_on_the_engine",
+           "tests/test_pymc_engine.py::test_advi_refuses_a_prior_outside_the_kernel",
+           "tests/test_pymc_engine.py::test_engine_values",
+           "tests/test_priors_pymc.py", "tests/test_engine_equivalence.py"]),
     # Building the PyMC model compiles its logp with pytensor (~1 s per case);
     # the equivalence test compares it with the precompiled kernel, without sampling.
     Group("pymc_model", ["bayes_sklearn/model/pymc_model.py"],
