@@ -77,6 +77,11 @@ class CompiledModel:
         PyMC's initial point function of ``model`` (prior centres, unconstrained).
     value_names : tuple of str
         The value variables in the order of the sampled vector.
+    cache_keys : tuple of (str or None)
+        The disk-cache keys of the logp and expand wrappers (None: not
+        cached). PyTensor's rewrites of one model do not always give the same
+        graph (two variants of one model's graph were seen), so one structure
+        may have more than one key, each compiled once.
     """
 
     model: Any
@@ -87,6 +92,7 @@ class CompiledModel:
     expand: Any
     initial_point: Any
     value_names: tuple[str, ...]
+    cache_keys: tuple[str | None, str | None] = (None, None)
 
     @property
     def n_expanded(self) -> int:
@@ -180,11 +186,12 @@ def compile_model(model) -> CompiledModel:
     by_name = {slot.name: slot for slot in slots}
     logp_slots = [by_name[var.name] for var in logp_fn.get_shared()]
     expand_slots = [by_name[var.name] for var in expand_fn.get_shared()]
-    logp_c = _wrap("logp", _jit_function(logp_fn), logp_slots, offset, n_dim)
-    expand_c = _wrap("expand", _jit_function(expand_fn), expand_slots, offset, n_dim,
-                     position)
+    logp_c, logp_key = _wrap("logp", _jit_function(logp_fn), logp_slots, offset, n_dim)
+    expand_c, expand_key = _wrap("expand", _jit_function(expand_fn), expand_slots, offset,
+                                 n_dim, position)
     return CompiledModel(model, n_dim, tuple(outputs), tuple(slots), logp_c, expand_c,
-                         initial_point, tuple(v.name for v in value_vars))
+                         initial_point, tuple(v.name for v in value_vars),
+                         (logp_key, expand_key))
 
 
 def start_point(compiled: CompiledModel) -> np.ndarray:
@@ -250,8 +257,8 @@ _EXPAND_BODY = """
 
 def _wrap(kind: str, jit_fn, slots: list[_Slot], header_size: int, n_dim: int,
           n_expanded: int = 0):
-    """The C function around ``jit_fn`` (PyTensor's jitted graph), disk-cached where
-    PyTensor gives the graph a cache key."""
+    """The C function around ``jit_fn`` (PyTensor's jitted graph) and its cache key:
+    disk-cached where PyTensor gives the graph a key, else None."""
     import numba
 
     from bayes_sklearn.inference import _kernel
@@ -276,13 +283,13 @@ def _wrap(kind: str, jit_fn, slots: list[_Slot], header_size: int, n_dim: int,
     if graph_key is None:
         local: dict[str, Any] = {}
         exec(compile(source, f"<bayes_sklearn {kind}>", "exec"), env, local)
-        return numba.cfunc(signature, nogil=True)(local[name])
+        return numba.cfunc(signature, nogil=True)(local[name]), None
     from pytensor.link.numba.cache import compile_numba_function_src
 
     digest = hashlib.sha256(f"{source}\n{graph_key}".encode()).hexdigest()
-    function = compile_numba_function_src(source, name, env,
-                                          cache_key=f"bayes_sklearn_{kind}_{digest}")
-    return numba.cfunc(signature, nogil=True, cache=True)(function)
+    key = f"bayes_sklearn_{kind}_{digest}"
+    function = compile_numba_function_src(source, name, env, cache_key=key)
+    return numba.cfunc(signature, nogil=True, cache=True)(function), key
 
 
 def _graph_cache_key(jit_fn) -> str | None:

@@ -40,7 +40,7 @@ class _Entry:
 
     model: Any
     compiled: Any
-    # held while the model's shared values are swapped and sampled
+    # held while the cached model's data are set to a fit's and its start point read
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
