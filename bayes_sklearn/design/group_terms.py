@@ -376,14 +376,43 @@ class GroupTermsDesign:
 
     @classmethod
     def fit(cls, X: Any, terms: Sequence[BarTerm]) -> GroupTermsDesign:
-        """Learn the design of ``terms`` on ``X`` (a DataFrame of any library)."""
+        """Learn the design of ``terms`` on ``X``.
+
+        Parameters
+        ----------
+        X : DataFrame
+            The training rows: a pandas frame, or one of another library
+            (polars, pyarrow), with every column the terms name.
+        terms : sequence of BarTerm
+            The bar terms, as :func:`split_group_terms` gives them.
+
+        Returns
+        -------
+        GroupTermsDesign
+            The fitted design.
+        """
         return cls.fit_transform(X, terms)[0]
 
     @classmethod
     def fit_transform(
         cls, X: Any, terms: Sequence[BarTerm]
     ) -> tuple[GroupTermsDesign, tuple[GroupTermArrays, ...]]:
-        """Learn the design of ``terms`` on ``X``; return it and the training arrays."""
+        """Learn the design of ``terms`` on ``X``; return it and the training arrays.
+
+        Parameters
+        ----------
+        X : DataFrame
+            The training rows, as in :meth:`fit`.
+        terms : sequence of BarTerm
+            The bar terms, as :func:`split_group_terms` gives them.
+
+        Returns
+        -------
+        design : GroupTermsDesign
+            The fitted design.
+        arrays : tuple of GroupTermArrays
+            Per term, the training rows' matrix and level codes (none is -1).
+        """
         frame = as_frame(X)
         terms = tuple(terms)
         _check_columns(terms, [parse_formula(t.lhs).required_variables for t in terms], frame)
@@ -415,9 +444,20 @@ class GroupTermsDesign:
     def transform(self, X: Any, handle_unknown: str = "error") -> tuple[GroupTermArrays, ...]:
         """Replay the fitted design on new rows: per term, its matrix and level codes.
 
-        Levels of a factor unseen in fit get code -1. ``handle_unknown`` is
-        for categorical levels inside a term's left-hand side (``C(x)``), as
-        in :meth:`FormulaDesign.transform`.
+        Parameters
+        ----------
+        X : DataFrame
+            New rows with every column the terms name.
+        handle_unknown : {"error", "ignore"}, default="error"
+            For categorical levels unseen in fit inside a term's left-hand
+            side (``C(x)``): raise, or encode them as the reference level, as
+            in ``FormulaDesign.transform``. Unseen levels of the grouping
+            factor are never an error here: they get code -1.
+
+        Returns
+        -------
+        tuple of GroupTermArrays
+            Per term, in the order of :attr:`terms`.
         """
         frame = as_frame(X)
         needed = [design.model_spec.required_variables for design in self.lhs_designs]
@@ -471,7 +511,7 @@ def _codes_of(factor: list[np.ndarray], keys: tuple[tuple[Any, ...], ...]) -> np
     if len(factor) == 1:
         known = pd.Index([key[0] for key in keys])
         return known.get_indexer(factor[0]).astype(np.int64)
-    known = pd.MultiIndex.from_tuples(keys) if keys else pd.MultiIndex.from_arrays([[]] * len(factor))
+    known = pd.MultiIndex.from_tuples(keys, names=range(len(factor)))
     return known.get_indexer(pd.MultiIndex.from_arrays(factor)).astype(np.int64)
 
 
