@@ -259,6 +259,12 @@ def test_missing_values_in_a_factor_are_refused(radon_like):
         design.transform(radon_like.assign(county=[np.nan, "A", "B", "A", "B"]))
 
 
+def test_a_factor_mixing_types_is_refused():
+    X = pd.DataFrame({"g": ["a", 1, "a"]})
+    with pytest.raises(ValueError, match="grouping column 'g'.*mixes values"):
+        _fit("(1 | g)", X)
+
+
 def test_an_effect_given_twice_is_refused(radon_like):
     with pytest.raises(ValueError, match=re.escape("both give the effect '1|county'")):
         _fit("(1 | county) + (floor | county)", radon_like)

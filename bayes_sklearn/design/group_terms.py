@@ -423,7 +423,7 @@ class GroupTermsDesign:
                 design, matrix = FormulaDesign.fit(frame, term.lhs)
             except ValueError as error:
                 raise ValueError(f"In group term {str(term)!r}: {error}") from None
-            term_keys = _levels_of(factor)
+            term_keys = _levels_of(term, factor)
             designs.append(design)
             names.append(_effect_names(term, design))
             keys.append(term_keys)
@@ -491,14 +491,17 @@ def _factor_values(term: BarTerm, frame: pd.DataFrame) -> list[np.ndarray]:
     return values
 
 
-def _levels_of(factor: list[np.ndarray]) -> tuple[tuple[Any, ...], ...]:
+def _levels_of(term: BarTerm, factor: list[np.ndarray]) -> tuple[tuple[Any, ...], ...]:
     """Observed levels (tuples of column values), sorted column by column as np.unique sorts."""
-    try:
-        per_column = [np.unique(values, return_inverse=True) for values in factor]
-    except TypeError as error:
-        raise ValueError(
-            f"A grouping column mixes values that cannot be sorted together: {error}"
-        ) from None
+    per_column = []
+    for column, values in zip(term.columns, factor):
+        try:
+            per_column.append(np.unique(values, return_inverse=True))
+        except TypeError as error:
+            raise ValueError(
+                f"The grouping column {column!r} of group term {str(term)!r} mixes values "
+                f"that cannot be sorted together ({error}); give it one type, e.g. str."
+            ) from None
     codes = np.stack([inverse.ravel() for _, inverse in per_column], axis=1)
     observed = np.unique(codes, axis=0)
     return tuple(
