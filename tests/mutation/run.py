@@ -232,20 +232,32 @@ GROUPS = [
     # The engine's compiled model, called through ctypes against PyMC's own
     # log density; nutpie's driver through the kernel's short fits. A mutant of
     # the generated wrappers' source compiles anew (~3 s).
+    # (Its empty-disk-cache test recompiles everything, ~30 s per mutant, and is
+    # left to the default test command.)
     Group("compiled_model", ["bayes_sklearn/inference/compiled_model.py",
                              "bayes_sklearn/inference/nutpie_run.py"],
-          ["tests/test_compiled_model.py", "tests/test_fast_nuts.py",
+          [*[f"tests/test_compiled_model.py::{name}" for name in (
+              "test_log_density_and_gradient_are_pymcs",
+              "test_a_bad_point_or_size_is_refused_with_nutpies_codes",
+              "test_stored_draws_are_the_constrained_values_and_deterministics",
+              "test_chains_start_at_pymcs_initial_point_with_its_jitter",
+              "test_data_of_another_shape_are_refused",
+              "test_a_second_compilation_of_the_graph_loads_the_wrappers_from_disk",
+              "test_without_pytensors_cache_keys_the_wrappers_compile_per_process",
+              "test_a_pytensor_without_jitted_functions_is_named_in_the_error")],
+           "tests/test_fast_nuts.py",
            "tests/test_nuts.py::test_settings_and_this_fits_data_reach_nutpie",
            "tests/test_pymc_engine.py::test_a_second_fit_of_the_structure_reuses_the_compilation"]),
-    # Which models the kernel covers: the tables it reads, and the equivalence
-    # test's check that every combination it accepts is the PyMC model's.
+    # Which models the kernel covers: the tables it reads and the routing.
+    # (The equivalence test, which also asks kernel_gap of all its 299 models,
+    # costs ~2.5 min per mutant and is left to the default test command.)
     Group("coverage", ["bayes_sklearn/inference/coverage.py"],
           ["tests/test_pymc_engine.py::test_coverage_reads_the_kernels_tables",
            "tests/test_pymc_engine.py::test_categorical_group_effects_are_outside_the_kernel",
            "tests/test_pymc_engine.py::test_a_prior_outside_the_kernel_runs_on_the_engine",
            "tests/test_pymc_engine.py::test_advi_refuses_a_prior_outside_the_kernel",
            "tests/test_pymc_engine.py::test_engine_values",
-           "tests/test_priors_pymc.py", "tests/test_engine_equivalence.py"]),
+           "tests/test_priors_pymc.py"]),
     # Building the PyMC model compiles its logp with pytensor (~1 s per case);
     # the equivalence test compares it with the precompiled kernel, without sampling.
     Group("pymc_model", ["bayes_sklearn/model/pymc_model.py"],
