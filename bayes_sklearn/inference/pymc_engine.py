@@ -63,12 +63,20 @@ def clear_cache() -> None:
 def structure_key(spec: ModelSpec, weighted: bool) -> tuple:
     """Everything the compiled graph depends on, and nothing it takes as data."""
     from bayes_sklearn.model.pymc_model import _slot_key
+    from bayes_sklearn.model.spec import check_group_term
 
     groups = spec.groups
     group_key = None
     if groups is not None:
         group_key = (groups.n_groups, tuple(groups.varying), bool(groups.centered),
                      tuple(_slot_key(p) for p in groups.sd_priors))
+    # labels and effect names name variables and data, so they are structure;
+    # lkj_eta is data (pm.Data), as are the designs and codes
+    terms = tuple(
+        (term.label, term.effect_names, term.n_levels, term.is_correlated,
+         tuple(_slot_key(p) for p in term.sd_priors))
+        for term in map(check_group_term, spec.group_terms)
+    )
     return (
         spec.family,
         spec.n_coef,
@@ -80,6 +88,7 @@ def structure_key(spec: ModelSpec, weighted: bool) -> tuple:
         bool(weighted),
         bool(spec.fit_intercept),
         bool(spec.intercept_at_mean),
+        terms,
     )
 
 

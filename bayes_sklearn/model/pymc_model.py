@@ -27,6 +27,11 @@ so a compiled model takes new priors as new data
 (hierarchical; see :func:`group_center`) and
 ``sample_weight`` (when weights are given), none of fixed length; the
 observed variable is ``y``, as in ``idata_``'s ``log_likelihood`` group.
+
+lme4-style group terms (``spec.group_terms``, one design each, passed as
+``group_designs``) are a separate path from ``spec.groups``: their effects
+are at x = 0 of their own design, uncentred, with an LKJ prior on the
+correlation of a term's effects (names in :func:`build_reference_model`).
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from bayes_sklearn.model.spec import ModelSpec
+from bayes_sklearn.model.spec import GroupTerm, ModelSpec, check_group_term
 from bayes_sklearn.priors import Constant
 
 
@@ -199,6 +204,103 @@ def _group_effects(spec: ModelSpec, X, codes, x_mean):
     return contribution
 
 
+def lkj_cpc_shapes(n_effects: int, eta):
+    """Beta shapes of the canonical partial correlations of an LKJ(``eta``) matrix.
+
+    Under LKJ(eta) in dimension K the partial correlations of the C-vine,
+    entry (i, j) of the lower triangle being that of effects i and j given
+    effects 0..j-1, are independent, ``2 * Beta(b_j, b_j) - 1`` with
+    ``b_j = eta + (K - 2 - j) / 2`` (Lewandowski, Kurowicka and Joe 2009,
+    section 3.2). Entries are ordered row by row: (1, 0), (2, 0), (2, 1), ...
+    """
+    columns = np.array([j for i in range(1, n_effects) for j in range(i)], dtype=float)
+    return eta + (n_effects - 2 - columns) / 2.0
+
+
+def corr_cholesky(cpc, n_effects: int):
+    """The Cholesky factor of a correlation matrix from its partial correlations.
+
+    ``cpc`` in (-1, 1), ordered as in :func:`lkj_cpc_shapes`; row i of the
+    factor is ``L[i, j] = cpc[i, j] * sqrt(1 - sum_{m < j} L[i, m]**2)`` and
+    its diagonal takes what remains, so every row has unit length.
+    """
+    L = pt.zeros((n_effects, n_effects))
+    L = pt.set_subtensor(L[0, 0], 1.0)
+    entry = 0
+    for i in range(1, n_effects):
+        remaining = 1.0
+        for j in range(i):
+            value = cpc[entry] * pt.sqrt(remaining)
+            L = pt.set_subtensor(L[i, j], value)
+            remaining = remaining - value**2
+            entry += 1
+        L = pt.set_subtensor(L[i, i], pt.sqrt(remaining))
+    return L
+
+
+def _group_term_effects(term: GroupTerm, Z, codes):
+    """Each row's contribution of one group term to ``eta``; defines its variables.
+
+    Non-centred: ``z`` (levels, effects) standard normal, ``b = z * sd``
+    (independent) or ``b = z @ (diag(sd) @ L).T`` with ``L`` the Cholesky
+    factor of the correlation matrix (correlated), so each level's effects
+    have covariance ``diag(sd) @ L @ L.T @ diag(sd)``.
+
+    The LKJ prior is put on the correlation matrix through its partial
+    correlations, ``cpc = 2 * u - 1`` with ``u`` Beta-distributed
+    (:func:`lkj_cpc_shapes`): exactly LKJ(eta), with every matrix on the
+    way positive definite (PyMC's LKJCorr transforms each correlation
+    separately, which leaves the positive-definite set for 3 or more
+    effects), any prior per sd (LKJCholeskyCov takes one ``sd_dist``), and
+    ``eta`` a ``pm.Data``, which neither PyMC class allows in its log density.
+    """
+    label = term.label
+    level, effect = f"{label}__level", f"{label}__effect"
+    sd = _location_variable(f"{label}_sigma", term.sd_priors, (effect,), None)
+    for e, name in enumerate(term.effect_names):
+        pm.Deterministic(f"{name}_sigma", sd[e])
+    offset = pm.Normal(f"{label}_offset", mu=0.0, sigma=1.0, dims=(level, effect))
+    if term.is_correlated:
+        k = term.n_effects
+        eta = pm.Data(f"{label}__lkj_eta", np.asarray(term.lkj_eta, dtype=float))
+        shape = lkj_cpc_shapes(k, eta)
+        u = pm.Beta(f"{label}_corr_cpc", alpha=shape, beta=shape, shape=(k * (k - 1) // 2,))
+        L = corr_cholesky(2.0 * u - 1.0, k)
+        pm.Deterministic(f"{label}_corr", pt.dot(L, L.T), dims=(effect, f"{effect}2"))
+        effects = pt.dot(offset, L.T) * sd[None, :]
+    else:
+        effects = offset * sd[None, :]
+    for e, name in enumerate(term.effect_names):
+        pm.Deterministic(name, effects[:, e], dims=(level,))
+    return (effects[codes] * Z).sum(axis=1)
+
+
+def _check_group_designs(terms: Sequence[GroupTerm], group_designs, n_rows: int
+                         ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The designs as float matrices and int64 codes, checked against their terms."""
+    if group_designs is None or len(group_designs) != len(terms):
+        given = "none" if group_designs is None else len(group_designs)
+        raise ValueError(f"spec.group_terms has {len(terms)} terms; group_designs must give "
+                         f"one (matrix, codes) pair each, got {given}.")
+    checked = []
+    for term, (matrix, codes) in zip(terms, group_designs, strict=True):
+        Z = np.asarray(matrix, dtype=float)
+        if Z.shape != (n_rows, term.n_effects):
+            raise ValueError(f"The design of group term {term.label!r} must have shape "
+                             f"({n_rows}, {term.n_effects}) (rows, effects "
+                             f"{list(term.effect_names)}), got {Z.shape}.")
+        raw = np.asarray(codes)
+        if raw.shape != (n_rows,) or not np.issubdtype(raw.dtype, np.integer):
+            raise ValueError(f"The codes of group term {term.label!r} must be {n_rows} "
+                             f"integers, got shape {raw.shape} of {raw.dtype}.")
+        if n_rows and (raw.min() < 0 or raw.max() >= term.n_levels):
+            raise ValueError(f"The codes of group term {term.label!r} must be in "
+                             f"0..{term.n_levels - 1} (its levels), got {raw.min()}.."
+                             f"{raw.max()}; rows of unseen levels (-1) cannot be fitted.")
+        checked.append((Z, raw.astype(np.int64)))
+    return checked
+
+
 def _likelihood_input(family: str, eta):
     """``eta`` (rows, outputs) as the likelihood takes it: a vector, or all classes' logits."""
     if family == "categorical":
@@ -244,6 +346,7 @@ def build_reference_model(
     *,
     sample_weight: np.ndarray | None = None,
     output_names: Sequence[Any] | None = None,
+    group_designs: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> pm.Model:
     """The PyMC model of ``spec`` on the original scale of ``X_design``.
 
@@ -261,6 +364,11 @@ def build_reference_model(
         Likelihood weights (each row's log density times its weight).
     output_names : sequence, optional
         Non-reference class labels of a categorical model (coords ``class``).
+    group_designs : sequence of (ndarray, ndarray), optional
+        One ``(matrix, codes)`` per ``spec.group_terms`` entry: the term's
+        design of shape (n_samples, n_effects), on the original scale, and
+        each row's level code in ``0..n_levels - 1``. Not supported for the
+        categorical family (ValueError).
 
     Returns
     -------
@@ -274,6 +382,18 @@ def build_reference_model(
         ``group_sd`` and ``group_offset`` (non-centred) or ``group_effect``
         (centred); Deterministics ``intercept``, ``group_effect``,
         ``group_intercept``, ``group_slope``; the observed ``y``.
+
+        Each group term (label ``g``, effects ``"1|g"``, ``"x|g"``) adds the
+        data ``g__design`` and ``g__code``, coords ``g__level`` (its levels)
+        and ``g__effect`` (its effect names; ``g__effect2`` too, the
+        correlation's second axis), the sds ``g_sigma`` (dim ``g__effect``,
+        built as ``coef`` is: one variable, pieces, or data when fixed) and
+        their Deterministics ``"1|g_sigma"``, ``"x|g_sigma"``, the free
+        ``g_offset`` (levels, effects); when correlated, the free
+        ``g_corr_cpc`` (see :func:`_group_term_effects`), the data
+        ``g__lkj_eta`` and the Deterministic ``g_corr``; and the
+        Deterministic deviations ``"1|g"``, ``"x|g"`` (dim ``g__level``).
+        A name that repeats another variable's is a ValueError from PyMC.
     """
     categorical = spec.family == "categorical"
     coords: dict[str, Any] = {"feature": list(spec.coef_names)}
@@ -286,6 +406,19 @@ def build_reference_model(
         coords["effect"] = list(spec.groups.effect_names)
         if spec.groups.varying:
             coords["slope"] = list(spec.groups.effect_names[1:])
+    terms = [check_group_term(term) for term in spec.group_terms]
+    designs = []
+    if terms:
+        if categorical:
+            raise ValueError("Group terms are not supported for the categorical family yet.")
+        designs = _check_group_designs(terms, group_designs, np.shape(X_design)[0])
+    elif group_designs:
+        raise ValueError("group_designs were given, but spec.group_terms is empty.")
+    for term in terms:
+        coords[f"{term.label}__level"] = list(term.levels)
+        coords[f"{term.label}__effect"] = list(term.effect_names)
+        if term.is_correlated:
+            coords[f"{term.label}__effect2"] = list(term.effect_names)
     n_trailing = spec.n_outputs if categorical else None
     with pm.Model(coords=coords) as model:
         X = pm.Data("X", np.asarray(X_design, dtype=float))
@@ -315,6 +448,10 @@ def build_reference_model(
             center = pm.Data("group_center", group_center(spec, X_design, sample_weight),
                              dims="feature")
             eta = eta + _group_effects(spec, X, codes, center)[:, None]
+        for term, (Z, term_codes) in zip(terms, designs):
+            Z_data = pm.Data(f"{term.label}__design", Z)
+            code_data = pm.Data(f"{term.label}__code", term_codes)
+            eta = eta + _group_term_effects(term, Z_data, code_data)[:, None]
         params = [_scale_variable("sigma", spec.noise_prior)] if spec.family == "gaussian" else []
         eta = _likelihood_input(spec.family, eta)
         if sample_weight is None:

@@ -20,7 +20,7 @@ value (:class:`~bayes_sklearn.priors.Constant`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -74,6 +74,87 @@ class GroupSpec:
         return len(self.effect_names)
 
 
+@dataclass(frozen=True)
+class GroupTerm:
+    """One lme4/brms/Bambi group term, ``(1 + x | label)``, for the model.
+
+    Its effects are defined at x = 0 of their design columns, as lme4 and
+    brms define them: the design is used as given, never centred or scaled.
+
+    Attributes
+    ----------
+    label : str
+        The grouping factor, e.g. ``"county"`` or ``"state:county"``.
+    levels : tuple
+        Levels seen in fit; position = integer code.
+    effect_names : tuple of str
+        One per design column, named as Bambi names them: ``"1|county"``,
+        ``"floor|county"``.
+    sd_priors : tuple of priors
+        Prior of each effect's standard deviation across levels, on the
+        original scale of that effect's design column: a scale prior, a
+        PyMC distribution, or a number (a fixed sd, :class:`Constant`).
+    correlated : bool, default=True
+        Whether the effects are correlated (an LKJ prior on their correlation
+        matrix) or independent (lme4's ``||``). A term of one effect is
+        independent either way.
+    lkj_eta : float, default=1.0
+        Shape of the LKJ prior (1: uniform over correlation matrices).
+    """
+
+    label: str
+    levels: tuple
+    effect_names: tuple[str, ...]
+    sd_priors: tuple
+    correlated: bool = True
+    lkj_eta: float = 1.0
+
+    @property
+    def n_levels(self) -> int:
+        return len(self.levels)
+
+    @property
+    def n_effects(self) -> int:
+        return len(self.effect_names)
+
+    @property
+    def is_correlated(self) -> bool:
+        """Whether the model has a correlation matrix for this term."""
+        return self.correlated and self.n_effects > 1
+
+
+def check_group_term(term: GroupTerm) -> GroupTerm:
+    """``term`` validated, with its sd priors as prior objects (numbers: Constant).
+
+    Raises
+    ------
+    ValueError
+        If the term has no levels or effects, its priors do not match its
+        effects one to one or are not on positive numbers, or ``lkj_eta`` is
+        not a positive finite number.
+    """
+    what = f"group term {term.label!r}"
+    if not term.label:
+        raise ValueError("A group term needs a non-empty label.")
+    if term.n_levels == 0 or term.n_effects == 0:
+        raise ValueError(f"The {what} needs at least one level and one effect, got "
+                         f"{term.n_levels} levels and effects {list(term.effect_names)}.")
+    if len(set(term.effect_names)) != term.n_effects:
+        raise ValueError(f"The {what} repeats an effect name: {list(term.effect_names)}.")
+    if len(term.sd_priors) != term.n_effects:
+        raise ValueError(
+            f"The {what} has {term.n_effects} effects {list(term.effect_names)} but "
+            f"{len(term.sd_priors)} sd priors; give one per effect."
+        )
+    eta = term.lkj_eta
+    if isinstance(eta, bool) or not isinstance(eta, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(eta) or eta <= 0:
+        raise ValueError(f"lkj_eta of the {what} must be a positive number, got {eta!r}.")
+    priors = tuple(as_prior(p, role="scale", what=f"the sd of {name!r}")
+                   for p, name in zip(term.sd_priors, term.effect_names))
+    return replace(term, sd_priors=priors, lkj_eta=float(eta))
+
+
 @dataclass(frozen=True, eq=False)
 class ModelSpec:
     """Everything needed to build the model, as plain values.
@@ -97,6 +178,9 @@ class ModelSpec:
         Centering and scaling applied to the design before sampling.
     groups : GroupSpec or None
         Varying effects, for hierarchical models.
+    group_terms : tuple of GroupTerm
+        lme4-style group terms, each with its own design (effects at x = 0);
+        empty for none. Independent of ``groups``.
     fit_intercept : bool
         False: no intercept; ``intercept_prior`` is ``Constant(0.0)``, the
         intercept at x = 0, and the standardizer does not centre.
@@ -115,6 +199,7 @@ class ModelSpec:
     groups: GroupSpec | None = None
     fit_intercept: bool = True
     intercept_at_mean: bool = True
+    group_terms: tuple[GroupTerm, ...] = ()
 
     @property
     def family_obj(self) -> Family:
