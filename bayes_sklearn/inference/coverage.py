@@ -56,6 +56,9 @@ def kernel_gap(spec: ModelSpec) -> str | None:
             return f"the coefficient {name!r} has the prior {prior!r}"
     if spec.family == "gaussian" and not _covered(spec.noise_prior, _SCALE_KINDS):
         return f"the noise scale sigma has the prior {spec.noise_prior!r}"
+    if spec.group_terms:
+        names = ", ".join(repr(term.label) for term in spec.group_terms)
+        return f"the group terms of {names} (lme4-style terms run on the PyMC model)"
     if spec.groups is not None and spec.n_outputs > 1:
         return "group effects in a model of several outputs (categorical)"
     if spec.groups is not None:

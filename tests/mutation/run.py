@@ -253,6 +253,7 @@ GROUPS = [
     # costs ~2.5 min per mutant and is left to the default test command.)
     Group("coverage", ["bayes_sklearn/inference/coverage.py"],
           ["tests/test_pymc_engine.py::test_coverage_reads_the_kernels_tables",
+           "tests/test_pymc_engine.py::test_coverage_of_group_effects_reads_each_sd_prior",
            "tests/test_pymc_engine.py::test_categorical_group_effects_are_outside_the_kernel",
            "tests/test_pymc_engine.py::test_a_prior_outside_the_kernel_runs_on_the_engine",
            "tests/test_pymc_engine.py::test_advi_refuses_a_prior_outside_the_kernel",
