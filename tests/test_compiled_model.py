@@ -149,9 +149,10 @@ def test_chains_start_at_pymcs_initial_point_with_its_jitter(compiled):
     expected = np.concatenate([np.ravel(point[v.name]) for v in model.value_vars])
     np.testing.assert_array_equal(start, expected)
     density = result.density(_data_values(model), start)
+    expected = start + np.random.default_rng(3).uniform(-1.0, 1.0, result.n_dim)
+    np.testing.assert_array_equal(density.initial_point(3), expected)
     draws = np.array([density.initial_point(seed) for seed in range(200)])
     assert np.abs(draws - start).max() < 1.0 and np.abs(draws - start).max() > 0.9
-    np.testing.assert_array_equal(density.initial_point(3), density.initial_point(3))
 
 
 def test_data_of_another_shape_are_refused(compiled):
@@ -188,6 +189,27 @@ def _assert_loaded_where_stored(first, again):
             assert hit == 1, (key, hits)
     assert first.cache_keys[0].startswith("bayes_sklearn_logp_")
     assert first.cache_keys[1].startswith("bayes_sklearn_expand_")
+
+
+def test_another_structure_gets_its_own_compilation(compiled):
+    """A second structure compiled after the first (here: a Normal slope and a
+    HalfNormal noise sd) is its own model, with its own cache keys."""
+    model, first = compiled
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(40, 2)) * [40.0, 0.05] + [500.0, -2.0]
+    y = 3000.0 + X @ [1.5, -200.0] + rng.normal(scale=20.0, size=40)
+    spec = resolve_model_spec(family="gaussian", coef_names=["a", "b"], X=X, y=y,
+                              prior_noise=HalfNormal(50.0))
+    other = build_reference_model(spec, X, y)
+    result = compiled_model.compile_model(other)
+    assert result.n_dim == 4 and result.cache_keys != first.cache_keys
+    density = result.density(_data_values(other), np.zeros(result.n_dim))
+    x = np.random.default_rng(7).normal(size=result.n_dim) * [1.0, 0.01, 0.3, 0.5]
+    code, logp, grad = _call_logp(result, density, x)
+    point = _flat_point(other, x)
+    assert code == 0
+    np.testing.assert_allclose(logp, other.compile_logp(jacobian=True)(point), rtol=1e-10)
+    np.testing.assert_allclose(grad, other.compile_dlogp(jacobian=True)(point), rtol=1e-8)
 
 
 def _skip_without_pytensor_cache():

@@ -63,8 +63,6 @@ class CompiledModel:
 
     Attributes
     ----------
-    model : pymc.Model
-        The model compiled; its ``pm.Data`` values are only the first fit's.
     n_dim : int
         Size of the unconstrained vector nutpie samples.
     outputs : tuple of Output
@@ -84,7 +82,6 @@ class CompiledModel:
         may have more than one key, each compiled once.
     """
 
-    model: Any
     n_dim: int
     outputs: tuple[Output, ...]
     slots: tuple[_Slot, ...]
@@ -189,7 +186,7 @@ def compile_model(model) -> CompiledModel:
     logp_c, logp_key = _wrap("logp", _jit_function(logp_fn), logp_slots, offset, n_dim)
     expand_c, expand_key = _wrap("expand", _jit_function(expand_fn), expand_slots, offset,
                                  n_dim, position)
-    return CompiledModel(model, n_dim, tuple(outputs), tuple(slots), logp_c, expand_c,
+    return CompiledModel(n_dim, tuple(outputs), tuple(slots), logp_c, expand_c,
                          initial_point, tuple(v.name for v in value_vars),
                          (logp_key, expand_key))
 
