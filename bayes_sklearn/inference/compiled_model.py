@@ -172,15 +172,14 @@ def compile_model(model) -> CompiledModel:
         outputs.append(Output(var.name, position, tuple(int(s) for s in shape)))
         position = outputs[-1].stop
 
-    slots, offset, seen = [], 0, set()
+    by_name: dict[str, _Slot] = {}
+    offset = 0
     for var in [*logp_fn.get_shared(), *expand_fn.get_shared()]:
-        if var.name in seen:
-            continue
-        seen.add(var.name)
-        value = np.asarray(var.get_value(borrow=True))
-        slots.append(_Slot(var.name, offset, value.ndim, value.dtype))
-        offset += 1 + value.ndim
-    by_name = {slot.name: slot for slot in slots}
+        if var.name not in by_name:
+            value = np.asarray(var.get_value(borrow=True))
+            by_name[var.name] = _Slot(var.name, offset, value.ndim, value.dtype)
+            offset += 1 + value.ndim
+    slots = list(by_name.values())
     logp_slots = [by_name[var.name] for var in logp_fn.get_shared()]
     expand_slots = [by_name[var.name] for var in expand_fn.get_shared()]
     logp_c, logp_key = _wrap("logp", _jit_function(logp_fn), logp_slots, offset, n_dim)
