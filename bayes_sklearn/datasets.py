@@ -35,6 +35,66 @@ def load_radon() -> pd.DataFrame:
     return frame
 
 
+def _read_packaged_csv(name: str, factors: list[str]) -> pd.DataFrame:
+    """A CSV from ``bayes_sklearn/data`` with the ``factors`` columns read as strings."""
+    with resources.files("bayes_sklearn").joinpath(f"data/{name}").open("r") as handle:
+        return pd.read_csv(handle, dtype={column: str for column in factors})
+
+
+def load_penicillin() -> pd.DataFrame:
+    """Penicillin assay on 24 plates with 6 samples each (lme4's ``Penicillin``).
+
+    A fully crossed design: every one of the six penicillin samples was
+    assayed once on every one of 24 plates (Davies & Goldsmith 1972, via the
+    R package lme4). The standard model is ``diameter ~ 1 + (1 | plate) +
+    (1 | sample)``, two crossed random intercepts. Source and licence:
+    ``bayes_sklearn/data/README.md``.
+
+    Returns
+    -------
+    DataFrame
+        144 rows, columns ``diameter`` (int, mm, diameter of the zone of
+        growth inhibition; response), ``plate`` (str, ``"a"`` .. ``"x"``) and
+        ``sample`` (str, ``"A"`` .. ``"F"``).
+
+    Examples
+    --------
+    >>> from bayes_sklearn.datasets import load_penicillin
+    >>> penicillin = load_penicillin()
+    >>> penicillin.shape, penicillin["plate"].nunique(), penicillin["sample"].nunique()
+    ((144, 3), 24, 6)
+    """
+    return _read_packaged_csv("penicillin.csv", ["plate", "sample"])
+
+
+def load_pastes() -> pd.DataFrame:
+    """Paste strength, 3 casks in each of 10 batches, 2 assays per cask (lme4's ``Pastes``).
+
+    A nested design (Davies & Goldsmith 1972, via the R package lme4): the
+    cask labels ``"a"`` .. ``"c"`` are reused in every batch, so cask ``"a"``
+    of batch ``"A"`` and cask ``"a"`` of batch ``"B"`` are different casks;
+    ``sample`` (``"A:a"`` .. ``"J:c"``, 30 levels) names the cask within its
+    batch. The standard model is ``strength ~ 1 + (1 | batch/cask)``, i.e.
+    ``(1 | batch) + (1 | batch:cask)``. Source and licence:
+    ``bayes_sklearn/data/README.md``.
+
+    Returns
+    -------
+    DataFrame
+        60 rows, columns ``strength`` (float, paste strength; response),
+        ``batch`` (str, ``"A"`` .. ``"J"``), ``cask`` (str, ``"a"`` .. ``"c"``,
+        within batch) and ``sample`` (str, ``batch + ":" + cask``).
+
+    Examples
+    --------
+    >>> from bayes_sklearn.datasets import load_pastes
+    >>> pastes = load_pastes()
+    >>> pastes.shape, pastes[["batch", "cask", "sample"]].nunique().tolist()
+    ((60, 4), [10, 3, 30])
+    """
+    return _read_packaged_csv("pastes.csv", ["batch", "cask", "sample"])
+
+
 def make_logistic_interaction(
     n_samples: int = 250, random_state: int | None = 0
 ) -> tuple[pd.DataFrame, pd.Series]:
