@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from bayes_sklearn.inference.result import SamplerResult
-from bayes_sklearn.model.spec import ModelSpec
-from bayes_sklearn.posterior import GroupEffects, Posterior
+from bayes_sklearn.inference.result import SamplerResult, TermDraws
+from bayes_sklearn.model.spec import GroupTerm, ModelSpec
+from bayes_sklearn.posterior import GroupEffects, Posterior, TermEffects
 
 
 def posterior_dataset(
@@ -64,8 +64,38 @@ def posterior_dataset(
         if varying:
             coords["slope"] = list(groups.effect_names[1:])
             variables["group_slope"] = (("chain", "draw", "group", "slope"), effects.slopes)
+    for term, draws_of in zip(spec.group_terms, result.group_terms):
+        _add_term_variables(term, draws_of, coords, variables)
     used = {dim for dims, _ in variables.values() for dim in dims}
     return xr.Dataset(variables, coords={k: v for k, v in coords.items() if k in used})
+
+
+def term_dims(label: str) -> tuple[str, str, str]:
+    """The dims of a group term's variables: its levels (Bambi's name), effects, and
+    the correlation matrix's second axis."""
+    return f"{label}__factor_dim", f"{label}__effect", f"{label}__effect2"
+
+
+def _add_term_variables(term: GroupTerm, draws: TermDraws, coords: dict, variables: dict) -> None:
+    """Bambi's names: ``"1|g"`` and ``"x|g"`` per level, ``"1|g_sigma"``, and ``"g_corr"``."""
+    level, effect, effect2 = term_dims(term.label)
+    coords[level] = list(term.levels)
+    for e, name in enumerate(term.effect_names):
+        variables[name] = (("chain", "draw", level), draws.effects[..., e])
+        variables[f"{name}_sigma"] = (("chain", "draw"), draws.sd[..., e])
+    if draws.corr is not None:
+        coords[effect] = list(term.effect_names)
+        coords[effect2] = list(term.effect_names)
+        variables[f"{term.label}_corr"] = (("chain", "draw", effect, effect2), draws.corr)
+
+
+def _term_effects(post, term: GroupTerm, flat) -> TermEffects:
+    effects = np.stack([flat(name, term.n_levels) for name in term.effect_names], axis=-1)
+    sd = np.stack([flat(f"{name}_sigma") for name in term.effect_names], axis=-1)
+    corr = None
+    if term.is_correlated:
+        corr = flat(f"{term.label}_corr", term.n_effects, term.n_effects)
+    return TermEffects(effects, sd, corr)
 
 
 def posterior_from_dataset(post, spec: ModelSpec) -> Posterior:
@@ -99,4 +129,5 @@ def posterior_from_dataset(post, spec: ModelSpec) -> Posterior:
         coef=flat("coef", spec.n_coef, spec.n_outputs),
         sigma=flat("sigma") if "sigma" in post else None,
         groups=groups,
+        terms=tuple(_term_effects(post, term, flat) for term in spec.group_terms),
     )

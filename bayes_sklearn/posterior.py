@@ -92,6 +92,66 @@ class GroupEffects:
 
 
 @dataclass(frozen=True, eq=False)
+class TermEffects:
+    """Draws of one lme4-style group term ``(1 + x | g)``, effects at x = 0.
+
+    Attributes
+    ----------
+    effects : ndarray of shape (n_draws, n_levels, n_effects)
+        Each level's deviations, one column per column of the term's design.
+    sd : ndarray of shape (n_draws, n_effects)
+        Standard deviations of the effects across levels.
+    corr : ndarray of shape (n_draws, n_effects, n_effects) or None
+        Correlation matrix of the effects; None when they are independent.
+    """
+
+    effects: np.ndarray
+    sd: np.ndarray
+    corr: np.ndarray | None = None
+
+    @property
+    def n_levels(self) -> int:
+        return self.effects.shape[1]
+
+    def subset(self, index: np.ndarray) -> TermEffects:
+        corr = None if self.corr is None else self.corr[index]
+        return TermEffects(self.effects[index], self.sd[index], corr)
+
+    def draw_levels(self, n_levels: int, rng: np.random.Generator) -> np.ndarray:
+        """Effects of ``n_levels`` new levels per draw, ``(n_draws, n_levels, n_effects)``.
+
+        ``Normal(0, diag(sd) R diag(sd))`` with ``R`` the draw's correlation
+        matrix (the identity when independent).
+        """
+        z = rng.standard_normal((self.sd.shape[0], n_levels, self.sd.shape[1]))
+        if self.corr is not None:
+            z = np.einsum("slf,sef->sle", z, _psd_factor(self.corr))
+        return z * self.sd[:, None, :]
+
+    def with_new_levels(self, n_new: int, rng: np.random.Generator) -> TermEffects:
+        """Append ``n_new`` levels drawn from the fitted distribution of levels."""
+        new = self.draw_levels(n_new, rng)
+        return replace(self, effects=np.concatenate([self.effects, new], axis=1))
+
+    def contribution(self, Z: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """``(n_draws, n_rows)`` effects of each row's level; code -1 means none."""
+        known = codes >= 0
+        out = np.einsum("sne,ne->sn", self.effects[:, np.where(known, codes, 0), :], Z)
+        return np.where(known[None, :], out, 0.0)
+
+
+def _psd_factor(matrices: np.ndarray) -> np.ndarray:
+    """``F`` with ``F @ F.T == M`` per matrix: Cholesky, or from the eigenvalues
+    (clipped at 0) where rounding left a stored correlation near ±1 not quite
+    positive definite."""
+    try:
+        return np.linalg.cholesky(matrices)
+    except np.linalg.LinAlgError:
+        values, vectors = np.linalg.eigh(matrices)
+        return vectors * np.sqrt(np.clip(values, 0.0, None))[..., None, :]
+
+
+@dataclass(frozen=True, eq=False)
 class Posterior:
     """Posterior (or prior) draws in a flat draw axis.
 
@@ -107,6 +167,12 @@ class Posterior:
     group_codes : ndarray of shape (n_rows,) or None
         Group of each row to predict (-1: population level only); set with
         :meth:`with_groups`. Without it predictions are population-level.
+    terms : tuple of TermEffects
+        The lme4-style group terms, in the order of the model's.
+    term_rows : tuple of (ndarray, ndarray) or None
+        Per term, the rows' design ``(n_rows, n_effects)`` and level codes
+        (-1: the term contributes nothing), set with :meth:`with_term_rows`;
+        a ``None`` entry leaves its term out. Without it no term contributes.
     """
 
     family: str
@@ -115,6 +181,8 @@ class Posterior:
     sigma: np.ndarray | None = None
     groups: GroupEffects | None = None
     group_codes: np.ndarray | None = None
+    terms: tuple[TermEffects, ...] = ()
+    term_rows: tuple | None = None
 
     @property
     def n_draws(self) -> int:
@@ -129,7 +197,8 @@ class Posterior:
         sigma = None if self.sigma is None else self.sigma[index]
         groups = None if self.groups is None else self.groups.subset(index)
         return replace(self, intercept=self.intercept[index], coef=self.coef[index],
-                       sigma=sigma, groups=groups)
+                       sigma=sigma, groups=groups,
+                       terms=tuple(term.subset(index) for term in self.terms))
 
     def _rows_per_chunk(self, chunk_bytes: int) -> int:
         per_row = self.n_draws * self.intercept.shape[1] * 8
@@ -138,6 +207,12 @@ class Posterior:
     def with_groups(self, codes: np.ndarray | None) -> Posterior:
         """Bind each row's group code (-1: population level only) for prediction."""
         return replace(self, group_codes=codes)
+
+    def with_term_rows(self, rows) -> Posterior:
+        """Bind each term's rows ``(Z, codes)`` (or None: left out) for prediction."""
+        if len(rows) != len(self.terms):
+            raise ValueError(f"{len(self.terms)} group terms, but rows for {len(rows)}.")
+        return replace(self, term_rows=tuple(rows))
 
     def linear_predictor_chunks(
         self, X: np.ndarray, chunk_bytes: int = CHUNK_BYTES
@@ -162,6 +237,9 @@ class Posterior:
             eta = np.einsum("np,spo->sno", design, coef, optimize=True)
             if self.groups is not None and self.group_codes is not None:
                 eta[..., 0] += self.groups.contribution(design[:, 1:], self.group_codes[rows])
+            for term, bound in zip(self.terms, self.term_rows or ()):
+                if bound is not None:
+                    eta[..., 0] += term.contribution(bound[0][rows], bound[1][rows])
             yield rows, (eta[..., 0] if squeeze else eta)
 
     def map_rows(
@@ -239,9 +317,13 @@ class Posterior:
 
     def _rows(self, index: np.ndarray) -> Posterior:
         """The posterior for predicting the rows at ``index`` only."""
-        if self.group_codes is None:
-            return self
-        return replace(self, group_codes=self.group_codes[index])
+        changes = {}
+        if self.group_codes is not None:
+            changes["group_codes"] = self.group_codes[index]
+        if self.term_rows is not None:
+            changes["term_rows"] = tuple(None if bound is None else (bound[0][index], bound[1][index])
+                                         for bound in self.term_rows)
+        return replace(self, **changes) if changes else self
 
     def std(self, X: np.ndarray) -> np.ndarray:
         """Posterior standard deviation of ``E[y]`` (epistemic uncertainty only)."""

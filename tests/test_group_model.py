@@ -253,8 +253,8 @@ def test_crossed_factors_bernoulli_weighted_match_hand_model():
     spec = _spec(x, y, terms, family="bernoulli")
     reference = build_reference_model(spec, x[:, None], y, sample_weight=w,
                                       group_designs=[(ones, a), (ones, b)])
-    assert reference.named_vars_to_dims["1|a"] == ("a__level",)
-    assert len(reference.coords["b__level"]) == 7
+    assert reference.named_vars_to_dims["1|a"] == ("a__factor_dim",)
+    assert len(reference.coords["b__factor_dim"]) == 7
     with pm.Model() as hand:
         eta, _ = _fixed_part(x, family="bernoulli")
         sd_a, sd_b = pm.HalfNormal("sd_a", F(1.5)), pm.HalfNormal("sd_b", F(0.5))
@@ -287,10 +287,10 @@ def test_nested_factor_names_coords_and_dims():
     dims = reference.named_vars_to_dims
     label = "state:county"
     assert list(reference.coords[f"{label}__effect"]) == ["1|state:county", "x|state:county"]
-    assert list(reference.coords[f"{label}__level"]) == list(design.levels[1])
-    assert dims["1|state:county"] == (f"{label}__level",)
-    assert dims["x|state:county"] == (f"{label}__level",)
-    assert dims[f"{label}_offset"] == (f"{label}__level", f"{label}__effect")
+    assert list(reference.coords[f"{label}__factor_dim"]) == list(design.levels[1])
+    assert dims["1|state:county"] == (f"{label}__factor_dim",)
+    assert dims["x|state:county"] == (f"{label}__factor_dim",)
+    assert dims[f"{label}_offset"] == (f"{label}__factor_dim", f"{label}__effect")
     assert dims[f"{label}_corr"] == (f"{label}__effect", f"{label}__effect2")
     assert dims[f"{label}_sigma"] == (f"{label}__effect",)
     for name in ("1|state:county_sigma", "x|state:county_sigma", "1|state_sigma"):

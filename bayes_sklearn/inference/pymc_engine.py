@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from bayes_sklearn.inference.result import SamplerResult
+from bayes_sklearn.inference.result import SamplerResult, TermDraws
 from bayes_sklearn.inference.settings import InferenceSettings
 from bayes_sklearn.model.spec import ModelSpec
 
@@ -147,13 +147,15 @@ def sample_reference_model(
     sample_weight: np.ndarray | None = None,
     *,
     sampler: str = "nutpie",
+    group_designs=None,
 ) -> SamplerResult:
     """Sample the reference model of ``spec`` on the original-scale data.
 
     ``sampler="nutpie"`` uses the compiled-structure cache; ``"pymc"`` runs
     ``pm.sample`` on a freshly built model. The draws are returned in the
     layout of the rest of the pipeline (standardised design scale), see
-    :func:`reference_to_result`.
+    :func:`reference_to_result`. ``group_designs`` gives one ``(Z, codes)``
+    per ``spec.group_terms`` entry.
     """
     from bayes_sklearn.inference.nuts import _sample_pymc, quiet_pymc_logging
     from bayes_sklearn.model.pymc_model import build_reference_model
@@ -163,7 +165,8 @@ def sample_reference_model(
 
         nutpie_run.nutpie_core()  # an unknown nutpie fails here, before compiling
     quiet_pymc_logging()
-    model = build_reference_model(spec, X_design, y, group_codes, sample_weight=sample_weight)
+    model = build_reference_model(spec, X_design, y, group_codes, sample_weight=sample_weight,
+                                  group_designs=group_designs)
     if sampler == "pymc":
         idata = _sample_pymc(model, settings)
         posterior = idata.posterior
@@ -231,5 +234,27 @@ def reference_to_result(spec: ModelSpec, posterior, method: str,
         method=method,
         group_effect_z=group_effect,
         group_sd_z=group_sd,
+        group_terms=tuple(_term_draws(term, values, chains, draws)
+                          for term in spec.group_terms),
         **fields,
     )
+
+
+def _term_draws(term, values, chains: int, draws: int) -> TermDraws:
+    """A group term's draws under the reference model's names (see ``build_reference_model``).
+
+    A fixed sd (Constant) is data in the model, so it is repeated over the draws.
+    """
+    effects = np.stack([values(name) for name in term.effect_names], axis=-1)
+    sd = np.stack([_draws_or_fixed(values, f"{name}_sigma", prior, chains, draws)
+                   for name, prior in zip(term.effect_names, term.sd_priors)], axis=-1)
+    corr = values(f"{term.label}_corr") if term.is_correlated else None
+    return TermDraws(effects=effects, sd=sd, corr=corr)
+
+
+def _draws_or_fixed(values, name: str, prior, chains: int, draws: int) -> np.ndarray:
+    from bayes_sklearn.priors import Constant
+
+    if isinstance(prior, Constant):
+        return np.full((chains, draws), float(prior.value))
+    return values(name)

@@ -9,6 +9,25 @@ import numpy as np
 
 
 @dataclass(frozen=True, eq=False)
+class TermDraws:
+    """Draws of one lme4-style group term, with chain structure kept.
+
+    Attributes
+    ----------
+    effects : ndarray of shape (n_chains, n_draws, n_levels, n_effects)
+        Each level's deviations (effects at x = 0 of the term's design).
+    sd : ndarray of shape (n_chains, n_draws, n_effects)
+        Standard deviations of the effects across levels.
+    corr : ndarray of shape (n_chains, n_draws, n_effects, n_effects) or None
+        Correlation matrix of the effects; None when independent.
+    """
+
+    effects: np.ndarray
+    sd: np.ndarray
+    corr: np.ndarray | None = None
+
+
+@dataclass(frozen=True, eq=False)
 class SamplerResult:
     """Draws on the standardised design scale, with chain structure kept.
 
@@ -40,6 +59,9 @@ class SamplerResult:
         Whether variational inference met its convergence rule.
     engine : str or None
         ``"kernel"``, ``"pymc"`` or ``"exact"``, set by ``run_inference``.
+    group_terms : tuple of TermDraws
+        One per ``spec.group_terms`` entry (original scale: their designs
+        are never standardised).
     """
 
     intercept_z: np.ndarray
@@ -53,3 +75,4 @@ class SamplerResult:
     converged: bool | None = None
     moments: tuple[np.ndarray, np.ndarray] | None = None
     engine: str | None = None
+    group_terms: tuple[TermDraws, ...] = ()

@@ -44,6 +44,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
+from bayes_sklearn.model.lkj import cpc_shapes
 from bayes_sklearn.model.spec import GroupTerm, ModelSpec, check_group_term
 from bayes_sklearn.priors import Constant
 
@@ -205,16 +206,9 @@ def _group_effects(spec: ModelSpec, X, codes, x_mean):
 
 
 def lkj_cpc_shapes(n_effects: int, eta):
-    """Beta shapes of the canonical partial correlations of an LKJ(``eta``) matrix.
-
-    Under LKJ(eta) in dimension K the partial correlations of the C-vine,
-    entry (i, j) of the lower triangle being that of effects i and j given
-    effects 0..j-1, are independent, ``2 * Beta(b_j, b_j) - 1`` with
-    ``b_j = eta + (K - 2 - j) / 2`` (Lewandowski, Kurowicka and Joe 2009,
-    section 3.2). Entries are ordered row by row: (1, 0), (2, 0), (2, 1), ...
-    """
-    columns = np.array([j for i in range(1, n_effects) for j in range(i)], dtype=float)
-    return eta + (n_effects - 2 - columns) / 2.0
+    """Beta shapes of the canonical partial correlations of an LKJ(``eta``) matrix
+    (see :mod:`bayes_sklearn.model.lkj`)."""
+    return cpc_shapes(n_effects, eta)
 
 
 def corr_cholesky(cpc, n_effects: int):
@@ -255,7 +249,7 @@ def _group_term_effects(term: GroupTerm, Z, codes):
     ``eta`` a ``pm.Data``, which neither PyMC class allows in its log density.
     """
     label = term.label
-    level, effect = f"{label}__level", f"{label}__effect"
+    level, effect = f"{label}__factor_dim", f"{label}__effect"
     sd = _location_variable(f"{label}_sigma", term.sd_priors, (effect,), None)
     for e, name in enumerate(term.effect_names):
         pm.Deterministic(f"{name}_sigma", sd[e])
@@ -384,7 +378,7 @@ def build_reference_model(
         ``group_intercept``, ``group_slope``; the observed ``y``.
 
         Each group term (label ``g``, effects ``"1|g"``, ``"x|g"``) adds the
-        data ``g__design`` and ``g__code``, coords ``g__level`` (its levels)
+        data ``g__design`` and ``g__code``, coords ``g__factor_dim`` (its levels)
         and ``g__effect`` (its effect names; ``g__effect2`` too, the
         correlation's second axis), the sds ``g_sigma`` (dim ``g__effect``,
         built as ``coef`` is: one variable, pieces, or data when fixed) and
@@ -392,7 +386,7 @@ def build_reference_model(
         ``g_offset`` (levels, effects); when correlated, the free
         ``g_corr_cpc`` (see :func:`_group_term_effects`), the data
         ``g__lkj_eta`` and the Deterministic ``g_corr``; and the
-        Deterministic deviations ``"1|g"``, ``"x|g"`` (dim ``g__level``).
+        Deterministic deviations ``"1|g"``, ``"x|g"`` (dim ``g__factor_dim``).
         A name that repeats another variable's is a ValueError from PyMC.
     """
     categorical = spec.family == "categorical"
@@ -415,7 +409,7 @@ def build_reference_model(
     elif group_designs:
         raise ValueError("group_designs were given, but spec.group_terms is empty.")
     for term in terms:
-        coords[f"{term.label}__level"] = list(term.levels)
+        coords[f"{term.label}__factor_dim"] = list(term.levels)
         coords[f"{term.label}__effect"] = list(term.effect_names)
         if term.is_correlated:
             coords[f"{term.label}__effect2"] = list(term.effect_names)
