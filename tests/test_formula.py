@@ -263,7 +263,7 @@ def test_sparse_X_with_formula_is_refused(regression_data):
         ("(", "not a valid formula: Could not find matching"),
         ("size + (", "not a valid formula"),
         ("log(size", "not a valid formula"),
-        ("size | region", "several parts"),
+        ("size | region", "'|' outside parentheses.*'\\(1 \\| county\\)'"),
         ("size + bmi", r"names 'bmi', which X does not have.*columns \['region', 'size'\]"),
         ("foo(size)", r"unknown function\(s\) 'foo'"),
     ],

@@ -230,7 +230,7 @@ def test_the_chosen_sampler_runs_on_the_built_model(monkeypatch, restore_loggers
 
     model = Model()
 
-    def build(*args, sample_weight=None):
+    def build(*args, sample_weight=None, group_designs=None):
         built.append(args)
         assert sample_weight is None
         return model

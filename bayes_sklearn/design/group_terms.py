@@ -474,6 +474,32 @@ class GroupTermsDesign:
         return tuple(arrays)
 
 
+    def row_levels(self, X: Any) -> tuple[np.ndarray, ...]:
+        """Per term, each row's level label (as :attr:`levels` writes them), seen or not.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Rows with every grouping column the terms name.
+
+        Returns
+        -------
+        tuple of ndarray of shape (n_rows,)
+            Object arrays, in the order of :attr:`terms`.
+        """
+        frame = as_frame(X)
+        out = []
+        for term in self.terms:
+            check_columns_known(set(term.columns), frame.columns, str(term))
+            factor = _factor_values(term, frame)
+            if len(factor) == 1:
+                out.append(np.asarray(factor[0], dtype=object))
+            else:
+                out.append(np.array([":".join(map(str, key)) for key in zip(*factor)],
+                                    dtype=object))
+        return tuple(out)
+
+
 def _check_columns(terms: tuple[BarTerm, ...], lhs_needed: list[Any], frame: pd.DataFrame) -> None:
     """Raise naming the columns a term needs that ``frame`` lacks."""
     for term, needed in zip(terms, lhs_needed):

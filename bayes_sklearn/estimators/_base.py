@@ -11,7 +11,7 @@ keeps it until the next fit.
 from __future__ import annotations
 
 from numbers import Integral, Real
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -39,12 +39,40 @@ from bayes_sklearn._progress import CLONE_FLAG, shows_progress
 from bayes_sklearn.design.arrays import ArrayDesign
 from bayes_sklearn.design.formula import HANDLE_UNKNOWN_OPTIONS, FormulaDesign, as_frame
 from bayes_sklearn.design.frames import pandas_if_frame
+from bayes_sklearn.design.group_terms import split_group_terms
+from bayes_sklearn.design.multilevel import MultilevelDesign
 from bayes_sklearn.diagnostics import ConvergenceDiagnostics
 from bayes_sklearn.estimators._fit_result import FitResult, check_convergence
 from bayes_sklearn.inference import InferenceSettings, run_inference
 from bayes_sklearn.model.spec import ModelSpec, resolve_model_spec
 from bayes_sklearn.persistence._registry import register
-from bayes_sklearn.posterior import GroupEffects, Posterior
+from bayes_sklearn.model.lkj import correlation_draws
+from bayes_sklearn.posterior import GroupEffects, Posterior, TermEffects
+
+class ModelInputs(NamedTuple):
+    """What fit hands to inference: the steps of fit before it, done."""
+
+    design: Any
+    X_design: np.ndarray
+    y: np.ndarray
+    spec: ModelSpec
+    group_codes: np.ndarray | None
+    output_names: Any
+    group_labels: Any
+    sample_weight: np.ndarray | None
+    #: one (Z, codes) per group term of the formula, or None
+    group_designs: list | None
+
+
+def _group_terms_input(design, group_arrays):
+    """The group terms' (label, levels, effect names, correlated) and training designs."""
+    if group_arrays is None:
+        return None
+    terms = design.group_terms
+    info = [(bar.label, levels, names, bar.correlated)
+            for bar, levels, names in zip(terms.terms, terms.levels, terms.effect_names)]
+    return info, [arrays.matrix for arrays in group_arrays]
+
 
 COMMON_PARAMETER_CONSTRAINTS: dict[str, list[Any]] = {
     "draws": [Interval(Integral, 1, None, closed="left")],
@@ -169,14 +197,15 @@ class BayesianGLMBase(BaseEstimator):
         and the classifiers' ``classes_``, by ``_encode_target`` (which
         ``sample_prior_predictive`` also relies on to decode labels).
         """
-        design, X_design, y_fit, spec, group_codes, output_names, group_labels, sample_weight = (
-            self._model_inputs(X, y, sample_weight))
+        inputs = self._model_inputs(X, y, sample_weight)
+        spec = inputs.spec
         settings = self._inference_settings()
-        result = run_inference(spec, spec.standardizer.transform(X_design), y_fit, settings,
-                               group_codes, sample_weight=sample_weight)
-        draws_ds = posterior_dataset(spec, result, output_names)
+        result = run_inference(spec, spec.standardizer.transform(inputs.X_design), inputs.y,
+                               settings, inputs.group_codes, sample_weight=inputs.sample_weight,
+                               group_designs=inputs.group_designs)
+        draws_ds = posterior_dataset(spec, result, inputs.output_names)
         return FitResult(
-            design=design,
+            design=inputs.design,
             spec=spec,
             posterior=draws_ds,
             # Only groups whose size grows with draws x parameters: per-row groups
@@ -188,7 +217,7 @@ class BayesianGLMBase(BaseEstimator):
             n_iter=_iterations(settings, result),
             sample_stats=result.sample_stats,
             converged=result.converged,
-            group_labels=group_labels,
+            group_labels=inputs.group_labels,
             engine=result.engine,
             moments=None if result.moments is None
             else spec.standardizer.moments_to_original(*result.moments),
@@ -201,16 +230,18 @@ class BayesianGLMBase(BaseEstimator):
         folded in), the ones the resolved spec's autoscaling used.
         """
         X, group_labels, group_codes = self._split_groups(X, fitting=True)
-        design, X_design, y = self._fit_design(X, y)
+        design, X_design, y, group_arrays = self._fit_design(X, y)
         if sample_weight is not None:
             sample_weight = _validate_sample_weight(sample_weight, X_design)
         y_fit, _, family, n_outputs, output_names = self._encode_target(y)
         sample_weight = self._likelihood_weights(y, sample_weight)
         spec = self._resolve_spec(design.column_names, X_design, y_fit, family, n_outputs,
                                   group_labels, sample_weight=sample_weight,
-                                  design_intercept=getattr(design, "intercept", True))
-        return (design, X_design, y_fit, spec, group_codes, output_names, group_labels,
-                sample_weight)
+                                  design_intercept=getattr(design, "intercept", True),
+                                  group_terms=_group_terms_input(design, group_arrays))
+        group_designs = None if group_arrays is None else [tuple(a) for a in group_arrays]
+        return ModelInputs(design, X_design, y_fit, spec, group_codes, output_names,
+                           group_labels, sample_weight, group_designs)
 
     def to_pymc(self, X, y, sample_weight=None):
         """The estimator's model of ``(X, y)`` as a ``pymc.Model``, not sampled.
@@ -272,10 +303,11 @@ class BayesianGLMBase(BaseEstimator):
 
         self._validate_params()
         unfitted = type(self)(**self.get_params())
-        _, X_design, y_fit, spec, group_codes, output_names, _, sample_weight = (
-            unfitted._model_inputs(X, y, sample_weight))
-        return build_reference_model(spec, X_design, y_fit, group_codes,
-                                     sample_weight=sample_weight, output_names=output_names)
+        inputs = unfitted._model_inputs(X, y, sample_weight)
+        return build_reference_model(inputs.spec, inputs.X_design, inputs.y, inputs.group_codes,
+                                     sample_weight=inputs.sample_weight,
+                                     output_names=inputs.output_names,
+                                     group_designs=inputs.group_designs)
 
     def _set_fitted(
         self, result: FitResult, diagnostics: ConvergenceDiagnostics | None
@@ -315,7 +347,7 @@ class BayesianGLMBase(BaseEstimator):
                                  **self._validate_kwargs())
             design = ArrayDesign.fit(X, getattr(self, "feature_names_in_", None))
             # the backends take a dense design: a sparse X is densified here only
-            return design, design.transform(X, dense=True), y
+            return design, design.transform(X, dense=True), y, None
         # y alone first: validate_data without X would clear feature names
         y = validate_data(self, X="no_validation", y=y, **self._validate_kwargs())
         _check_feature_names(self, X, reset=True)
@@ -324,9 +356,27 @@ class BayesianGLMBase(BaseEstimator):
         check_consistent_length(frame, y)
         if len(frame) == 0:
             raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required.")
-        design, X_design = FormulaDesign.fit(frame, self.formula)
+        group_arrays = None
+        # only a formula with a bar can have group terms; any other goes to formulaic
+        # whole, whose syntax errors we translate
+        if "|" in self.formula and split_group_terms(self.formula)[1]:
+            self._refuse_group_terms()
+            design, X_design, group_arrays = MultilevelDesign.fit(frame, self.formula)
+            terms = design.group_terms
+            for term, names, arrays in zip(terms.terms, terms.effect_names, group_arrays):
+                _check_finite_design(arrays.matrix, [f"{name} of {term}" for name in names])
+        else:
+            design, X_design = FormulaDesign.fit(frame, self.formula)
         _check_finite_design(X_design, design.column_names)
-        return design, X_design, y
+        return design, X_design, y, group_arrays
+
+    def _refuse_group_terms(self) -> None:
+        """Group terms in the formula: only the hierarchical estimators take them."""
+        raise ValueError(
+            f"formula {self.formula!r} has group terms such as '(1 | g)', which "
+            f"{type(self).__name__} does not fit; use HierarchicalRegression or "
+            "HierarchicalLogisticRegression for them."
+        )
 
     def _resolve_spec(
         self,
@@ -338,7 +388,13 @@ class BayesianGLMBase(BaseEstimator):
         group_labels=None,
         sample_weight: np.ndarray | None = None,
         design_intercept: bool = True,
+        group_terms=None,
+        priors: Any = None,
     ) -> ModelSpec:
+        """The resolved model; ``priors`` replaces the ``priors`` parameter when given
+        (the hierarchical estimators pass the coefficients' share of it)."""
+        if group_terms is not None:  # pragma: no cover - refused in _fit_design
+            self._refuse_group_terms()
         # fit_intercept=False or a formula without one ("0 +", "- 1"): no intercept
         fit_intercept = bool(self.fit_intercept and design_intercept)
         return resolve_model_spec(
@@ -349,7 +405,7 @@ class BayesianGLMBase(BaseEstimator):
             n_outputs=n_outputs,
             prior_scale=self.prior_scale,
             prior_intercept_scale=self.prior_intercept_scale,
-            priors=self.priors,
+            priors=self.priors if priors is None else priors,
             prior_noise=getattr(self, "prior_noise", None),
             sample_weight=sample_weight,
             fit_intercept=fit_intercept,
@@ -832,19 +888,24 @@ class BayesianGLMBase(BaseEstimator):
         if kind not in ("outcome", "mean"):
             raise ValueError(f"kind must be 'outcome' or 'mean', got {kind!r}.")
         rng = _generator(random_state)
+        term_rows = None
         if y is not None:
-            spec, X_design, codes, decode = self._prior_spec_from_data(X, y)
+            spec, X_design, codes, term_rows, decode = self._prior_spec_from_data(X, y)
         elif hasattr(self, "model_spec_"):
             check_is_fitted(self)
-            X, _, codes = self._split_groups(X, fitting=False)
-            spec, X_design, decode = self.model_spec_, self._design_matrix(X), self._decode_outcomes
+            spec, decode = self.model_spec_, self._decode_outcomes
+            X_design, codes, term_rows = self._prior_rows(X)
         else:
             raise NotFittedError(
                 f"{type(self).__name__}.sample_prior_predictive needs y (to scale the "
                 "default priors) or a fitted estimator."
             )
         n_groups = None if codes is None else int(codes.max(initial=-1)) + 1
-        prior = prior_draws(spec, n_samples, rng, n_groups).with_groups(codes)
+        term_levels = None if term_rows is None else [
+            int(term_codes.max(initial=-1)) + 1 for _, term_codes in term_rows]
+        prior = prior_draws(spec, n_samples, rng, n_groups, term_levels).with_groups(codes)
+        if term_rows is not None:
+            prior = prior.with_term_rows(term_rows)
         if kind == "mean":
             return _expected_values(prior, X_design)
         return decode(prior.sample_outcomes(X_design, rng))
@@ -852,13 +913,18 @@ class BayesianGLMBase(BaseEstimator):
     def _prior_spec_from_data(self, X, y):
         self._validate_params()
         unfitted = type(self)(**self.get_params())
-        X, group_labels, codes = unfitted._split_groups(X, fitting=True)
-        design, X_design, y = unfitted._fit_design(X, y)
-        y_fit, _, family, n_outputs, _ = unfitted._encode_target(y)
-        spec = unfitted._resolve_spec(design.column_names, X_design, y_fit, family, n_outputs,
-                                      group_labels,
-                                      design_intercept=getattr(design, "intercept", True))
-        return spec, X_design, codes, unfitted._decode_outcomes
+        inputs = unfitted._model_inputs(X, y)
+        return (inputs.spec, inputs.X_design, inputs.group_codes, inputs.group_designs,
+                unfitted._decode_outcomes)
+
+    def _prior_rows(self, X):
+        """Design, group codes and group-term rows of new rows, for prior draws.
+
+        Under the prior every level is new: the group terms' levels unseen in
+        fit each get a code of their own after the known ones.
+        """
+        X, _, codes = self._split_groups(X, fitting=False)
+        return self._design_matrix(X), codes, None
 
     # -- hooks for subclasses ------------------------------------------------
 
@@ -936,12 +1002,15 @@ def _check_finite_design(X_design: np.ndarray, names) -> None:
 
 
 def prior_draws(
-    spec: ModelSpec, n_draws: int, rng: np.random.Generator, n_groups: int | None = None
+    spec: ModelSpec, n_draws: int, rng: np.random.Generator, n_groups: int | None = None,
+    term_levels: list[int] | None = None,
 ) -> Posterior:
     """Draws from the prior of ``spec``, as a :class:`Posterior` value.
 
     Hierarchical specs also get group effects for ``n_groups`` groups (default:
-    the groups of the spec), drawn through the priors of the group scales.
+    the groups of the spec), drawn through the priors of the group scales;
+    each group term gets its ``term_levels`` entry of levels (default: those
+    seen in fit), through its sd priors and LKJ prior.
     """
     m = spec.n_outputs
     intercept_z = spec.intercept_prior.rvs((n_draws, m), rng)
@@ -959,7 +1028,15 @@ def prior_draws(
             sd_z, n_groups, varying,
             spec.standardizer.center[varying], spec.standardizer.scale[varying], rng,
         )
-    return Posterior(spec.family, intercept, coef, sigma, groups)
+    terms = []
+    for k, term in enumerate(spec.group_terms):
+        n_levels = term.n_levels if term_levels is None else max(term_levels[k], 1)
+        sd = np.column_stack([p.rvs(n_draws, rng) for p in term.sd_priors])
+        corr = (correlation_draws(term.n_effects, term.lkj_eta, n_draws, rng)
+                if term.is_correlated else None)
+        empty = TermEffects(np.zeros((n_draws, 0, term.n_effects)), sd, corr)
+        terms.append(empty.with_new_levels(n_levels, rng))
+    return Posterior(spec.family, intercept, coef, sigma, groups, terms=tuple(terms))
 
 
 def _expected_values(posterior: Posterior, X_design: np.ndarray) -> np.ndarray:

@@ -9,13 +9,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
 from bayes_sklearn._messages import format_items
-from bayes_sklearn.design.formula import parse_formula
+from bayes_sklearn.design.formula import as_frame, parse_formula
+from bayes_sklearn.design.group_terms import split_group_terms
+from bayes_sklearn.design.multilevel import MultilevelDesign
 from bayes_sklearn.design.frames import is_sparse, pandas_if_frame
 from bayes_sklearn.estimators._base import _generator
 from bayes_sklearn.estimators.linear import BayesianLinearRegression
 from bayes_sklearn.estimators.logistic import BayesianLogisticRegression
+from bayes_sklearn.model.spec import resolve_group_terms, split_group_priors
 from bayes_sklearn.posterior import Posterior
 
 NEW_GROUP_POLICIES = ("population", "sample", "error")
@@ -24,9 +28,11 @@ NEW_GROUP_POLICIES = ("population", "sample", "error")
 GROUP_PARAMETER_CONSTRAINTS: dict = {
     "group": [None, str, Interval(Integral, 0, None, closed="left")],
     "varying_slopes": [None, list, tuple],
-    "new_groups": [StrOptions(set(NEW_GROUP_POLICIES))],
+    # a dict (per grouping factor) is checked in fit, against the factors
+    "new_groups": [StrOptions(set(NEW_GROUP_POLICIES)), dict],
     "centered": ["boolean"],
     "prior_group_scale": [Interval(Real, 0, None, closed="neither")],
+    "lkj_eta": [Interval(Real, 0, None, closed="neither")],
 }
 
 
@@ -40,11 +46,20 @@ class GroupedEstimatorMixin:
     """
 
     def _split_groups(self, X, fitting: bool):
+        if fitting and isinstance(self.new_groups, dict) and self.group is not None:
+            raise ValueError(
+                "new_groups is a dict (a policy per grouping factor), which applies to "
+                "the group terms of a formula; with group= give one of "
+                f"{format_items(NEW_GROUP_POLICIES)}."
+            )
         if self.group is None:
             return X, None, None
         labels, rest = _take_group_column(X, self.group)
-        if fitting and self.formula is not None and isinstance(self.group, str):
-            _refuse_group_in_formula(self.formula, self.group)
+        if fitting and self.formula is not None:
+            if "|" in self.formula and split_group_terms(self.formula)[1]:
+                self._refuse_group_terms()
+            if isinstance(self.group, str):
+                _refuse_group_in_formula(self.formula, self.group)
         if fitting:
             if rest.shape[1] == 0:
                 raise ValueError(
@@ -73,6 +88,122 @@ class GroupedEstimatorMixin:
         super()._set_fitted(result, diagnostics)
         if result.group_labels is not None:
             self.groups_ = result.group_labels
+        if result.spec.group_terms:
+            self.group_levels_ = {term.label: np.asarray(term.levels, dtype=object)
+                                  for term in result.spec.group_terms}
+
+    # -- group terms of the formula ("(1 + x | g)") -----------------------------
+
+    def _refuse_group_terms(self) -> None:
+        """Group terms are this estimator's own; not together with ``group=``."""
+        if self.group is not None:
+            raise ValueError(
+                f"formula {self.formula!r} has group terms and group={self.group!r} is "
+                "set too: give the group effects one way, either as terms of the formula "
+                f"(e.g. '(1 + x | {self.group})') or with group= and varying_slopes=."
+            )
+
+    def _resolve_spec(self, coef_names, X_design, y_fit, family, n_outputs, group_labels=None,
+                      sample_weight=None, design_intercept=True, group_terms=None,
+                      priors: Any = None):
+        if group_terms is None:
+            return super()._resolve_spec(coef_names, X_design, y_fit, family, n_outputs,
+                                         group_labels, sample_weight, design_intercept)
+        if family == "categorical":
+            raise ValueError(
+                f"{type(self).__name__} fits group terms for two classes; y has "
+                f"{n_outputs + 1}: {format_items(self.classes_)}."
+            )
+        info, designs = group_terms
+        labels = [label for label, *_ in info]
+        self._check_new_group_policies(labels)
+        coefficient_priors, sd_priors = split_group_priors(
+            self.priors, [names for _, _, names, _ in info])
+        spec = super()._resolve_spec(coef_names, X_design, y_fit, family, n_outputs,
+                                     sample_weight=sample_weight,
+                                     design_intercept=design_intercept,
+                                     priors=coefficient_priors)
+        terms = resolve_group_terms(
+            info, designs, family=family, y=y_fit, sample_weight=sample_weight,
+            sd_priors=sd_priors, prior_group_scale=float(self.prior_group_scale),
+            lkj_eta=float(self.lkj_eta),
+        )
+        return replace(spec, group_terms=terms)
+
+    def _check_new_group_policies(self, labels: list[str]) -> None:
+        if not isinstance(self.new_groups, dict):
+            return
+        for key, policy in self.new_groups.items():
+            if key not in labels:
+                raise ValueError(
+                    f"new_groups names {key!r}, which is not a grouping factor of the "
+                    f"formula's group terms; they are {format_items(labels)}."
+                )
+            if policy not in NEW_GROUP_POLICIES:
+                raise ValueError(
+                    f"new_groups[{key!r}] must be one of {format_items(NEW_GROUP_POLICIES)}, "
+                    f"got {policy!r}."
+                )
+
+    def _new_group_policy(self, label: str) -> str:
+        if isinstance(self.new_groups, dict):
+            return self.new_groups.get(label, "population")
+        return self.new_groups
+
+    def _prepare(self, X):
+        if not isinstance(getattr(self, "design_", None), MultilevelDesign):
+            return super()._prepare(X)
+        check_is_fitted(self)
+        frame = as_frame(X, getattr(self, "feature_names_in_", None))
+        X_design = self._design_matrix(frame)
+        rows = self._term_rows(frame, for_prior=False)
+        posterior = self._posterior()
+        terms = list(posterior.terms)
+        new_levels = [int(codes.max(initial=-1)) + 1 - term.n_levels
+                      for term, (_, codes) in zip(terms, rows)]
+        if any(n > 0 for n in new_levels):
+            rng = _generator(self.random_state)
+            terms = [term.with_new_levels(n, rng) if n > 0 else term
+                     for term, n in zip(terms, new_levels)]
+        return X_design, replace(posterior, terms=tuple(terms)).with_term_rows(rows)
+
+    def _term_rows(self, frame, for_prior: bool) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each term's ``(Z, codes)`` of new rows, unseen levels by ``new_groups``.
+
+        ``"population"`` leaves code -1 (no contribution), ``"sample"`` gives
+        each distinct unseen level a code after the known ones (its effects
+        are then drawn), ``"error"`` raises. Under the prior every unseen
+        level is sampled.
+        """
+        design = self.design_.group_terms
+        arrays = self.design_.group_arrays(frame, self.handle_unknown)
+        row_levels = None
+        rows = []
+        for term, (Z, codes) in zip(self.model_spec_.group_terms, arrays):
+            unseen = codes < 0
+            policy = "sample" if for_prior else self._new_group_policy(term.label)
+            if unseen.any() and policy != "population":
+                if row_levels is None:
+                    row_levels = dict(zip((t.label for t in self.model_spec_.group_terms),
+                                          design.row_levels(frame)))
+                new = row_levels[term.label][unseen].astype(str)
+                if policy == "error":
+                    raise ValueError(
+                        f"X has levels of {term.label!r} not seen during fit: "
+                        f"{format_items(sorted(set(new)))}. Set new_groups='population' "
+                        "or 'sample' (or a dict per grouping factor) to predict for them."
+                    )
+                _, inverse = np.unique(new, return_inverse=True)
+                codes = codes.copy()
+                codes[unseen] = term.n_levels + inverse.ravel()
+            rows.append((Z, codes))
+        return rows
+
+    def _prior_rows(self, X):
+        if not isinstance(getattr(self, "design_", None), MultilevelDesign):
+            return super()._prior_rows(X)
+        frame = as_frame(X, getattr(self, "feature_names_in_", None))
+        return self._design_matrix(frame), None, self._term_rows(frame, for_prior=True)
 
     def _posterior_for_rows(self, codes) -> Posterior:
         posterior = self._posterior()
@@ -99,7 +230,23 @@ class GroupedEstimatorMixin:
 class HierarchicalRegression(GroupedEstimatorMixin, BayesianLinearRegression):
     """Linear regression whose intercept (and chosen slopes) vary by group.
 
-    The model, for row ``i`` in group ``g``::
+    Group effects are written in the formula as lme4, brms and Bambi users
+    write them: ``formula="floor + (1 + floor | county)"`` gives each county
+    its own intercept and floor slope, correlated (an LKJ prior on their
+    correlation) and non-centred; ``(1 | a) + (1 | b)`` crossed factors,
+    ``(1 | state/county)`` nested ones, ``(floor || county)`` independent
+    effects. Inside a bar formulaic's grammar applies, and the bar terms are
+    replayed on new rows as the fixed terms are. The grouping columns stay in
+    ``X``. These effects are defined at x = 0 of their design, as in lme4 and
+    brms, and each has its own sd prior, set in ``priors`` by its name
+    (``priors={"1|county": HalfNormal(1.0)}``); the default is
+    ``HalfNormal(prior_group_scale * sd(y) / sd(z))`` for an effect of design
+    column ``z`` (sd(z) = 1 for the intercept's column of ones), rstanarm's
+    autoscaling. Such models run on the PyMC engine (``engine_ == "pymc"``).
+
+    ``group=`` and ``varying_slopes=`` are the older form below, for one
+    grouping column held apart from the features. Its model, for row ``i``
+    in group ``g``::
 
         y_i ~ Normal(intercept + x_i @ coef + b_g0 + sum_k b_gk x_ik, sigma)
         b_gk ~ Normal(0, tau_k)          (partial pooling)
@@ -123,22 +270,30 @@ class HierarchicalRegression(GroupedEstimatorMixin, BayesianLinearRegression):
     varying_slopes : list of str or None, default=None
         Design columns (feature names, or formula terms) whose slopes vary
         by group; the intercept always varies.
-    new_groups : {"population", "sample", "error"}, default="population"
+    new_groups : {"population", "sample", "error"} or dict, default="population"
         Prediction for groups not seen in fit: the population-level line;
         new group effects drawn from the fitted distribution of groups (the
         predictive uncertainty then includes between-group spread); or a
-        ``ValueError``.
+        ``ValueError``. With group terms in the formula, a dict gives a
+        policy per grouping factor (``{"county": "sample"}``; factors it
+        does not name get ``"population"``); a level unseen in one factor
+        leaves the other factors' effects in.
     centered : bool, default=False
         Use the centred parameterisation ``b_gk ~ Normal(0, tau_k)``, which
-        suits groups with much data each.
+        suits groups with much data each (``group=`` form only).
     prior_group_scale : float, default=1.0
         Scale of the half-normal priors of the group standard deviations, in
-        units of ``sd(y)``.
+        units of ``sd(y)`` (per unit of ``z`` for an effect of column ``z``).
+    lkj_eta : float, default=1.0
+        Shape of the LKJ prior on the correlation matrix of each bar term's
+        effects: 1 is uniform over correlation matrices, brms's default
+        ``lkj(1)``; larger values pull the correlations towards 0.
     formula : str or None, default=None
         Right-hand side of a Wilkinson formula evaluated by formulaic on the
-        feature columns of ``X`` (the group column excluded), as in
-        :class:`BayesianLinearRegression`. None uses the feature columns as
-        they are.
+        columns of ``X``, as in :class:`BayesianLinearRegression`, with
+        group terms such as ``(1 + x | g)`` (see above). With ``group=`` the
+        group column is excluded from what the formula sees. None uses the
+        feature columns as they are.
     handle_unknown : {"error", "ignore"}, default="error"
         Categorical levels not seen in ``fit``: raise a ``ValueError``, or
         encode them as the reference level (all dummy columns zero).
@@ -207,11 +362,21 @@ class HierarchicalRegression(GroupedEstimatorMixin, BayesianLinearRegression):
     Attributes
     ----------
     groups_ : ndarray
-        Group labels seen in fit (the ``group`` coordinate of ``posterior_``).
+        Group labels seen in fit (the ``group`` coordinate of ``posterior_``);
+        ``group=`` form only.
+    group_levels_ : dict of str to ndarray
+        Levels seen in fit of each grouping factor of the formula's group
+        terms (``"county"``, ``"state:county"`` for a nested one).
     posterior_ : xarray.Dataset
-        As for the linear model, plus ``group_intercept`` (chain, draw,
-        group), ``group_slope`` (chain, draw, group, slope) and ``group_sd``
-        (chain, draw, effect). ``group_sd`` of the intercept is on the
+        As for the linear model, plus, per group term, its effects by Bambi's
+        names: ``"1|county"`` and ``"floor|county"`` (chain, draw,
+        ``county__factor_dim``), their sds ``"1|county_sigma"`` and
+        ``"floor|county_sigma"``, and the correlation matrix
+        ``"county_corr"`` (chain, draw, ``county__effect``,
+        ``county__effect2``) when the term has correlated effects. The
+        ``group=`` form has ``group_intercept`` (chain, draw, group),
+        ``group_slope`` (chain, draw, group, slope) and ``group_sd``
+        (chain, draw, effect); its ``group_sd`` of the intercept is on the
         standardised scale (spread of group intercepts at the feature
         means); of slopes, per unit of the feature.
     idata_ : arviz.InferenceData
@@ -233,9 +398,11 @@ class HierarchicalRegression(GroupedEstimatorMixin, BayesianLinearRegression):
     >>> from bayes_sklearn import HierarchicalRegression
     >>> from bayes_sklearn.datasets import load_radon
     >>> radon = load_radon()
-    >>> model = HierarchicalRegression(group="county", varying_slopes=["floor"],
+    >>> model = HierarchicalRegression(formula="floor + (1 + floor | county)",
     ...                                progressbar=False)
     >>> model.fit(radon[["floor", "county"]], radon["log_radon"])  # doctest: +SKIP
+    >>> model.posterior_["county_corr"].sel(county__effect="1|county",
+    ...     county__effect2="floor|county").mean()  # doctest: +SKIP
     """
 
     _parameter_constraints: dict = {
@@ -251,6 +418,7 @@ class HierarchicalRegression(GroupedEstimatorMixin, BayesianLinearRegression):
         new_groups: str = "population",
         centered: bool = False,
         prior_group_scale: float = 1.0,
+        lkj_eta: float = 1.0,
         formula: str | None = None,
         handle_unknown: str = "error",
         fit_intercept: bool = True,
@@ -288,9 +456,14 @@ class HierarchicalRegression(GroupedEstimatorMixin, BayesianLinearRegression):
         self.new_groups = new_groups
         self.centered = centered
         self.prior_group_scale = prior_group_scale
+        self.lkj_eta = lkj_eta
 
 class HierarchicalLogisticRegression(GroupedEstimatorMixin, BayesianLogisticRegression):
     """Binary logistic regression whose intercept (and chosen slopes) vary by group.
+
+    Group terms are written in the formula (``"x + (1 + x | school)"``), as
+    for :class:`HierarchicalRegression`, or with ``group=`` and
+    ``varying_slopes=``.
 
     ``P(y_i = classes_[1]) = expit(intercept + x_i @ coef + b_g0 + sum_k b_gk x_ik)``
     with partially pooled group effects ``b_gk ~ Normal(0, tau_k)``, written
@@ -306,18 +479,22 @@ class HierarchicalLogisticRegression(GroupedEstimatorMixin, BayesianLogisticRegr
         :class:`HierarchicalRegression`. None means a single pooled group.
     varying_slopes : list of str or None, default=None
         Design columns whose slopes vary by group; the intercept always varies.
-    new_groups : {"population", "sample", "error"}, default="population"
+    new_groups : {"population", "sample", "error"} or dict, default="population"
         Prediction for groups not seen in fit, as in
-        :class:`HierarchicalRegression`.
+        :class:`HierarchicalRegression` (a dict: a policy per grouping factor).
     centered : bool, default=False
-        Use the centred parameterisation ``b_gk ~ Normal(0, tau_k)``.
+        Use the centred parameterisation ``b_gk ~ Normal(0, tau_k)`` (``group=``
+        form only).
     prior_group_scale : float, default=1.0
         Scale of the half-normal priors of the group standard deviations, in
-        log-odds units.
+        log-odds units (per unit of ``z`` for an effect of column ``z``).
+    lkj_eta : float, default=1.0
+        Shape of the LKJ prior on the correlation of each bar term's effects,
+        as in :class:`HierarchicalRegression`.
     formula : str or None, default=None
         Right-hand side of a Wilkinson formula evaluated by formulaic on the
-        feature columns of ``X`` (the group column excluded), as in
-        :class:`BayesianLogisticRegression`. None uses the feature columns as
+        columns of ``X``, with group terms such as ``(1 + x | g)``, as in
+        :class:`HierarchicalRegression`. None uses the feature columns as
         they are.
     handle_unknown : {"error", "ignore"}, default="error"
         Categorical levels not seen in ``fit``: raise a ``ValueError``, or
@@ -391,7 +568,9 @@ class HierarchicalLogisticRegression(GroupedEstimatorMixin, BayesianLogisticRegr
     Attributes
     ----------
     groups_ : ndarray
-        Group labels seen in fit.
+        Group labels seen in fit (``group=`` form only).
+    group_levels_ : dict of str to ndarray
+        Levels seen in fit of each grouping factor of the formula's group terms.
     classes_ : ndarray of shape (2,)
     posterior_ : xarray.Dataset
         As for :class:`HierarchicalRegression`, without ``sigma``.
@@ -442,6 +621,7 @@ class HierarchicalLogisticRegression(GroupedEstimatorMixin, BayesianLogisticRegr
         new_groups: str = "population",
         centered: bool = False,
         prior_group_scale: float = 1.0,
+        lkj_eta: float = 1.0,
         formula: str | None = None,
         handle_unknown: str = "error",
         fit_intercept: bool = True,
@@ -479,6 +659,7 @@ class HierarchicalLogisticRegression(GroupedEstimatorMixin, BayesianLogisticRegr
         self.new_groups = new_groups
         self.centered = centered
         self.prior_group_scale = prior_group_scale
+        self.lkj_eta = lkj_eta
 
     def _encode_target(self, y: np.ndarray):
         encoded = super()._encode_target(y)

@@ -28,10 +28,12 @@ def run_inference(
     settings: InferenceSettings,
     group_codes: np.ndarray | None = None,
     sample_weight: np.ndarray | None = None,
+    group_designs=None,
 ) -> SamplerResult:
     """Fit ``spec`` to standardised design ``X_z`` and response ``y``.
 
-    ``group_codes`` gives each row's group (0..n_groups-1) for hierarchical specs.
+    ``group_codes`` gives each row's group (0..n_groups-1) for hierarchical specs;
+    ``group_designs`` one ``(Z, codes)`` per ``spec.group_terms`` entry.
     ``sample_weight`` are frequency weights (row ``i``'s likelihood counts
     ``w_i`` times); None means all 1.
     A gaussian response is fitted on unit scale and the draws mapped back
@@ -49,7 +51,8 @@ def run_inference(
         X_design = X_z * spec.standardizer.scale + spec.standardizer.center
         sampler = "pymc" if settings.nuts_sampler == "pymc" else "nutpie"
         result = sample_reference_model(spec, X_design, y, settings, group_codes,
-                                        sample_weight, sampler=sampler)
+                                        sample_weight, sampler=sampler,
+                                        group_designs=group_designs)
     elif spec.family == "gaussian":
         response = ResponseScale.fit(y, sample_weight)
         result = _run_backend(response.spec_to_unit(spec), X_z, response.transform(y),
@@ -129,7 +132,7 @@ def _run_backend(
     if settings.method == "exact":
         from bayes_sklearn.inference.exact import sample_exact
 
-        if spec.groups is not None:
+        if spec.groups is not None or spec.group_terms:
             raise ValueError(
                 "inference='exact' is not available for hierarchical models: the group "
                 "standard deviations have no closed-form posterior. Use 'nuts' or 'advi'."

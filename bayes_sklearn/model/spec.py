@@ -380,6 +380,91 @@ def resolve_model_spec(
     )
 
 
+def split_group_priors(
+    priors: object, effect_names: Sequence[Sequence[str]]
+) -> tuple[object, dict[str, object]]:
+    """Split ``priors`` into the coefficients' and the group terms' sd priors.
+
+    Keys of a dict that name a group term's effect (``"1|county"``) are sd
+    priors; the rest stays for the coefficients. A key with ``"|"`` that names
+    no effect is a ValueError listing the effects.
+    """
+    if not isinstance(priors, Mapping):
+        return priors, {}
+    known = [name for names in effect_names for name in names]
+    coefficient, sd = {}, {}
+    for key, value in priors.items():
+        if key in known:
+            sd[key] = value
+        elif isinstance(key, str) and "|" in key:
+            raise ValueError(
+                f"Prior given for unknown group effect {key!r}. The group terms' effects "
+                f"are {known}: a key among them sets that effect's sd prior."
+            )
+        else:
+            coefficient[key] = value
+    return coefficient, sd
+
+
+def resolve_group_terms(
+    terms: Sequence[tuple[str, Sequence, Sequence[str], bool]],
+    designs: Sequence[np.ndarray],
+    *,
+    family: str,
+    y: np.ndarray,
+    sample_weight: np.ndarray | None = None,
+    sd_priors: Mapping[str, object] | None = None,
+    prior_group_scale: float = 1.0,
+    lkj_eta: float = 1.0,
+) -> tuple[GroupTerm, ...]:
+    """The group terms of the model, with their sd priors resolved.
+
+    The default sd prior of an effect whose design column is ``z`` is
+    ``HalfNormal(prior_group_scale * s_y / sd(z))``, ``s_y`` as for the
+    coefficients (sd(y) for the gaussian family, 1 otherwise) and ``sd(z)``
+    taken as 1 for a constant column (the group intercept's): rstanarm's
+    autoscaling, which makes the prior invariant to the units of ``z``. The
+    half-normal is Bambi's family for group sds.
+
+    Parameters
+    ----------
+    terms : sequence of (label, levels, effect_names, correlated)
+        One entry per bar term.
+    designs : sequence of ndarray of shape (n_samples, n_effects)
+        The terms' training designs.
+    family : str
+        The likelihood family.
+    y : ndarray of shape (n_samples,)
+        Training response (values, or class codes).
+    sample_weight : ndarray of shape (n_samples,), optional
+        Frequency weights of the rows: the autoscaling uses weighted moments.
+    sd_priors : mapping of str to prior, optional
+        User sd priors by effect name; they replace the autoscaled ones.
+    prior_group_scale : float, default=1.0
+        Multiplier of the autoscaled sd priors.
+    lkj_eta : float, default=1.0
+        Shape of the LKJ prior of every correlated term.
+
+    Returns
+    -------
+    tuple of GroupTerm
+    """
+    sd_priors = dict(sd_priors or {})
+    _, y_scale = _response_scale(family, y, sample_weight)
+    out = []
+    for (label, levels, effect_names, correlated), Z in zip(terms, designs, strict=True):
+        # a constant column (the group intercept's) gets scale 1
+        column_sd = Standardizer.fit(np.asarray(Z, dtype=float), sample_weight).scale
+        priors = [sd_priors[name] if name in sd_priors
+                  else HalfNormal(prior_group_scale * y_scale / float(sd))
+                  for name, sd in zip(effect_names, column_sd)]
+        out.append(check_group_term(GroupTerm(
+            label=label, levels=tuple(levels), effect_names=tuple(effect_names),
+            sd_priors=tuple(priors), correlated=bool(correlated), lkj_eta=lkj_eta,
+        )))
+    return tuple(out)
+
+
 def _varying_index(name: str, coef_names: tuple[str, ...]) -> int:
     if name not in coef_names:
         raise ValueError(

@@ -28,6 +28,8 @@ from bayes_sklearn.persistence._formula import (
     check_formula_is_safe,
     formula_design_from_state,
     formula_design_state,
+    multilevel_design_from_state,
+    multilevel_design_state,
 )
 from bayes_sklearn.persistence._registry import is_registered, registered_class, stored_name
 from bayes_sklearn.persistence._validate import (
@@ -259,6 +261,7 @@ def _priors_as_data(params: dict[str, Any]) -> dict[str, Any]:
 
 def _encode_fitted(estimator) -> dict[str, Any]:
     from bayes_sklearn.design.formula import FormulaDesign
+    from bayes_sklearn.design.multilevel import MultilevelDesign
 
     out = {}
     for key, value in vars(estimator).items():
@@ -267,6 +270,8 @@ def _encode_fitted(estimator) -> dict[str, Any]:
         try:
             if isinstance(value, FormulaDesign):
                 out[key] = {"__formula_design__": formula_design_state(value, encode)}
+            elif isinstance(value, MultilevelDesign):
+                out[key] = {"__multilevel_design__": multilevel_design_state(value, encode)}
             else:
                 out[key] = encode(value)
         except TypeError as error:
@@ -277,6 +282,8 @@ def _encode_fitted(estimator) -> dict[str, Any]:
 def _decode_fitted(key: str, value: Any) -> Any:
     if isinstance(value, dict) and "__formula_design__" in value:
         return formula_design_from_state(value["__formula_design__"], decode)
+    if isinstance(value, dict) and "__multilevel_design__" in value:
+        return multilevel_design_from_state(value["__multilevel_design__"], decode)
     return decode(value)
 
 

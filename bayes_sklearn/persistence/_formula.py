@@ -251,3 +251,40 @@ def formula_design_from_state(state: dict[str, Any], decode) -> FormulaDesign:
         # files written before "0 +" formulas were accepted all had an intercept
         intercept=bool(state.get("intercept", True)),
     )
+
+
+def multilevel_design_state(design, encode) -> dict[str, Any]:
+    """The fitted state of a formula with group terms: each part's, and the levels."""
+    groups = design.group_terms
+    return {
+        "formula": design.formula,
+        "fixed": formula_design_state(design.fixed, encode),
+        "terms": [encode(term) for term in groups.terms],
+        "lhs": [formula_design_state(lhs, encode) for lhs in groups.lhs_designs],
+        "effect_names": encode(groups.effect_names),
+        "level_keys": encode(groups.level_keys),
+    }
+
+
+def multilevel_design_from_state(state: dict[str, Any], decode):
+    """Rebuild a formula design with group terms; every formula is checked first.
+
+    The bar terms are split again from the stored formula and must be the
+    stored ones: a file cannot pair a formula with other terms. Grouping
+    factors are plain column names (the splitter accepts nothing else).
+    """
+    from bayes_sklearn.design.group_terms import GroupTermsDesign, split_group_terms
+    from bayes_sklearn.design.multilevel import MultilevelDesign
+
+    # our own scanner splits the formula (it evaluates nothing); formulaic sees only
+    # the parts, each checked by formula_design_from_state
+    fixed_formula, bars = split_group_terms(state["formula"])
+    terms = tuple(decode(term) for term in state["terms"])
+    fixed = formula_design_from_state(state["fixed"], decode)
+    lhs = tuple(formula_design_from_state(part, decode) for part in state["lhs"])
+    if terms != bars or fixed.formula != fixed_formula or [d.formula for d in lhs] != [
+            bar.lhs for bar in bars]:
+        raise ValueError("stored group terms do not match the stored formula")
+    groups = GroupTermsDesign(terms, lhs, decode(state["effect_names"]),
+                              decode(state["level_keys"]))
+    return MultilevelDesign(state["formula"], fixed, groups)
