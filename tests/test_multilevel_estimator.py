@@ -287,3 +287,60 @@ def test_prior_predictive_draws_every_level(fitted):
     assert np.all(sims[:, 0] != sims[:, 2])  # a level unseen in fit gets its own effect
     unfitted = HierarchicalRegression(formula=FORMULA)
     assert unfitted.sample_prior_predictive(X, y, n_samples=5, random_state=0).shape == (5, len(X))
+
+
+def test_group_terms_switch_terms_off_in_every_prediction(fitted):
+    model, X, _ = fitted
+    rows = X.iloc[:15]
+    post = model.posterior_.stack(sample=("chain", "draw"))
+    levels = list(post["b__factor_dim"].values)
+    b_int = post["1|b"].values[[levels.index(v) for v in rows["b"]]].T
+    all_terms = _by_hand(model, rows)
+    np.testing.assert_allclose(model.predict_draws(rows, group_terms=["a"]),
+                               all_terms - b_int, rtol=1e-12)
+    population = model.predict(rows, group_terms=[])
+    x = rows["x"].to_numpy()
+    expected = (post["intercept"].values[None, :] + x[:, None] * post["coef"].values[0]).mean(1)
+    np.testing.assert_allclose(population, expected, rtol=1e-12)
+    np.testing.assert_allclose(model.predict(rows, group_terms=["a", "b"]), model.predict(rows))
+    interval = model.predict_interval(rows, group_terms=[], kind="mean")
+    assert np.all((interval[:, 0] < population) & (population < interval[:, 1]))
+    assert not hasattr(model, "_included_terms")  # the fitted estimator is unchanged
+
+
+@pytest.mark.parametrize("group_terms, match", [
+    (["c"], r"names \['c'\], not grouping factors.*\['a', 'b'\]"),
+    ("a", "must be a list of grouping factors"),
+])
+def test_bad_group_terms_are_named(fitted, group_terms, match):
+    model, X, _ = fitted
+    with pytest.raises(ValueError, match=match):
+        model.predict(X.iloc[:2], group_terms=group_terms)
+
+
+def test_group_terms_need_terms_in_the_formula():
+    X, y = _data(n=40)
+    model = HierarchicalRegression(group="a", **FAST_NUTS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X[["x", "a"]], y)
+    with pytest.raises(ValueError, match="fitted without any"):
+        model.predict(X[["x", "a"]], group_terms=[])
+
+
+def test_classifier_group_terms_reach_probabilities():
+    X, y = _data(n=120, seed=8)
+    labels = (y > y.median()).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = HierarchicalLogisticRegression(formula="scale(x) + (1 | a)", **FAST_NUTS)
+        clf.fit(X, labels)
+    post = clf.posterior_.stack(sample=("chain", "draw"))
+    z = ((X["x"] - X["x"].mean()) / X["x"].std()).to_numpy()
+    eta = post["intercept"].values[None, :] + z[:, None] * post["coef"].values[0]
+    p = (1.0 / (1.0 + np.exp(-eta))).mean(axis=1)
+    np.testing.assert_allclose(clf.predict_proba(X, group_terms=[])[:, 1], p, rtol=1e-9)
+    np.testing.assert_allclose(clf.decision_function(X, group_terms=[]),
+                               np.log(p) - np.log1p(-p), rtol=1e-9)
+    np.testing.assert_array_equal(clf.predict(X, group_terms=[]),
+                                  clf.classes_[(p > 0.5).astype(int)])

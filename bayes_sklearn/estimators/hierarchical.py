@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+import functools
+import inspect
+from collections.abc import Callable
 from dataclasses import replace
 from numbers import Integral, Real
 from typing import Any
@@ -34,6 +38,43 @@ GROUP_PARAMETER_CONSTRAINTS: dict = {
     "prior_group_scale": [Interval(Real, 0, None, closed="neither")],
     "lkj_eta": [Interval(Real, 0, None, closed="neither")],
 }
+
+
+GROUP_TERMS_DOC = """\
+    group_terms : None or list of str, default=None
+        Which group terms of the formula the prediction includes, by grouping
+        factor (``["county"]``, ``"state:county"`` for a nested one): None
+        includes every term, ``[]`` none (the population level), as brms's
+        ``re_formula`` and lme4's ``re.form`` (``NA``: none). Rows of levels
+        unseen in fit follow ``new_groups`` in the included terms.
+"""
+
+
+def with_group_terms(method: Callable) -> Callable:
+    """``method`` of the parent estimator with a ``group_terms`` keyword.
+
+    The parent's method runs on a shallow copy of the estimator that selects
+    the terms, so the fitted estimator itself never changes (a prediction
+    in another thread sees all terms still).
+    """
+
+    @functools.wraps(method)
+    def selecting(self, X, *args, group_terms=None, **kwargs):
+        view = self if group_terms is None else self._selecting_terms(group_terms)
+        return method(view, X, *args, **kwargs)
+
+    signature = inspect.signature(method)
+    extra = inspect.Parameter("group_terms", inspect.Parameter.KEYWORD_ONLY, default=None)
+    selecting.__signature__ = signature.replace(
+        parameters=[*signature.parameters.values(), extra])
+    head, returns, tail = method.__doc__.partition("\n        Returns\n")
+    selecting.__doc__ = (head.rstrip() + "\n" + _indented(GROUP_TERMS_DOC, 4) + "\n"
+                         + returns + tail) if returns else method.__doc__
+    return selecting
+
+
+def _indented(text: str, spaces: int) -> str:
+    return "\n".join(" " * spaces + line if line else line for line in text.splitlines())
 
 
 class GroupedEstimatorMixin:
@@ -150,6 +191,30 @@ class GroupedEstimatorMixin:
             return self.new_groups.get(label, "population")
         return self.new_groups
 
+    def _selecting_terms(self, group_terms) -> GroupedEstimatorMixin:
+        """A shallow copy of the fitted estimator whose predictions include ``group_terms``."""
+        check_is_fitted(self)
+        if not isinstance(self.design_, MultilevelDesign):
+            raise ValueError(
+                "group_terms selects group terms of the formula, such as '(1 | county)'; "
+                "this estimator was fitted without any."
+            )
+        if isinstance(group_terms, str) or not all(isinstance(t, str) for t in group_terms):
+            raise ValueError(
+                "group_terms must be a list of grouping factors such as ['county'] (or [] "
+                f"for none), got {group_terms!r}."
+            )
+        labels = [term.label for term in self.model_spec_.group_terms]
+        unknown = [t for t in group_terms if t not in labels]
+        if unknown:
+            raise ValueError(
+                f"group_terms names {format_items(unknown)}, not grouping factors of the "
+                f"formula's group terms; they are {format_items(labels)}."
+            )
+        view = copy.copy(self)
+        view._included_terms = frozenset(group_terms)
+        return view
+
     def _prepare(self, X):
         if not isinstance(getattr(self, "design_", None), MultilevelDesign):
             return super()._prepare(X)
@@ -159,8 +224,8 @@ class GroupedEstimatorMixin:
         rows = self._term_rows(frame, for_prior=False)
         posterior = self._posterior()
         terms = list(posterior.terms)
-        new_levels = [int(codes.max(initial=-1)) + 1 - term.n_levels
-                      for term, (_, codes) in zip(terms, rows)]
+        new_levels = [0 if row is None else int(row[1].max(initial=-1)) + 1 - term.n_levels
+                      for term, row in zip(terms, rows)]
         if any(n > 0 for n in new_levels):
             rng = _generator(self.random_state)
             terms = [term.with_new_levels(n, rng) if n > 0 else term
@@ -177,9 +242,13 @@ class GroupedEstimatorMixin:
         """
         design = self.design_.group_terms
         arrays = self.design_.group_arrays(frame, self.handle_unknown)
+        included = getattr(self, "_included_terms", None)
         row_levels = None
         rows = []
         for term, (Z, codes) in zip(self.model_spec_.group_terms, arrays):
+            if included is not None and term.label not in included:
+                rows.append(None)
+                continue
             unseen = codes < 0
             policy = "sample" if for_prior else self._new_group_policy(term.label)
             if unseen.any() and policy != "population":
@@ -458,6 +527,11 @@ class HierarchicalRegression(GroupedEstimatorMixin, BayesianLinearRegression):
         self.prior_group_scale = prior_group_scale
         self.lkj_eta = lkj_eta
 
+    predict = with_group_terms(BayesianLinearRegression.predict)
+    predict_draws = with_group_terms(BayesianLinearRegression.predict_draws)
+    predict_interval = with_group_terms(BayesianLinearRegression.predict_interval)
+
+
 class HierarchicalLogisticRegression(GroupedEstimatorMixin, BayesianLogisticRegression):
     """Binary logistic regression whose intercept (and chosen slopes) vary by group.
 
@@ -660,6 +734,13 @@ class HierarchicalLogisticRegression(GroupedEstimatorMixin, BayesianLogisticRegr
         self.centered = centered
         self.prior_group_scale = prior_group_scale
         self.lkj_eta = lkj_eta
+
+    predict_proba = with_group_terms(BayesianLogisticRegression.predict_proba)
+    predict_proba_draws = with_group_terms(BayesianLogisticRegression.predict_proba_draws)
+    predict_proba_interval = with_group_terms(BayesianLogisticRegression.predict_proba_interval)
+    predict_log_proba = with_group_terms(BayesianLogisticRegression.predict_log_proba)
+    decision_function = with_group_terms(BayesianLogisticRegression.decision_function)
+    predict = with_group_terms(BayesianLogisticRegression.predict)
 
     def _encode_target(self, y: np.ndarray):
         encoded = super()._encode_target(y)
