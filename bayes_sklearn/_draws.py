@@ -65,7 +65,7 @@ def posterior_dataset(
             coords["slope"] = list(groups.effect_names[1:])
             variables["group_slope"] = (("chain", "draw", "group", "slope"), effects.slopes)
     for term, draws_of in zip(spec.group_terms, result.group_terms):
-        _add_term_variables(term, draws_of, coords, variables)
+        _add_term_variables(term, draws_of, coords, variables, output_names is not None)
     used = {dim for dims, _ in variables.values() for dim in dims}
     return xr.Dataset(variables, coords={k: v for k, v in coords.items() if k in used})
 
@@ -76,25 +76,30 @@ def term_dims(label: str) -> tuple[str, str, str]:
     return f"{label}__factor_dim", f"{label}__effect", f"{label}__effect2"
 
 
-def _add_term_variables(term: GroupTerm, draws: TermDraws, coords: dict, variables: dict) -> None:
-    """Bambi's names: ``"1|g"`` and ``"x|g"`` per level, ``"1|g_sigma"``, and ``"g_corr"``."""
+def _add_term_variables(term: GroupTerm, draws: TermDraws, coords: dict, variables: dict,
+                        multiclass: bool) -> None:
+    """Bambi's names: ``"1|g"`` and ``"x|g"`` per level, ``"1|g_sigma"``, and ``"g_corr"``;
+    a multiclass model's have a ``class`` axis last (its correlations: after the draw)."""
     level, effect, effect2 = term_dims(term.label)
     coords[level] = list(term.levels)
+    by_class = ("class",) if multiclass else ()
     for e, name in enumerate(term.effect_names):
-        variables[name] = (("chain", "draw", level), draws.effects[..., e])
-        variables[f"{name}_sigma"] = (("chain", "draw"), draws.sd[..., e])
+        variables[name] = (("chain", "draw", level, *by_class), draws.effects[:, :, :, e])
+        variables[f"{name}_sigma"] = (("chain", "draw", *by_class), draws.sd[:, :, e])
     if draws.corr is not None:
         coords[effect] = list(term.effect_names)
         coords[effect2] = list(term.effect_names)
-        variables[f"{term.label}_corr"] = (("chain", "draw", effect, effect2), draws.corr)
+        variables[f"{term.label}_corr"] = (("chain", "draw", *by_class, effect, effect2),
+                                           draws.corr)
 
 
-def _term_effects(post, term: GroupTerm, flat) -> TermEffects:
-    effects = np.stack([flat(name, term.n_levels) for name in term.effect_names], axis=-1)
-    sd = np.stack([flat(f"{name}_sigma") for name in term.effect_names], axis=-1)
+def _term_effects(post, term: GroupTerm, flat, n_outputs: int) -> TermEffects:
+    o = n_outputs
+    effects = np.stack([flat(name, term.n_levels, o) for name in term.effect_names], axis=2)
+    sd = np.stack([flat(f"{name}_sigma", o) for name in term.effect_names], axis=1)
     corr = None
     if term.is_correlated:
-        corr = flat(f"{term.label}_corr", term.n_effects, term.n_effects)
+        corr = flat(f"{term.label}_corr", o, term.n_effects, term.n_effects)
     return TermEffects(effects, sd, corr)
 
 
@@ -129,5 +134,6 @@ def posterior_from_dataset(post, spec: ModelSpec) -> Posterior:
         coef=flat("coef", spec.n_coef, spec.n_outputs),
         sigma=flat("sigma") if "sigma" in post else None,
         groups=groups,
-        terms=tuple(_term_effects(post, term, flat) for term in spec.group_terms),
+        terms=tuple(_term_effects(post, term, flat, spec.n_outputs)
+                    for term in spec.group_terms),
     )

@@ -95,13 +95,17 @@ class GroupEffects:
 class TermEffects:
     """Draws of one lme4-style group term ``(1 + x | g)``, effects at x = 0.
 
+    The last axis is the model's outputs: 1, or one per non-reference class
+    of a categorical model, each class with effects, sds and correlation of
+    its own.
+
     Attributes
     ----------
-    effects : ndarray of shape (n_draws, n_levels, n_effects)
+    effects : ndarray of shape (n_draws, n_levels, n_effects, n_outputs)
         Each level's deviations, one column per column of the term's design.
-    sd : ndarray of shape (n_draws, n_effects)
+    sd : ndarray of shape (n_draws, n_effects, n_outputs)
         Standard deviations of the effects across levels.
-    corr : ndarray of shape (n_draws, n_effects, n_effects) or None
+    corr : ndarray of shape (n_draws, n_outputs, n_effects, n_effects) or None
         Correlation matrix of the effects; None when they are independent.
     """
 
@@ -118,15 +122,16 @@ class TermEffects:
         return TermEffects(self.effects[index], self.sd[index], corr)
 
     def draw_levels(self, n_levels: int, rng: np.random.Generator) -> np.ndarray:
-        """Effects of ``n_levels`` new levels per draw, ``(n_draws, n_levels, n_effects)``.
+        """Effects of ``n_levels`` new levels per draw, ``(n_draws, n_levels, n_effects, n_outputs)``.
 
         ``Normal(0, diag(sd) R diag(sd))`` with ``R`` the draw's correlation
-        matrix (the identity when independent).
+        matrix (the identity when independent), per output.
         """
-        z = rng.standard_normal((self.sd.shape[0], n_levels, self.sd.shape[1]))
+        n_draws, n_effects, n_outputs = self.sd.shape
+        z = rng.standard_normal((n_draws, n_levels, n_effects, n_outputs))
         if self.corr is not None:
-            z = np.einsum("slf,sef->sle", z, _psd_factor(self.corr))
-        return z * self.sd[:, None, :]
+            z = np.einsum("slfo,soef->sleo", z, _psd_factor(self.corr))
+        return z * self.sd[:, None, :, :]
 
     def with_new_levels(self, n_new: int, rng: np.random.Generator) -> TermEffects:
         """Append ``n_new`` levels drawn from the fitted distribution of levels."""
@@ -134,10 +139,10 @@ class TermEffects:
         return replace(self, effects=np.concatenate([self.effects, new], axis=1))
 
     def contribution(self, Z: np.ndarray, codes: np.ndarray) -> np.ndarray:
-        """``(n_draws, n_rows)`` effects of each row's level; code -1 means none."""
+        """``(n_draws, n_rows, n_outputs)`` effects of each row's level; code -1 means none."""
         known = codes >= 0
-        out = np.einsum("sne,ne->sn", self.effects[:, np.where(known, codes, 0), :], Z)
-        return np.where(known[None, :], out, 0.0)
+        out = np.einsum("sneo,ne->sno", self.effects[:, np.where(known, codes, 0)], Z)
+        return np.where(known[None, :, None], out, 0.0)
 
 
 def _psd_factor(matrices: np.ndarray) -> np.ndarray:
@@ -239,7 +244,7 @@ class Posterior:
                 eta[..., 0] += self.groups.contribution(design[:, 1:], self.group_codes[rows])
             for term, bound in zip(self.terms, self.term_rows or ()):
                 if bound is not None:
-                    eta[..., 0] += term.contribution(bound[0][rows], bound[1][rows])
+                    eta += term.contribution(bound[0][rows], bound[1][rows])
             yield rows, (eta[..., 0] if squeeze else eta)
 
     def map_rows(

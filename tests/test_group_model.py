@@ -380,3 +380,41 @@ def test_refusals_name_the_problem():
     with pytest.raises(ValueError, match="categorical"):
         build_reference_model(cat, x[:, None], rng.integers(0, 3, size=N),
                               group_designs=[(Z, codes)])
+
+
+def test_categorical_terms_give_every_class_its_own_effects():
+    """Three classes (two non-reference) with (1 + x | g) correlated: each class has
+    its own sds, partial correlation and offsets, against a hand model of the two
+    classes side by side (LKJ(eta) of two effects: r = 2u - 1, u ~ Beta(eta, eta))."""
+    rng, x, _ = _data(5)
+    y = rng.integers(0, 3, size=N)
+    g = rng.integers(0, 4, size=N)
+    eta_lkj = 1.5
+    terms = [GroupTerm("g", tuple("abcd"), ("1|g", "x|g"),
+                       (HalfNormal(2.0), HalfNormal(0.01)), lkj_eta=eta_lkj)]
+    spec = resolve_model_spec(family="categorical", coef_names=["x"], X=x[:, None], y=y,
+                              n_outputs=2, priors={"x": Normal(0.0, 0.1),
+                                                   "intercept": Normal(0.0, 2.0)})
+    spec = dataclasses.replace(spec, group_terms=tuple(terms))
+    Z = np.column_stack([np.ones(N), x])
+    reference = build_reference_model(spec, x[:, None], y, group_designs=[(Z, g)],
+                                      output_names=["B", "C"])
+    assert reference.named_vars_to_dims["1|g"] == ("g__factor_dim", "class")
+    assert reference.named_vars_to_dims["g_corr"] == ("class", "g__effect", "g__effect2")
+    with pm.Model() as hand:
+        coef = pm.Normal("coef", F(0.0), F(0.1), shape=(1, 2))
+        intercept_c = pm.Normal("intercept_c", F(0.0), F(2.0), shape=(2,))
+        eta = intercept_c - coef[0] * x.mean() + x[:, None] * coef[0]
+        sd = pm.HalfNormal("sd", F([[2.0, 2.0], [0.01, 0.01]]), shape=(2, 2))
+        u = pm.Beta("u", F(eta_lkj), F(eta_lkj), shape=(2, 1))
+        z = pm.Normal("z", 0.0, 1.0, shape=(4, 2, 2))
+        for c in range(2):
+            r = 2.0 * u[c, 0] - 1.0
+            b_int = z[:, 0, c] * sd[0, c]
+            b_x = (r * z[:, 0, c] + pt.sqrt(1.0 - r**2) * z[:, 1, c]) * sd[1, c]
+            eta = pt.set_subtensor(eta[:, c], eta[:, c] + b_int[g] + b_x[g] * x)
+        logits = pt.concatenate([pt.zeros((N, 1)), eta], axis=1)
+        pm.Categorical("y", logit_p=logits, observed=y)
+    MAP = {"coef": "coef", "intercept_c": "intercept_c", "sd_log__": "g_sigma_log__",
+           "u_logodds__": "g_corr_cpc_logodds__", "z": "g_offset"}
+    _assert_same_logp(reference, hand, MAP, rng, tol=1e-8)

@@ -230,11 +230,11 @@ def test_dict_new_groups_needs_group_terms():
         HierarchicalRegression(group="a", new_groups={"a": "sample"}).fit(X[["x", "a"]], y)
 
 
-def test_several_classes_are_refused_for_now():
+def test_several_classes_with_group_shorthand_are_refused():
     X, y = _data(n=60)
     labels = pd.cut(y, 3, labels=["lo", "mid", "hi"]).astype(str)
-    with pytest.raises(ValueError, match="two classes; y has 3"):
-        HierarchicalLogisticRegression(formula="x + (1 | a)", **FAST_NUTS).fit(X, labels)
+    with pytest.raises(ValueError, match=r"group= supports two classes; y has 3.*'x \+ \(1 \| a\)'"):
+        HierarchicalLogisticRegression(group="a", **FAST_NUTS).fit(X[["x", "a"]], labels)
 
 
 def test_logistic_group_terms_predict_by_hand():
@@ -344,3 +344,28 @@ def test_classifier_group_terms_reach_probabilities():
                                np.log(p) - np.log1p(-p), rtol=1e-9)
     np.testing.assert_array_equal(clf.predict(X, group_terms=[]),
                                   clf.classes_[(p > 0.5).astype(int)])
+
+
+def test_multiclass_group_terms_are_per_class_softmax_by_hand():
+    rng = np.random.default_rng(9)
+    n = 240
+    X = pd.DataFrame({"x": rng.normal(5.0, 2.0, n), "g": rng.choice(list("abcd"), n)})
+    shift = X["g"].map({"a": -1.0, "b": 0.0, "c": 0.5, "d": 1.0}).to_numpy()
+    logits = np.column_stack([np.zeros(n), X["x"] - 5 + shift, 5 - X["x"] - shift])
+    y = np.array(["lo", "mid", "hi"])[np.argmax(logits + rng.gumbel(size=(n, 3)), axis=1)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = HierarchicalLogisticRegression(formula="x + (1 | g)", **FAST_NUTS).fit(X, y)
+    post = clf.posterior_.stack(sample=("chain", "draw"))
+    assert post["1|g"].dims == ("g__factor_dim", "class", "sample")
+    assert list(post["class"].values) == list(clf.classes_[1:])
+    levels = list(post["g__factor_dim"].values)
+    codes = np.array([levels.index(v) for v in X["g"]])
+    x = X["x"].to_numpy()
+    eta = (post["intercept"].values[None] + x[:, None, None] * post["coef"].values[0][None]
+           + post["1|g"].values[codes])  # (rows, classes, draws)
+    full = np.concatenate([np.zeros((n, 1, eta.shape[2])), eta], axis=1)
+    p = np.exp(full - full.max(axis=1, keepdims=True))
+    p = (p / p.sum(axis=1, keepdims=True)).mean(axis=2)
+    np.testing.assert_allclose(clf.predict_proba(X), p, rtol=1e-9)
+    assert post["1|g_sigma"].dims == ("class", "sample")

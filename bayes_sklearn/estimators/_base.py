@@ -1031,10 +1031,13 @@ def prior_draws(
     terms = []
     for k, term in enumerate(spec.group_terms):
         n_levels = term.n_levels if term_levels is None else max(term_levels[k], 1)
-        sd = np.column_stack([p.rvs(n_draws, rng) for p in term.sd_priors])
-        corr = (correlation_draws(term.n_effects, term.lkj_eta, n_draws, rng)
-                if term.is_correlated else None)
-        empty = TermEffects(np.zeros((n_draws, 0, term.n_effects)), sd, corr)
+        # every output (class) has sds and a correlation of its own, as in the model
+        sd = np.stack([p.rvs((n_draws, m), rng) for p in term.sd_priors], axis=1)
+        corr = None
+        if term.is_correlated:
+            corr = correlation_draws(term.n_effects, term.lkj_eta, n_draws * m, rng)
+            corr = corr.reshape(n_draws, m, term.n_effects, term.n_effects)
+        empty = TermEffects(np.zeros((n_draws, 0, term.n_effects, m)), sd, corr)
         terms.append(empty.with_new_levels(n_levels, rng))
     return Posterior(spec.family, intercept, coef, sigma, groups, terms=tuple(terms))
 

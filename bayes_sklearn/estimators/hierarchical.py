@@ -150,11 +150,6 @@ class GroupedEstimatorMixin:
         if group_terms is None:
             return super()._resolve_spec(coef_names, X_design, y_fit, family, n_outputs,
                                          group_labels, sample_weight, design_intercept)
-        if family == "categorical":
-            raise ValueError(
-                f"{type(self).__name__} fits group terms for two classes; y has "
-                f"{n_outputs + 1}: {format_items(self.classes_)}."
-            )
         info, designs = group_terms
         labels = [label for label, *_ in info]
         self._check_new_group_policies(labels)
@@ -533,11 +528,17 @@ class HierarchicalRegression(GroupedEstimatorMixin, BayesianLinearRegression):
 
 
 class HierarchicalLogisticRegression(GroupedEstimatorMixin, BayesianLogisticRegression):
-    """Binary logistic regression whose intercept (and chosen slopes) vary by group.
+    """Logistic regression whose intercept (and chosen slopes) vary by group.
 
     Group terms are written in the formula (``"x + (1 + x | school)"``), as
     for :class:`HierarchicalRegression`, or with ``group=`` and
-    ``varying_slopes=``.
+    ``varying_slopes=`` (two classes only). With more than two classes the
+    model is multinomial (softmax against the first class), and every
+    non-reference class has group effects, sds and correlations of its own,
+    as brms gives each category of a categorical model: ``posterior_``'s
+    group variables then have a ``class`` axis.
+
+    The binary model of the ``group=`` form:
 
     ``P(y_i = classes_[1]) = expit(intercept + x_i @ coef + b_g0 + sum_k b_gk x_ik)``
     with partially pooled group effects ``b_gk ~ Normal(0, tau_k)``, written
@@ -645,9 +646,11 @@ class HierarchicalLogisticRegression(GroupedEstimatorMixin, BayesianLogisticRegr
         Group labels seen in fit (``group=`` form only).
     group_levels_ : dict of str to ndarray
         Levels seen in fit of each grouping factor of the formula's group terms.
-    classes_ : ndarray of shape (2,)
+    classes_ : ndarray of shape (n_classes,)
     posterior_ : xarray.Dataset
-        As for :class:`HierarchicalRegression`, without ``sigma``.
+        As for :class:`HierarchicalRegression`, without ``sigma``; with more
+        than two classes, ``intercept``, ``coef`` and the group variables have
+        a ``class`` axis (the non-reference classes).
     idata_ : arviz.InferenceData
         ``posterior_`` with sampler statistics, observed data and pointwise
         log likelihood, built on access.
@@ -746,8 +749,10 @@ class HierarchicalLogisticRegression(GroupedEstimatorMixin, BayesianLogisticRegr
         encoded = super()._encode_target(y)
         if self.group is not None and len(self.classes_) > 2:
             raise ValueError(
-                "HierarchicalLogisticRegression supports two classes; y has "
-                f"{len(self.classes_)}: {format_items(self.classes_)}."
+                "HierarchicalLogisticRegression with group= supports two classes; y has "
+                f"{len(self.classes_)}: {format_items(self.classes_)}. Write the group "
+                f"effects in the formula instead (e.g. 'x + (1 | {self.group})'), where "
+                "each class gets effects of its own."
             )
         return encoded
 

@@ -234,27 +234,31 @@ def reference_to_result(spec: ModelSpec, posterior, method: str,
         method=method,
         group_effect_z=group_effect,
         group_sd_z=group_sd,
-        group_terms=tuple(_term_draws(term, values, chains, draws)
-                          for term in spec.group_terms),
+        group_terms=tuple(
+            _term_draws(term, values, (chains, draws) + ((m,) if spec.family == "categorical"
+                                                         else ()))
+            for term in spec.group_terms),
         **fields,
     )
 
 
-def _term_draws(term, values, chains: int, draws: int) -> TermDraws:
+def _term_draws(term, values, sd_shape: tuple[int, ...]) -> TermDraws:
     """A group term's draws under the reference model's names (see ``build_reference_model``).
 
     A fixed sd (Constant) is data in the model, so it is repeated over the draws.
     """
-    effects = np.stack([values(name) for name in term.effect_names], axis=-1)
-    sd = np.stack([_draws_or_fixed(values, f"{name}_sigma", prior, chains, draws)
-                   for name, prior in zip(term.effect_names, term.sd_priors)], axis=-1)
+    # a categorical model's variables have a class axis last: effects are stacked
+    # on the axis after the levels, sds after the draws
+    effects = np.stack([values(name) for name in term.effect_names], axis=3)
+    sd = np.stack([_draws_or_fixed(values, f"{name}_sigma", prior, sd_shape)
+                   for name, prior in zip(term.effect_names, term.sd_priors)], axis=2)
     corr = values(f"{term.label}_corr") if term.is_correlated else None
     return TermDraws(effects=effects, sd=sd, corr=corr)
 
 
-def _draws_or_fixed(values, name: str, prior, chains: int, draws: int) -> np.ndarray:
+def _draws_or_fixed(values, name: str, prior, shape: tuple[int, ...]) -> np.ndarray:
     from bayes_sklearn.priors import Constant
 
     if isinstance(prior, Constant):
-        return np.full((chains, draws), float(prior.value))
+        return np.full(shape, float(prior.value))
     return values(name)

@@ -14,11 +14,12 @@ class TermDraws:
 
     Attributes
     ----------
-    effects : ndarray of shape (n_chains, n_draws, n_levels, n_effects)
-        Each level's deviations (effects at x = 0 of the term's design).
-    sd : ndarray of shape (n_chains, n_draws, n_effects)
+    effects : ndarray of shape (n_chains, n_draws, n_levels, n_effects[, n_outputs])
+        Each level's deviations (effects at x = 0 of the term's design); a
+        categorical model's have one column per non-reference class.
+    sd : ndarray of shape (n_chains, n_draws, n_effects[, n_outputs])
         Standard deviations of the effects across levels.
-    corr : ndarray of shape (n_chains, n_draws, n_effects, n_effects) or None
+    corr : ndarray of shape (n_chains, n_draws[, n_outputs], n_effects, n_effects) or None
         Correlation matrix of the effects; None when independent.
     """
 

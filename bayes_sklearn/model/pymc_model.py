@@ -232,7 +232,7 @@ def corr_cholesky(cpc, n_effects: int):
     return L
 
 
-def _group_term_effects(term: GroupTerm, Z, codes):
+def _group_term_effects(term: GroupTerm, Z, codes, n_outputs: int | None = None):
     """Each row's contribution of one group term to ``eta``; defines its variables.
 
     Non-centred: ``z`` (levels, effects) standard normal, ``b = z * sd``
@@ -247,7 +247,14 @@ def _group_term_effects(term: GroupTerm, Z, codes):
     separately, which leaves the positive-definite set for 3 or more
     effects), any prior per sd (LKJCholeskyCov takes one ``sd_dist``), and
     ``eta`` a ``pm.Data``, which neither PyMC class allows in its log density.
+
+    With ``n_outputs`` (a categorical model's non-reference classes) every
+    class has its own sds, correlation and effects, as brms gives each
+    category of a categorical model its own group effects; the variables
+    get a ``class`` axis and the contribution is (rows, classes).
     """
+    if n_outputs is not None:
+        return _class_group_term_effects(term, Z, codes, n_outputs)
     label = term.label
     level, effect = f"{label}__factor_dim", f"{label}__effect"
     sd = _location_variable(f"{label}_sigma", term.sd_priors, (effect,), None)
@@ -267,6 +274,33 @@ def _group_term_effects(term: GroupTerm, Z, codes):
     for e, name in enumerate(term.effect_names):
         pm.Deterministic(name, effects[:, e], dims=(level,))
     return (effects[codes] * Z).sum(axis=1)
+
+
+def _class_group_term_effects(term: GroupTerm, Z, codes, m: int):
+    """:func:`_group_term_effects` of a categorical model: (rows, classes)."""
+    label = term.label
+    level, effect = f"{label}__factor_dim", f"{label}__effect"
+    sd = _location_variable(f"{label}_sigma", term.sd_priors, (effect, "class"), m)
+    for e, name in enumerate(term.effect_names):
+        pm.Deterministic(f"{name}_sigma", sd[e], dims=("class",))
+    offset = pm.Normal(f"{label}_offset", mu=0.0, sigma=1.0, dims=(level, effect, "class"))
+    if term.is_correlated:
+        k = term.n_effects
+        eta = pm.Data(f"{label}__lkj_eta", np.asarray(term.lkj_eta, dtype=float))
+        shape = lkj_cpc_shapes(k, eta)[None, :]
+        u = pm.Beta(f"{label}_corr_cpc", alpha=shape, beta=shape,
+                    shape=(m, k * (k - 1) // 2))
+        factors = [corr_cholesky(2.0 * u[c] - 1.0, k) for c in range(m)]
+        pm.Deterministic(f"{label}_corr", pt.stack([L @ L.T for L in factors]),
+                         dims=("class", effect, f"{effect}2"))
+        # class c: effects[:, :, c] = offset[:, :, c] @ L_c.T
+        effects = pt.stack([pt.dot(offset[:, :, c], factors[c].T) for c in range(m)], axis=-1)
+        effects = effects * sd[None, :, :]
+    else:
+        effects = offset * sd[None, :, :]
+    for e, name in enumerate(term.effect_names):
+        pm.Deterministic(name, effects[:, e, :], dims=(level, "class"))
+    return (effects[codes] * Z[:, :, None]).sum(axis=1)
 
 
 def _check_group_designs(terms: Sequence[GroupTerm], group_designs, n_rows: int
@@ -361,8 +395,8 @@ def build_reference_model(
     group_designs : sequence of (ndarray, ndarray), optional
         One ``(matrix, codes)`` per ``spec.group_terms`` entry: the term's
         design of shape (n_samples, n_effects), on the original scale, and
-        each row's level code in ``0..n_levels - 1``. Not supported for the
-        categorical family (ValueError).
+        each row's level code in ``0..n_levels - 1``. In a categorical
+        model every class has effects of its own.
 
     Returns
     -------
@@ -403,8 +437,6 @@ def build_reference_model(
     terms = [check_group_term(term) for term in spec.group_terms]
     designs = []
     if terms:
-        if categorical:
-            raise ValueError("Group terms are not supported for the categorical family yet.")
         designs = _check_group_designs(terms, group_designs, np.shape(X_design)[0])
     elif group_designs:
         raise ValueError("group_designs were given, but spec.group_terms is empty.")
@@ -445,7 +477,8 @@ def build_reference_model(
         for term, (Z, term_codes) in zip(terms, designs):
             Z_data = pm.Data(f"{term.label}__design", Z)
             code_data = pm.Data(f"{term.label}__code", term_codes)
-            eta = eta + _group_term_effects(term, Z_data, code_data)[:, None]
+            contribution = _group_term_effects(term, Z_data, code_data, n_trailing)
+            eta = eta + (contribution if categorical else contribution[:, None])
         params = [_scale_variable("sigma", spec.noise_prior)] if spec.family == "gaussian" else []
         eta = _likelihood_input(spec.family, eta)
         if sample_weight is None:
