@@ -9,6 +9,7 @@ below 1e-50 here, far under the ``< 1e-6`` they are held to. The full runs
 """
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from bayes_sklearn import BayesianLinearRegression, BayesianLogisticRegression
@@ -71,3 +72,42 @@ def test_groups_need_a_fixed_group_prior():
         from bayes_sklearn import HierarchicalRegression
 
         simulation_based_calibration(HierarchicalRegression(), X, 1, groups=np.zeros(40, int))
+
+
+# -- group terms of the formula ------------------------------------------------
+
+_rng_terms = np.random.default_rng(4)
+X_TERMS = pd.DataFrame({
+    "x": _rng_terms.normal(3.0, 1.0, 60),  # not centred: effects at x = 0 matter
+    "a": np.repeat(list("abcdef"), 10),
+    "b": np.tile(list("PQRST"), 12),
+})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("formula, ranked", [
+    ("x + (1 + x | a)", ("1|a_sigma", "x|a_sigma", "a_corr", "1|a[0]", "x|a[0]")),
+    ("x + (1 | a) + (1 | b)", ("1|a_sigma", "1|a[0]", "1|b_sigma", "1|b[0]")),
+], ids=["correlated", "crossed"])
+def test_group_term_ranks_are_uniform(formula, ranked):
+    """Sds, the correlation, a level's effects and the population parameters:
+    100 replications, ranks among 99 thinned draws."""
+    from bayes_sklearn import HierarchicalRegression
+    from bayes_sklearn.sbc import simulation_based_calibration_terms
+
+    result = simulation_based_calibration_terms(HierarchicalRegression(**SHORT_NUTS),
+                                                X_TERMS, formula, 100)
+    assert result.names == ("intercept", "x", "sigma", *ranked)
+    assert result.min_pvalue() > 0.01
+
+
+@pytest.mark.slow
+def test_group_term_calibration_detects_a_wrong_group_prior():
+    """Power: simulate group sds from HalfNormal(3) but fit HalfNormal(1)."""
+    from bayes_sklearn import HierarchicalRegression
+    from bayes_sklearn.sbc import simulation_based_calibration_terms
+
+    result = simulation_based_calibration_terms(HierarchicalRegression(**SHORT_NUTS),
+                                                X_TERMS, "x + (1 | a)", 60,
+                                                simulate_group_scale=3.0)
+    assert result.min_pvalue() < 1e-6
