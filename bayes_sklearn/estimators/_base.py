@@ -638,7 +638,9 @@ class BayesianGLMBase(BaseEstimator):
         ----------
         var_names : list of str, optional
             Variables of ``idata_.posterior``; default intercept, coefficients
-            and noise scale (group effects have their own variables).
+            and noise scale, and for group terms of the formula their sds and
+            correlations (each pair once), as brms's summary shows them. The
+            per-level effects have their own variables (``"1|county"``).
         **kwargs
             Passed to :func:`arviz.summary` (e.g. ``hdi_prob=0.9``).
 
@@ -668,9 +670,20 @@ class BayesianGLMBase(BaseEstimator):
         import arviz as az
 
         check_is_fitted(self)
+        pairs = None
         if var_names is None:
             var_names = [v for v in ("intercept", "coef", "sigma") if v in self.posterior_]
-        return az.summary(self.idata_, var_names=var_names, **kwargs)
+            terms = self.model_spec_.group_terms
+            var_names += [f"{name}_sigma" for term in terms for name in term.effect_names]
+            correlated = [term for term in terms if f"{term.label}_corr" in self.posterior_]
+            var_names += [f"{term.label}_corr" for term in correlated]
+            # a correlation matrix's diagonal is 1 and its upper triangle repeats the lower
+            pairs = {f"{term.label}_corr" for term in correlated}
+        table = az.summary(self.idata_, var_names=var_names, **kwargs)
+        if pairs:
+            table = table.loc[[not _repeated_correlation(name, self.model_spec_.group_terms)
+                               for name in table.index]]
+        return table
 
     def _expected_value_draws(self, X, n_draws: int | None, random_state) -> np.ndarray:
         """``E[y]`` (or class probabilities) under a subset of the posterior draws."""
@@ -941,6 +954,19 @@ class BayesianGLMBase(BaseEstimator):
         self, posterior: Posterior, moments: tuple[np.ndarray, np.ndarray] | None = None
     ) -> None:
         raise NotImplementedError
+
+
+def _repeated_correlation(row: str, terms) -> bool:
+    """Whether a summary row is a correlation matrix's diagonal or upper triangle."""
+    for term in terms:
+        prefix = f"{term.label}_corr["
+        if row.startswith(prefix):
+            # arviz writes "g_corr[1|g, x|g]" (with a class first in a multiclass
+            # model); effect names may hold commas ("C(x, Sum)[S.a]|g")
+            names = term.effect_names
+            return any(row.endswith(f"{a}, {b}]") for i, a in enumerate(names)
+                       for b in names[: i + 1])
+    return False
 
 
 def _iterations(settings: InferenceSettings, result) -> int:
