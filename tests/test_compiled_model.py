@@ -270,3 +270,33 @@ def test_a_pytensor_without_jitted_functions_is_named_in_the_error():
 
     with pytest.raises(RuntimeError, match=r"PyTensor .* no vm\.jit_fn.*nuts_sampler='pymc'"):
         compiled_model._jit_function(Function())
+
+
+def test_the_disk_cache_key_is_the_same_in_every_process():
+    """The key of a crossed model, in two processes with different hash seeds.
+
+    PyTensor's key of the rewritten graph of this model differed in every
+    process (its rewrites run in varying order), so the cache never hit; the
+    key of the unrewritten graph does not vary, and holds no data (other rows
+    and response values give the same key)."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import numpy as np, pandas as pd\n"
+        "from bayes_sklearn import HierarchicalRegression\n"
+        "from bayes_sklearn.inference.compiled_model import _model_key\n"
+        "rng = np.random.default_rng(0)\n"
+        "X = pd.DataFrame({'a': rng.choice(list('abcd'), 40), 'b': rng.choice(list('pqr'), 40)})\n"
+        "m = HierarchicalRegression(formula='(1 | a) + (1 | b)')\n"
+        "print(_model_key(m.to_pymc(X, rng.normal(size=40))),"
+        " _model_key(m.to_pymc(X.iloc[:30], 1e3 * rng.normal(size=30))))\n"
+    )
+    keys = []
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                             env=env, cwd=os.getcwd(), check=True).stdout.split()
+        keys.extend(out)
+    assert len(keys) == 4 and len(set(keys)) == 1

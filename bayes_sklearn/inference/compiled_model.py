@@ -182,9 +182,11 @@ def compile_model(model) -> CompiledModel:
     slots = list(by_name.values())
     logp_slots = [by_name[var.name] for var in logp_fn.get_shared()]
     expand_slots = [by_name[var.name] for var in expand_fn.get_shared()]
-    logp_c, logp_key = _wrap("logp", _jit_function(logp_fn), logp_slots, offset, n_dim)
+    model_key = _model_key(model)
+    logp_c, logp_key = _wrap("logp", _jit_function(logp_fn), logp_slots, offset, n_dim,
+                             model_key=model_key)
     expand_c, expand_key = _wrap("expand", _jit_function(expand_fn), expand_slots, offset,
-                                 n_dim, position)
+                                 n_dim, position, model_key=model_key)
     return CompiledModel(n_dim, tuple(outputs), tuple(slots), logp_c, expand_c,
                          initial_point, tuple(v.name for v in value_vars),
                          (logp_key, expand_key))
@@ -252,9 +254,10 @@ _EXPAND_BODY = """
 
 
 def _wrap(kind: str, jit_fn, slots: list[_Slot], header_size: int, n_dim: int,
-          n_expanded: int = 0):
+          n_expanded: int = 0, *, model_key: str = ""):
     """The C function around ``jit_fn`` (PyTensor's jitted graph) and its cache key:
-    disk-cached where PyTensor gives the graph a key, else None."""
+    disk-cached under ``model_key`` (see :func:`_model_key`) and the wrapper's
+    source where PyTensor caches the graph, else None."""
     import numba
 
     from bayes_sklearn.inference import _kernel
@@ -275,17 +278,37 @@ def _wrap(kind: str, jit_fn, slots: list[_Slot], header_size: int, n_dim: int,
     env = {"__name__": __name__, "numba": numba, "np": np,
            "_as_pointer": _kernel._as_pointer, "jit_fn": jit_fn}
     signature = _kernel.LOGP_SIGNATURE if kind == "logp" else _kernel.EXPAND_SIGNATURE
-    graph_key = _graph_cache_key(jit_fn)
-    if graph_key is None:
+    if _graph_cache_key(jit_fn) is None:
         local: dict[str, Any] = {}
         exec(compile(source, f"<bayes_sklearn {kind}>", "exec"), env, local)
         return numba.cfunc(signature, nogil=True)(local[name]), None
     from pytensor.link.numba.cache import compile_numba_function_src
 
-    digest = hashlib.sha256(f"{source}\n{graph_key}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{source}\n{model_key}".encode()).hexdigest()
     key = f"bayes_sklearn_{kind}_{digest}"
     function = compile_numba_function_src(source, name, env, cache_key=key)
     return numba.cfunc(signature, nogil=True, cache=True)(function), key
+
+
+def _model_key(model) -> str:
+    """A key of the model's graph as PyMC builds it, before any rewrite.
+
+    PyTensor's own key is of the rewritten graph, and its rewrites do not
+    always run in the same order: a crossed model got a new key in every
+    process (three keys in three runs, whatever PYTHONHASHSEED), so its
+    first fit compiled for 20-40 s each time. The unrewritten graph prints the
+    same in every process and holds no data (``pm.Data`` and dim lengths are
+    shared variables); the rewritten graphs it gives are equivalent, so the
+    code cached under its key serves them all.
+    """
+    import pymc as pm
+    import pytensor
+
+    text = pytensor.printing.debugprint(
+        [model.logp(), *model.unobserved_value_vars], file="str", print_type=True)
+    return hashlib.sha256(
+        f"{text}\npymc {pm.__version__} pytensor {pytensor.__version__}".encode()
+    ).hexdigest()
 
 
 def _graph_cache_key(jit_fn) -> str | None:
