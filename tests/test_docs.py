@@ -41,7 +41,8 @@ def test_docs_build_without_warnings(built_html):
     for page in ["index.html", "api.html", "quickstart.html", "changelog.html",
                  "user_guide/inference.html", "auto_examples/index.html",
                  "auto_examples/plot_logistic_interaction.html",
-                 "auto_examples/plot_radon.html", "auto_examples/plot_linear_regression.html"]:
+                 "auto_examples/plot_radon.html", "auto_examples/plot_linear_regression.html",
+                 "auto_examples/plot_nested_crossed.html", "user_guide/multilevel.html"]:
         assert (built_html / page).exists(), page
     # the walkthroughs' figures were made by running them
     figures = list((built_html / "_images").glob("sphx_glr_plot_*.png"))

@@ -53,6 +53,21 @@ def test_radon_walkthrough(run_example):
     assert known["partial pooling, new_groups='sample'"] > known["complete pooling"]
     unseen = scores["unseen counties (GroupKFold)"]
     assert unseen["partial pooling, new_groups='sample'"] > unseen["partial pooling, new_groups='population'"]
+    # the formula form: correlated county effects, and the population level without them
+    assert "county_corr" in g["correlated"].posterior_
+    assert np.all((g["rho"] >= -1) & (g["rho"] <= 1))
+    assert np.ptp(g["population"]) == 0 and np.ptp(g["with_county"]) > 0.1
+    # each county's prediction lies inside its own 90% interval
+    assert np.all((g["low"] <= g["with_county"]) & (g["with_county"] <= g["high"]))
+
+
+def test_nested_crossed_walkthrough(run_example):
+    g = run_example("nested_crossed")
+    assert {k: len(v) for k, v in g["crossed"].group_levels_.items()} == {"plate": 24, "sample": 6}
+    assert {k: len(v) for k, v in g["nested"].group_levels_.items()} == {"batch": 10, "batch:cask": 30}
+    # lme4's REML estimates lie inside the 90% posterior intervals
+    table = g["comparison"]
+    assert np.all((table["5%"] < table["lme4 REML"]) & (table["lme4 REML"] < table["95%"]))
 
 
 def test_linear_regression_walkthrough(run_example):
