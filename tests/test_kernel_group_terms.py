@@ -32,6 +32,7 @@ from bayes_sklearn.priors import (
     HalfStudentT,
     Normal,
     StudentT,
+    Uniform,
 )
 
 pytest.importorskip("pymc")
@@ -178,10 +179,86 @@ def test_kernel_group_terms_equal_the_reference_model(case):
 def test_kernel_refuses_what_it_does_not_cover():
     spec, X, y, designs, _ = _data(CASES[1])
     term = spec.group_terms[0]
-    from bayes_sklearn.priors import Uniform
-
     uniform = dataclasses.replace(term, sd_priors=(HalfNormal(30.0), Uniform(0.0, 1.0)))
     assert "'x|g'" in kernel_gap(dataclasses.replace(spec, group_terms=(uniform,)))
     both = resolve_model_spec(family="gaussian", coef_names=["x", "w"], X=X, y=y,
                               group_labels=list("abc"))
     assert "groups=" in kernel_gap(dataclasses.replace(both, group_terms=(term,)))
+
+
+# -- the estimator on the kernel -------------------------------------------------
+
+FORMULA = "x + (1 + x | g)"
+SETTINGS = dict(draws=200, tune=200, chains=2, random_state=0, progressbar=False)
+
+
+def _frame(n=120, seed=5):
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    g = rng.integers(0, 6, size=n)
+    x = rng.normal(500.0, 40.0, size=n)
+    intercepts = rng.normal(0.0, 30.0, size=6)
+    slopes = rng.normal(0.0, 0.2, size=6)
+    y = 1000.0 + 0.5 * (x - 500.0) + intercepts[g] + slopes[g] * (x - 500.0)
+    y = y + rng.normal(scale=10.0, size=n)
+    return pd.DataFrame({"x": x, "g": [f"G{k}" for k in g]}), pd.Series(y, name="y")
+
+
+def _fit(**kwargs):
+    import warnings
+
+    from bayes_sklearn import HierarchicalRegression
+
+    X, y = _frame()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 200 draws: too few for the convergence checks
+        return HierarchicalRegression(formula=FORMULA, **SETTINGS, **kwargs).fit(X, y)
+
+
+# the quantities compared; the level effects and correlation are at x = 0 of the design
+COMPARED = ("intercept", "coef", "sigma", "1|g_sigma", "x|g_sigma", "1|g", "x|g", "g_corr")
+
+
+@pytest.fixture(scope="module")
+def kernel_and_pymc_fits():
+    return _fit(), _fit(nuts_sampler="nutpie")
+
+
+def test_formula_group_terms_fit_on_the_kernel_as_on_the_pymc_engine(kernel_and_pymc_fits):
+    """Posterior means within Monte Carlo error: |difference| <= 5 standard errors
+    of the difference, each mean's error sd / sqrt(ESS) by ArviZ's bulk ESS of
+    that engine's own draws (a standard normal exceeds 5 with p = 6e-7, so over
+    the ~30 compared numbers a failure means the engines differ)."""
+    import arviz as az
+
+    kernel, pymc = kernel_and_pymc_fits
+    assert kernel.engine_ == "kernel" and pymc.engine_ == "pymc"
+    errors = {}
+    for fit in (kernel, pymc):
+        post = fit.posterior_[list(COMPARED)]
+        ess = az.ess(post)
+        errors[fit.engine_] = (post.mean(("chain", "draw")),
+                               post.std(("chain", "draw")) / np.sqrt(ess))
+    (mean_k, se_k), (mean_p, se_p) = errors["kernel"], errors["pymc"]
+    for name in COMPARED:
+        diff = np.abs(mean_k[name].values - mean_p[name].values)
+        se = np.sqrt(se_k[name].values ** 2 + se_p[name].values ** 2)
+        if name == "g_corr":  # the diagonal is 1 exactly in both
+            diff, se = diff[0, 1], se[0, 1]
+        assert np.all(diff <= 5.0 * se), (name, diff, se)
+
+
+@pytest.mark.parametrize("kwargs", [{"inference": "advi"},
+                                    {"inference": "advi", "batch_size": 40}],
+                         ids=["advi", "minibatch-advi"])
+def test_advi_fits_group_terms(kernel_and_pymc_fits, kwargs):
+    """ADVI runs on the kernel with the terms; mean-field understates spread, so
+    only the predictions are compared with NUTS' (noise sd 10 around y ~ 1000)."""
+    model = _fit(**kwargs)
+    nuts = kernel_and_pymc_fits[0]
+    assert model.engine_ == "kernel"
+    assert model.posterior_["1|g"].shape[-1] == 6
+    X, y = _frame()
+    assert np.max(np.abs(model.predict(X) - nuts.predict(X))) < 5.0
+    assert np.std(y - model.predict(X)) < 12.0
