@@ -176,6 +176,34 @@ def test_kernel_group_terms_equal_the_reference_model(case):
     np.testing.assert_allclose(np.diff(ours), np.diff(theirs), rtol=1e-9, atol=1e-8)
 
 
+CONSTANT_CASES = [case for case in CASES if case.name in
+                  ("correlated-3", "crossed", "fixed-sd", "weighted", "no-intercept", "bernoulli")]
+
+
+@pytest.mark.parametrize("case", CONSTANT_CASES, ids=[case.name for case in CONSTANT_CASES])
+def test_advi_constant_is_what_the_kernel_drops(case):
+    """Kernel log density + ADVI's constant (less its entropy part) is the
+    reference model's log density, up to the design map's log Jacobian: the
+    terms' sd-prior normalisers, Beta normalisers and offsets' 2 pi included.
+    Kernel and reference both on ``y`` itself here."""
+    from reference_map import jacobian
+
+    from bayes_sklearn.inference.advi import _log_density_constant
+
+    spec, X, y, designs, weight = _data(case)
+    X_z = np.ascontiguousarray(spec.standardizer.transform(X))
+    packed = pack_model(spec, X_z, y, sample_weight=weight, group_designs=designs)
+    model = reference_model(spec, X_z, y, sample_weight=weight, group_designs=designs)
+    logp = model.compile_fn(model.logp(), mode=MODE)
+    theta = packed.initial_point + np.random.default_rng(2).normal(scale=0.3, size=packed.n_dim)
+    n_rows = N if weight is None else weight.sum()
+    entropy_part = packed.n_dim * (0.5 + 0.5 * np.log(2 * np.pi))
+    constant = _log_density_constant(spec, n_rows, packed.n_dim) - entropy_part
+    value, _ = log_density(packed.header, theta)
+    reference = logp(_reference_point(model, spec, None, packed, theta))
+    np.testing.assert_allclose(value + constant, reference - jacobian(spec), rtol=0, atol=1e-8)
+
+
 def test_kernel_refuses_what_it_does_not_cover():
     spec, X, y, designs, _ = _data(CASES[1])
     term = spec.group_terms[0]
