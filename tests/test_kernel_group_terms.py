@@ -204,6 +204,30 @@ def test_advi_constant_is_what_the_kernel_drops(case):
     np.testing.assert_allclose(value + constant, reference - jacobian(spec), rtol=0, atol=1e-8)
 
 
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_minibatches_subset_each_terms_rows(weighted):
+    """A minibatch's kernel is the kernel of its rows, each term's design and
+    codes taken with them, the likelihood weighted by n / batch size."""
+    from bayes_sklearn.inference.advi import _Minibatches
+
+    case = dataclasses.replace(CASES[5], weighted=weighted)  # crossed: two terms
+    spec, X, y, designs, weight = _data(case)
+    X_z = np.ascontiguousarray(spec.standardizer.transform(X))
+    batches = _Minibatches(spec, X_z, y, None, 7, weight, designs)
+    batches.refill(np.random.default_rng(4))
+    rows = batches.rows
+    subset = [(Z[rows], codes[rows]) for Z, codes in designs]
+    factor = N / 7
+    alone = pack_model(spec, X_z[rows], y[rows], row_weight=factor,
+                       sample_weight=None if weight is None else weight[rows],
+                       sufficient_statistics=False, group_designs=subset)
+    theta = alone.initial_point + np.random.default_rng(6).normal(scale=0.3, size=alone.n_dim)
+    value, grad = log_density(batches.packed.header, theta)
+    expected, expected_grad = log_density(alone.header, theta)
+    np.testing.assert_allclose(value, expected, rtol=1e-12)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-10, atol=1e-12)
+
+
 def test_kernel_refuses_what_it_does_not_cover():
     spec, X, y, designs, _ = _data(CASES[1])
     term = spec.group_terms[0]
