@@ -3,8 +3,8 @@
 NUTS spends its time in ``logp`` and its gradient. Building that function from a
 PyMC graph costs seconds of compilation for every new model shape; here it is
 written once, by hand, for the whole model class (gaussian, bernoulli and
-categorical GLMs with normal, Student-t or Laplace coefficient priors and
-optional group effects). All sizes, priors and data arrive at run time through
+categorical GLMs with normal, Student-t or Laplace coefficient priors,
+optional group effects, and lme4-style group terms for one output). All sizes, priors and data arrive at run time through
 a small header of integers and pointers, so the machine code never changes and
 numba compiles it once per installation (``cache=True``), not once per fit.
 
