@@ -13,13 +13,15 @@ diagonal, so log densities differ by the constant log-Jacobian
 import numpy as np
 
 from bayes_sklearn.model.pymc_model import _pieces, build_reference_model
+from bayes_sklearn.model.spec import check_group_term
 
 
-def reference_model(spec, X_z, y, codes=None, sample_weight=None):
+def reference_model(spec, X_z, y, codes=None, sample_weight=None, group_designs=None):
     """The reference model of the kernel's inputs (standardised design ``X_z``)."""
     X = X_z * spec.standardizer.scale + spec.standardizer.center
     y_fit = y if spec.family == "gaussian" else np.asarray(y).astype(np.int64)
-    return build_reference_model(spec, X, y_fit, codes, sample_weight=sample_weight)
+    return build_reference_model(spec, X, y_fit, codes, sample_weight=sample_weight,
+                                 group_designs=group_designs)
 
 
 def reference_point(model, spec, theta):
@@ -53,6 +55,20 @@ def reference_point(model, spec, theta):
             point["group_effect"] = raw / np.exp(log_scale)
         else:
             point["group_offset"] = raw
+        index += e * (1 + g)
+    for term in map(check_group_term, spec.group_terms):
+        # the same block on both sides: log sds, logits of u, offsets
+        e, levels = term.n_effects, term.n_levels
+        n_cpc = e * (e - 1) // 2 if term.is_correlated else 0
+        log_sd = theta[index:index + e]
+        for piece in _pieces(f"{term.label}_sigma", term.sd_priors):
+            if piece.distribution is not None:
+                point[f"{piece.name}_log__"] = log_sd[list(piece.indices)]
+        if n_cpc:
+            point[f"{term.label}_corr_cpc_logodds__"] = theta[index + e:index + e + n_cpc]
+        offsets = theta[index + e + n_cpc:index + e + n_cpc + levels * e]
+        point[f"{term.label}_offset"] = offsets.reshape(levels, e)
+        index += e + n_cpc + levels * e
     assert set(point) == values, (set(point), values)
     return point
 

@@ -227,9 +227,9 @@ def test_advi_initialisation_starts_every_chain_at_a_variational_draw(monkeypatc
             # (nutpie refuses a start with an exactly zero gradient entry)
             return packed.initial_point + rng.normal(scale=0.1, size=(n, packed.n_dim))
 
-    def fit_variational(*args, sample_weight=None):
+    def fit_variational(*args, sample_weight=None, group_designs=None):
         calls.append(args)
-        assert sample_weight is None
+        assert sample_weight is None and group_designs is None
         return Approximation()
 
     monkeypatch.setattr(advi, "fit_variational", fit_variational)

@@ -1,7 +1,8 @@
 """Group terms in the formula of the hierarchical estimators: ``"x + (1 + x | a) + (1 | b)"``.
 
-The fit runs on the PyMC engine (the kernel refuses group terms). These tests
-check the wiring around it: names and dims in ``posterior_``, prediction as
+The fit runs on the precompiled kernel (tests/test_kernel_group_terms.py
+holds it to the reference model and to the PyMC engine). These tests check
+the wiring around it: names and dims in ``posterior_``, prediction as
 array algebra over those draws (recomputed here by hand), the ``new_groups``
 policies per factor, priors per term, persistence, and the errors. The
 statistics of the fit itself (agreement with MixedLM and a hand-written
@@ -70,7 +71,7 @@ def _by_hand(model, X):
 def test_posterior_names_and_dims_are_bambis(fitted):
     model, X, _ = fitted
     post = model.posterior_
-    assert model.engine_ == "pymc"
+    assert model.engine_ == "kernel"
     assert post["1|a"].dims == ("chain", "draw", "a__factor_dim")
     assert post["x|a"].dims == ("chain", "draw", "a__factor_dim")
     assert post["1|b"].dims == ("chain", "draw", "b__factor_dim")
@@ -216,7 +217,6 @@ def test_lkj_eta_reaches_the_model():
      "new_groups names 'c', which is not a grouping factor"),
     (HierarchicalRegression, {"new_groups": {"a": "maybe"}}, r"new_groups\['a'\] must be"),
     (HierarchicalRegression, {"inference": "exact"}, "'exact' is not available"),
-    (HierarchicalRegression, {"inference": "advi"}, "'advi' is not available"),
 ])
 def test_refusals_name_the_problem(estimator, kwargs, match):
     X, y = _data(n=40)

@@ -191,8 +191,15 @@ def test_coverage_of_group_effects_reads_each_sd_prior():
                                      y=labels.astype(float), n_outputs=2)
     assert kernel_gap(categorical) is None
     term = GroupTerm("site", ("u", "v"), ("1|site",), (HalfNormal(1.0),))
-    assert kernel_gap(dataclasses.replace(spec, groups=None, group_terms=(term,))) == (
-        "the group terms of 'site' (lme4-style terms run on the PyMC model)")
+    assert kernel_gap(dataclasses.replace(spec, groups=None, group_terms=(term,))) is None
+    # a PyMC distribution as sd prior is the reference model's alone
+    import pymc as pm
+
+    gamma = dataclasses.replace(term, sd_priors=(pm.Gamma.dist(2.0, 1.0),))
+    assert kernel_gap(dataclasses.replace(spec, groups=None, group_terms=(gamma,))).startswith(
+        "the sd of the group effect '1|site' has the prior ")
+    assert kernel_gap(dataclasses.replace(categorical, group_terms=(term,))) == (
+        "group terms in a categorical model")
 
 
 def test_categorical_group_effects_are_outside_the_kernel():

@@ -15,7 +15,7 @@ import numpy as np
 from bayes_sklearn.inference.response import ResponseScale
 from bayes_sklearn.inference.result import SamplerResult
 from bayes_sklearn.inference.settings import InferenceSettings
-from bayes_sklearn.model.spec import ModelSpec
+from bayes_sklearn.model.spec import ModelSpec, check_group_term
 from bayes_sklearn.priors import Constant
 
 __all__ = ["InferenceSettings", "SamplerResult", "choose_engine", "run_inference"]
@@ -56,11 +56,12 @@ def run_inference(
     elif spec.family == "gaussian":
         response = ResponseScale.fit(y, sample_weight)
         result = _run_backend(response.spec_to_unit(spec), X_z, response.transform(y),
-                              settings, group_codes, sample_weight)
+                              settings, group_codes, sample_weight, group_designs)
         n_rows = len(y) if sample_weight is None else float(np.sum(sample_weight))
         result = _pin_fixed_values(spec, response.result_to_original(result, n_rows))
     else:
-        result = _run_backend(spec, X_z, y, settings, group_codes, sample_weight)
+        result = _run_backend(spec, X_z, y, settings, group_codes, sample_weight,
+                              group_designs)
     return replace(result, engine=engine)
 
 
@@ -118,7 +119,21 @@ def _pin_fixed_values(spec: ModelSpec, result: SamplerResult) -> SamplerResult:
             changes["moments"] = (mean, result.moments[1])
     if isinstance(spec.noise_prior, Constant) and result.sigma is not None:
         changes["sigma"] = np.full_like(result.sigma, spec.noise_prior.value)
+    if any(isinstance(p, Constant) for term in spec.group_terms for p in term.sd_priors):
+        changes["group_terms"] = tuple(
+            _pin_term_sds(term, draws) for term, draws in
+            zip(map(check_group_term, spec.group_terms), result.group_terms, strict=True)
+        )
     return replace(result, **changes) if changes else result
+
+
+def _pin_term_sds(term, draws):
+    """A group term's fixed sds exactly as given (the effects keep their round trip)."""
+    sd = draws.sd.copy()
+    for e, prior in enumerate(term.sd_priors):
+        if isinstance(prior, Constant):
+            sd[..., e] = prior.value
+    return replace(draws, sd=sd)
 
 
 def _run_backend(
@@ -128,6 +143,7 @@ def _run_backend(
     settings: InferenceSettings,
     group_codes: np.ndarray | None,
     sample_weight: np.ndarray | None = None,
+    group_designs=None,
 ) -> SamplerResult:
     if settings.method == "exact":
         from bayes_sklearn.inference.exact import sample_exact
@@ -141,9 +157,10 @@ def _run_backend(
     if settings.method == "nuts":
         from bayes_sklearn.inference.fast_nuts import sample_fast_nuts
 
-        return sample_fast_nuts(spec, X_z, y, settings, group_codes, sample_weight)
+        return sample_fast_nuts(spec, X_z, y, settings, group_codes, sample_weight,
+                                group_designs)
     if settings.method in ("advi", "fullrank_advi"):
         from bayes_sklearn.inference.advi import fit_advi
 
-        return fit_advi(spec, X_z, y, settings, group_codes, sample_weight)
+        return fit_advi(spec, X_z, y, settings, group_codes, sample_weight, group_designs)
     raise ValueError(f"Unknown inference method {settings.method!r}.")

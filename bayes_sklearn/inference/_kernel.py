@@ -3,8 +3,8 @@
 NUTS spends its time in ``logp`` and its gradient. Building that function from a
 PyMC graph costs seconds of compilation for every new model shape; here it is
 written once, by hand, for the whole model class (gaussian, bernoulli and
-categorical GLMs with normal, Student-t or Laplace coefficient priors and
-optional group effects). All sizes, priors and data arrive at run time through
+categorical GLMs with normal, Student-t or Laplace coefficient priors,
+optional group effects, and lme4-style group terms for one output). All sizes, priors and data arrive at run time through
 a small header of integers and pointers, so the machine code never changes and
 numba compiles it once per installation (``cache=True``), not once per fit.
 
@@ -15,9 +15,16 @@ but are not sampled (see ``P_FREE``):
 
     intercept_z (m) | coef_z (p, m) row-major | log sigma (gaussian only)
     | log group_sd (E) | group raw (G, E) row-major (hierarchical only)
+    | per lme4-style group term: log sd (E) | logit u (E(E-1)/2, correlated
+      terms only) | offsets z (L, E) row-major
 
 where ``raw`` are the offsets ``z`` of ``b = sd * z`` (non-centered) or the
-effects ``b`` themselves (centered). Densities drop additive constants.
+effects ``b`` themselves (centered). A group term's effects are
+``b = z @ Lc.T * sd`` with ``Lc`` the Cholesky factor of its correlation
+matrix from the partial correlations ``2u - 1`` (``u ~ Beta``, see
+``model/lkj.py``; ``Lc = I`` when independent), and row ``i`` adds
+``b[codes_i] . Z_i`` to its linear predictor (``model/pymc_model.py``'s
+``_group_term_effects``). Densities drop additive constants.
 
 For the gaussian family without groups the data enter only through
 sufficient statistics, so one gradient costs O(p^2) whatever the number of rows.
@@ -61,8 +68,24 @@ FAMILY, N_ROWS, N_COEF, N_OUT, N_GROUPS, N_EFFECTS, CENTERED, SUFFSTATS, N_DIM, 
     P_FREE,
     P_FULL,
     P_INTERCEPT_SHIFT,
-) = range(10, 30)
-HEADER_SIZE = 30
+    N_TERMS,
+    P_TERMS,
+) = range(10, 32)
+HEADER_SIZE = 32
+# P_TERMS holds N_TERMS rows of TERM_FIELDS int64, one per group term:
+(
+    T_LEVELS,  # L
+    T_EFFECTS,  # E
+    T_CORRELATED,  # 1: E(E-1)/2 partial correlations follow the log sds
+    T_THETA,  # index of the term's first parameter (log sd 0) in the full vector
+    T_Z,  # address of the design, (N_ROWS, E) float64 row-major, user's scale
+    T_CODES,  # address of the level codes, N_ROWS int64 in 0..L-1
+    T_SD_KIND,  # address of E int64 scale-prior kinds of the sds
+    T_SD_SCALE,  # address of E float64 scales of those priors
+    T_SD_NU,  # address of E float64 degrees of freedom (half-t)
+    T_BETA,  # address of E(E-1)/2 float64 Beta shapes b of u ~ Beta(b, b)
+) = range(10)
+TERM_FIELDS = 10
 # P_SCALARS holds [y mean, residual sum of squares at beta_hat, sum of residuals,
 # sum of weights], all weighted by the frequency weights.
 # P_ROW_WEIGHT holds one float per row: the likelihood of row i counts w_i
@@ -177,15 +200,18 @@ def _gaussian_suffstats_loglik(header, theta, grad, p, sigma_index):
 
 @numba.njit(cache=True, fastmath={"contract", "reassoc"})
 def _single_output_rows(
-    family, X, y, codes, varying, effects, grad_effects, theta, grad, inv_var, weight
+    family, X, y, codes, varying, effects, grad_effects, theta, grad, inv_var, weight,
+    extra, resid_out,
 ):
     """One fused pass over the rows for a single linear predictor.
 
     Returns the bernoulli log likelihood (0 for gaussian) and the gaussian
     residual sum of squares (0 for bernoulli), row ``i`` counted ``weight[i]``
     times; adds d logp / d eta times the row into ``grad`` and, per group,
-    into ``grad_effects``.
+    into ``grad_effects``. With group terms, ``extra[i]`` (their part of
+    row i's eta) is added and d logp / d eta_i stored in ``resid_out[i]``.
     """
+    with_terms = extra.shape[0] > 0
     n, p = X.shape
     n_groups, n_effects = effects.shape
     intercept = theta[0]
@@ -203,6 +229,8 @@ def _single_output_rows(
             eta += effects[g, 0]
             for e in range(1, n_effects):
                 eta += effects[g, e] * X[i, varying[e - 1]]
+        if with_terms:
+            eta += extra[i]
         w = weight[i]
         if family == GAUSSIAN:
             err = y[i] - eta
@@ -217,6 +245,8 @@ def _single_output_rows(
             loglik += w * (y[i] * eta - max(eta, 0.0) - np.log(1.0 + t))
             resid = y[i] - (1.0 / (1.0 + t) if eta >= 0.0 else t / (1.0 + t))
         resid *= w
+        if with_terms:
+            resid_out[i] = resid
         grad_intercept += resid
         for j in range(p):
             grad_coef[j] += resid * X[i, j]
@@ -290,9 +320,16 @@ def _row_loglik(header, theta, grad, p, m, sigma_index, group_start):
             for g in range(n_groups):
                 effects[g, e] = sd * theta[raw_start + g * n_effects + e]
     weight = _floats(header, P_ROW_WEIGHT, n)
+    n_terms = header[N_TERMS]
+    terms = numba.carray(_as_pointer(header[P_TERMS]), (n_terms, TERM_FIELDS), np.int64)
+    extra = np.zeros(n if n_terms > 0 else 0)
+    resid_out = np.empty(n if n_terms > 0 else 0)
+    for t in range(n_terms):
+        _add_term_eta(terms[t], theta, n, extra)
     if m == 1:
         loglik, ssr = _single_output_rows(
-            family, X, y, codes, varying, effects, grad_effects, theta, grad, inv_var, weight
+            family, X, y, codes, varying, effects, grad_effects, theta, grad, inv_var, weight,
+            extra, resid_out,
         )
     else:
         loglik, ssr = _categorical_rows(X, y, theta, grad, m, weight)
@@ -304,7 +341,145 @@ def _row_loglik(header, theta, grad, p, m, sigma_index, group_start):
         grad[sigma_index] += -total_weight + ssr * inv_var
     if n_groups > 0:
         loglik += _group_prior(header, theta, grad, effects, grad_effects, group_start)
+    for t in range(n_terms):
+        loglik += _term_prior_and_gradient(terms[t], theta, grad, n, resid_out)
     return loglik
+
+
+@numba.njit(cache=True)
+def _term_correlation_factor(term, theta):
+    """Cholesky factor ``Lc`` (E, E) of a term's correlation matrix (identity if independent).
+
+    Row i: ``Lc[i, j] = c_j s_j`` with ``c = tanh(x / 2) = 2u - 1`` the partial
+    correlations from their logits ``x``, ``s_0 = 1`` and ``s_{j+1} = s_j
+    sech(x_j / 2) = s_j sqrt(1 - c_j^2)``; ``Lc[i, i] = s_i``. Also returns
+    ``c`` and ``w = sech(x / 2)`` per partial correlation, for the gradient.
+    """
+    E = term[T_EFFECTS]
+    n_cpc = E * (E - 1) // 2 if term[T_CORRELATED] else 0
+    chol = np.zeros((E, E))
+    c = np.empty(n_cpc)
+    w = np.empty(n_cpc)
+    first = term[T_THETA] + E
+    for k in range(n_cpc):
+        t = np.exp(-abs(theta[first + k]))
+        c[k] = np.sign(theta[first + k]) * (1.0 - t) / (1.0 + t)
+        w[k] = 2.0 * np.sqrt(t) / (1.0 + t)
+    chol[0, 0] = 1.0
+    entry = 0
+    for i in range(1, E):
+        if n_cpc == 0:
+            chol[i, i] = 1.0
+            continue
+        s = 1.0
+        for j in range(i):
+            chol[i, j] = c[entry] * s
+            s *= w[entry]
+            entry += 1
+        chol[i, i] = s
+    return chol, c, w
+
+
+@numba.njit(cache=True)
+def _term_effects(term, theta, chol):
+    """The term's effects ``b = z @ Lc.T * sd`` (L, E) and its sds."""
+    L, E, start = term[T_LEVELS], term[T_EFFECTS], term[T_THETA]
+    n_cpc = E * (E - 1) // 2 if term[T_CORRELATED] else 0
+    z_start = start + E + n_cpc
+    sd = np.empty(E)
+    for e in range(E):
+        sd[e] = np.exp(theta[start + e])
+    effects = np.zeros((L, E))
+    for level in range(L):
+        for e in range(E):
+            total = 0.0
+            for j in range(e + 1):
+                total += chol[e, j] * theta[z_start + level * E + j]
+            effects[level, e] = total * sd[e]
+    return effects, sd
+
+
+@numba.njit(cache=True)
+def _add_term_eta(term, theta, n, extra):
+    """Adds each row's contribution ``b[codes_i] . Z_i`` of one group term to ``extra``."""
+    E = term[T_EFFECTS]
+    Z = numba.carray(_as_pointer(term[T_Z]), (n, E), np.float64)
+    codes = numba.carray(_as_pointer(term[T_CODES]), (n,), np.int64)
+    chol, _, _ = _term_correlation_factor(term, theta)
+    effects, _ = _term_effects(term, theta, chol)
+    for i in range(n):
+        g = codes[i]
+        for e in range(E):
+            extra[i] += effects[g, e] * Z[i, e]
+
+
+@numba.njit(cache=True)
+def _term_prior_and_gradient(term, theta, grad, n, resid):
+    """One group term's prior (Jacobians included) and its whole gradient.
+
+    ``resid[i]`` is d loglik / d eta_i; the likelihood's gradient reaches the
+    effects through ``Z`` and flows back to the offsets, the log sds and the
+    partial correlations' logits.
+    """
+    L, E, start = term[T_LEVELS], term[T_EFFECTS], term[T_THETA]
+    n_cpc = E * (E - 1) // 2 if term[T_CORRELATED] else 0
+    z_start = start + E + n_cpc
+    Z = numba.carray(_as_pointer(term[T_Z]), (n, E), np.float64)
+    codes = numba.carray(_as_pointer(term[T_CODES]), (n,), np.int64)
+    chol, c, w = _term_correlation_factor(term, theta)
+    effects, sd = _term_effects(term, theta, chol)
+    # G = d loglik / d b, then H = G * sd (d loglik / d (z @ Lc.T))
+    G = np.zeros((L, E))
+    for i in range(n):
+        g = codes[i]
+        for e in range(E):
+            G[g, e] += resid[i] * Z[i, e]
+    kind = numba.carray(_as_pointer(term[T_SD_KIND]), (E,), np.int64)
+    scale = numba.carray(_as_pointer(term[T_SD_SCALE]), (E,), np.float64)
+    nu = numba.carray(_as_pointer(term[T_SD_NU]), (E,), np.float64)
+    logp = 0.0
+    grad_chol = np.zeros((E, E))
+    for e in range(E):
+        value, slope = _log_scale_prior(kind[e], scale[e], nu[e], theta[start + e])
+        logp += value
+        total = 0.0
+        for level in range(L):
+            total += G[level, e] * effects[level, e]
+        grad[start + e] += slope + total
+    for level in range(L):
+        for j in range(E):
+            z = theta[z_start + level * E + j]
+            logp += -0.5 * z * z
+            total = -z
+            for e in range(j, E):
+                h = G[level, e] * sd[e]
+                total += h * chol[e, j]
+                grad_chol[e, j] += h * z
+            grad[z_start + level * E + j] += total
+    if n_cpc > 0:
+        beta = numba.carray(_as_pointer(term[T_BETA]), (n_cpc,), np.float64)
+        for k in range(n_cpc):
+            # Beta(b, b) on u with the logit's Jacobian: b (log u + log(1 - u))
+            x = theta[start + E + k]
+            t = np.exp(-abs(x))
+            logp += beta[k] * (-abs(x) - 2.0 * np.log1p(t))
+            grad[start + E + k] += -beta[k] * c[k]
+        # back through the rows of Lc (see _term_correlation_factor), last column first
+        entry_end = 0
+        for i in range(1, E):
+            entry_end += i
+            grad_s = grad_chol[i, i]  # d / d s_i
+            s_values = np.empty(i + 1)
+            s_values[0] = 1.0
+            for j in range(i):
+                s_values[j + 1] = s_values[j] * w[entry_end - i + j]
+            for j in range(i - 1, -1, -1):
+                k = entry_end - i + j
+                g_l = grad_chol[i, j]
+                # L_ij = c s_j, s_{j+1} = w s_j; dc/dx = w^2 / 2, dw/dx = -w c / 2
+                grad[start + E + k] += 0.5 * w[k] * s_values[j] * (g_l * w[k] - grad_s * c[k])
+                grad_s = grad_s * w[k] + g_l * c[k]
+    return logp
 
 
 @numba.njit(cache=True)

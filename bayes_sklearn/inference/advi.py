@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import betaln
 
 from bayes_sklearn._progress import ProgressBar
 from bayes_sklearn.inference.packing import (
@@ -33,7 +34,8 @@ from bayes_sklearn.inference.packing import (
 )
 from bayes_sklearn.inference.result import SamplerResult
 from bayes_sklearn.inference.settings import InferenceSettings
-from bayes_sklearn.model.spec import ModelSpec
+from bayes_sklearn.model.lkj import cpc_shapes
+from bayes_sklearn.model.spec import ModelSpec, check_group_term
 from bayes_sklearn.priors import Constant, Flat
 
 _CHECK_EVERY = 10
@@ -155,7 +157,8 @@ class _Family:
 class _Minibatches:
     """Preallocated row buffers that the kernel reads, refilled every step."""
 
-    def __init__(self, spec, X_z, y, group_codes, batch_size, sample_weight=None):
+    def __init__(self, spec, X_z, y, group_codes, batch_size, sample_weight=None,
+                 group_designs=None):
         # rows are centred once here, where pack_model would centre them (its
         # buffers are refilled, so it must not)
         shift = intercept_shift_for(spec, X_z, sample_weight)
@@ -171,6 +174,16 @@ class _Minibatches:
         # w_i * n / b * loglik_i is unbiased for the weighted full-data sum.
         self.w = None if sample_weight is None else factor * np.asarray(sample_weight, float)
         self.w_batch = None if sample_weight is None else np.empty(batch_size)
+        # each group term's design and codes, with buffers of a batch's rows
+        # (codes start at 0, a valid level, for pack_model's check)
+        self.terms = [
+            (np.ascontiguousarray(Z, dtype=np.float64), np.asarray(codes, dtype=np.int64))
+            for Z, codes in (group_designs or ())
+        ]
+        self.terms_batch = [
+            (np.empty((batch_size, Z.shape[1])), np.zeros(batch_size, dtype=np.int64))
+            for Z, _ in self.terms
+        ]
         self.packed = pack_model(
             spec,
             self.X_batch,
@@ -180,6 +193,7 @@ class _Minibatches:
             sufficient_statistics=False,
             sample_weight=self.w_batch,
             intercept_shift=shift,
+            group_designs=self.terms_batch if group_designs is not None else None,
         )
 
     def refill(self, rng: np.random.Generator) -> None:
@@ -190,6 +204,9 @@ class _Minibatches:
             np.take(self.codes, self.rows, out=self.codes_batch)
         if self.w is not None:
             np.take(self.w, self.rows, out=self.w_batch)
+        for (Z, codes), (Z_batch, codes_batch) in zip(self.terms, self.terms_batch):
+            np.take(Z, self.rows, axis=0, out=Z_batch)
+            np.take(codes, self.rows, out=codes_batch)
 
 
 def _initial_sd(header: np.ndarray, point: np.ndarray) -> np.ndarray:
@@ -239,6 +256,14 @@ def _log_density_constant(spec: ModelSpec, n_rows: float, dim: int) -> float:
         constant -= n_rows * half_log_2pi
     if spec.groups is not None:
         constant -= spec.groups.n_groups * spec.groups.n_effects * half_log_2pi
+    for term in map(check_group_term, spec.group_terms):
+        constant += sum(float(p.logpdf(0.0)) for p in term.sd_priors
+                        if not isinstance(p, Constant))
+        constant -= term.n_levels * term.n_effects * half_log_2pi
+        if term.is_correlated:
+            # the kernel keeps b (log u + log(1 - u)) of each Beta(b, b): its 1 / B(b, b) goes
+            shapes = cpc_shapes(term.n_effects, term.lkj_eta)
+            constant -= float(np.sum(betaln(shapes, shapes)))
     return constant + dim * (0.5 + half_log_2pi)
 
 
@@ -317,10 +342,12 @@ def fit_variational(
     group_codes: np.ndarray | None = None,
     full_rank: bool = False,
     sample_weight: np.ndarray | None = None,
+    group_designs=None,
 ) -> VariationalFit:
     """Optimise the ELBO of ``spec`` on the data; see the module docstring.
 
-    ``sample_weight`` are frequency weights of the rows' likelihood.
+    ``sample_weight`` are frequency weights of the rows' likelihood;
+    ``group_designs`` one ``(Z, codes)`` per ``spec.group_terms`` entry.
     """
     rng = np.random.default_rng(settings.seed)
     batch_size = settings.batch_size
@@ -328,12 +355,14 @@ def fit_variational(
         batch_size = None  # a minibatch of all rows is the full batch, without the noise
     if batch_size is None:
         packed: PackedModel = pack_model(spec, X_z, y, group_codes,
-                                         sample_weight=sample_weight)
+                                         sample_weight=sample_weight,
+                                         group_designs=group_designs)
 
         def refill(rng):
             return None
     else:
-        batches = _Minibatches(spec, X_z, y, group_codes, batch_size, sample_weight)
+        batches = _Minibatches(spec, X_z, y, group_codes, batch_size, sample_weight,
+                               group_designs)
         packed, refill = batches.packed, batches.refill
     family = _Family(packed.n_dim, full_rank)
     params, elbo, converged = _optimise(packed, refill, family, settings, rng)
@@ -349,11 +378,12 @@ def fit_advi(
     settings: InferenceSettings,
     group_codes: np.ndarray | None = None,
     sample_weight: np.ndarray | None = None,
+    group_designs=None,
 ) -> SamplerResult:
     """Fit ``spec`` by ADVI and draw ``chains * draws`` samples from the approximation."""
     full_rank = settings.method == "fullrank_advi"
     fit = fit_variational(spec, X_z, y, settings, group_codes, full_rank=full_rank,
-                          sample_weight=sample_weight)
+                          sample_weight=sample_weight, group_designs=group_designs)
     # Draws use their own stream, after the optimiser's.
     rng = np.random.default_rng([settings.seed, 1])
     theta = fit.packed.expand(fit.draw(settings.chains * settings.draws, rng))

@@ -10,7 +10,7 @@ kernel learns is covered as soon as packing has a code for it.
 from __future__ import annotations
 
 from bayes_sklearn.inference.packing import _FAMILY_CODES, _LOCATION_KINDS, _SCALE_KINDS
-from bayes_sklearn.model.spec import ModelSpec
+from bayes_sklearn.model.spec import ModelSpec, check_group_term
 
 
 def _covered(prior, table: dict) -> bool:
@@ -57,8 +57,14 @@ def kernel_gap(spec: ModelSpec) -> str | None:
     if spec.family == "gaussian" and not _covered(spec.noise_prior, _SCALE_KINDS):
         return f"the noise scale sigma has the prior {spec.noise_prior!r}"
     if spec.group_terms:
-        names = ", ".join(repr(term.label) for term in spec.group_terms)
-        return f"the group terms of {names} (lme4-style terms run on the PyMC model)"
+        if spec.family not in ("gaussian", "bernoulli"):
+            return f"group terms in a {spec.family} model"
+        if spec.groups is not None:
+            return "group terms and groups= in one model"
+        for term in map(check_group_term, spec.group_terms):
+            for name, prior in zip(term.effect_names, term.sd_priors, strict=True):
+                if not _covered(prior, _SCALE_KINDS):
+                    return f"the sd of the group effect {name!r} has the prior {prior!r}"
     if spec.groups is not None and spec.n_outputs > 1:
         return "group effects in a model of several outputs (categorical)"
     if spec.groups is not None:

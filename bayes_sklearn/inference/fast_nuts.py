@@ -42,20 +42,23 @@ def sample_fast_nuts(
     settings: InferenceSettings,
     group_codes: np.ndarray | None = None,
     sample_weight: np.ndarray | None = None,
+    group_designs=None,
 ) -> SamplerResult:
     """Sample ``spec``'s posterior with nutpie's NUTS on the precompiled kernel.
 
-    ``sample_weight`` are frequency weights of the rows' likelihood.
+    ``sample_weight`` are frequency weights of the rows' likelihood;
+    ``group_designs`` one ``(Z, codes)`` per ``spec.group_terms`` entry.
     """
     from bayes_sklearn.inference import _kernel
 
-    packed = pack_model(spec, X_z, y, group_codes, sample_weight=sample_weight)
+    packed = pack_model(spec, X_z, y, group_codes, sample_weight=sample_weight,
+                        group_designs=group_designs)
     start = None
     if settings.nuts_init == "advi":
         from bayes_sklearn.inference.advi import fit_variational
 
         start = fit_variational(spec, X_z, y, settings, group_codes,
-                                sample_weight=sample_weight)
+                                sample_weight=sample_weight, group_designs=group_designs)
     # The sampler moves the free parameters; each stored draw is the full
     # vector, fixed values in place.
     density = CDensity(_kernel.logp_cfunc.address, _kernel.expand_cfunc.address,

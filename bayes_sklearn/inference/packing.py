@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from bayes_sklearn.inference import _kernel as k
-from bayes_sklearn.inference.result import SamplerResult
-from bayes_sklearn.model.spec import ModelSpec
+from bayes_sklearn.inference.result import SamplerResult, TermDraws
+from bayes_sklearn.model.lkj import cholesky_from_cpc, cpc_shapes
+from bayes_sklearn.model.spec import GroupTerm, ModelSpec, check_group_term
 from bayes_sklearn.priors import (
     Constant,
     Exponential,
@@ -115,6 +116,56 @@ def gaussian_sufficient_statistics(
     return [np.ascontiguousarray(xtx), beta_hat, X.T @ wr, Xw.sum(axis=0), scalars]
 
 
+def n_term_parameters(term: GroupTerm) -> int:
+    """Length of a group term's block of the kernel's vector: log sds, logits, offsets."""
+    E = term.n_effects
+    return E + (E * (E - 1) // 2 if term.is_correlated else 0) + term.n_levels * E
+
+
+def _term_design(term: GroupTerm, design, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """A term's ``(Z, codes)`` as the kernel reads them (in place when already so).
+
+    The kernel indexes with the codes unchecked, so they are checked here.
+    """
+    Z_raw, codes_raw = design
+    Z = np.ascontiguousarray(Z_raw, dtype=np.float64)
+    codes = np.ascontiguousarray(codes_raw, dtype=np.int64)
+    if Z.shape != (n, term.n_effects) or codes.shape != (n,):
+        raise ValueError(f"The design of group term {term.label!r} must be ({n}, "
+                         f"{term.n_effects}) with {n} codes, got {Z.shape} and {codes.shape}.")
+    if n and (codes.min() < 0 or codes.max() >= term.n_levels):
+        raise ValueError(f"The codes of group term {term.label!r} must be in "
+                         f"0..{term.n_levels - 1}, got {codes.min()}..{codes.max()}.")
+    return Z, codes
+
+
+def _pack_terms(terms, group_designs, n: int, start: int):
+    """The kernel's term table and the per-term arrays it points into.
+
+    Returns the table (one row of ``_kernel.TERM_FIELDS`` per term, see
+    ``_kernel.P_TERMS``), the arrays to keep alive, and each term's sd priors
+    with the index of its first parameter, for the full vector's template.
+    """
+    if len(group_designs or ()) != len(terms):
+        raise ValueError(f"spec.group_terms has {len(terms)} terms; group_designs must give "
+                         f"one (matrix, codes) pair each.")
+    table = np.zeros((max(len(terms), 1), k.TERM_FIELDS), dtype=np.int64)
+    arrays, blocks = [table], []
+    for row, term, design in zip(table, terms, group_designs or (), strict=False):
+        Z, codes = _term_design(term, design, n)
+        kinds, scale, nu = _scale_arrays(term.sd_priors)
+        n_cpc = term.n_effects * (term.n_effects - 1) // 2 if term.is_correlated else 0
+        beta = np.ascontiguousarray(cpc_shapes(term.n_effects, term.lkj_eta) if n_cpc
+                                    else np.zeros(1), dtype=np.float64)
+        pointed = [Z, codes, kinds, scale, nu, beta]
+        row[: k.T_Z] = [term.n_levels, term.n_effects, int(term.is_correlated), start]
+        row[k.T_Z :] = [array.ctypes.data for array in pointed]
+        arrays += pointed
+        blocks.append((start, term.sd_priors))
+        start += n_term_parameters(term)
+    return table, arrays, blocks
+
+
 def pack_model(
     spec: ModelSpec,
     X_z: np.ndarray,
@@ -124,6 +175,7 @@ def pack_model(
     sufficient_statistics: bool = True,
     sample_weight: np.ndarray | None = None,
     intercept_shift: np.ndarray | None = None,
+    group_designs=None,
 ) -> PackedModel:
     """Lay out ``spec`` and the data for the kernel (see its module docstring).
 
@@ -147,7 +199,8 @@ def pack_model(
     m = spec.n_outputs
     groups = spec.groups
     gaussian = spec.family == "gaussian"
-    use_suffstats = gaussian and groups is None and sufficient_statistics
+    terms = [check_group_term(term) for term in spec.group_terms]
+    use_suffstats = gaussian and groups is None and not terms and sufficient_statistics
     X = np.ascontiguousarray(X_z, dtype=np.float64)
     y = np.ascontiguousarray(y, dtype=np.float64)
     if intercept_shift is None:
@@ -164,16 +217,21 @@ def pack_model(
     )
     n_groups = groups.n_groups if groups is not None else 0
     n_effects = groups.n_effects if groups is not None else 0
-    n_full = m * (p + 1) + len(scale_priors) + n_groups * n_effects
+    terms_start = m * (p + 1) + len(scale_priors) + n_groups * n_effects
+    term_table, term_arrays, term_blocks = _pack_terms(terms, group_designs, n, terms_start)
+    n_full = terms_start + sum(n_term_parameters(term) for term in terms)
     full_template = np.zeros(n_full)
     for index, prior in enumerate(location):
         full_template[index] = _loc_of(prior)
-    for index, prior in enumerate(scale_priors, start=len(location)):
-        full_template[index] = np.log(prior.value if isinstance(prior, Constant) else prior.scale)
+    # scale parameters start at their priors' scales (a fixed one is its value)
+    scale_blocks = [(len(location), scale_priors)] + term_blocks
     fixed = np.zeros(n_full, dtype=bool)
-    fixed[: len(location) + len(scale_priors)] = [
-        isinstance(prior, Constant) for prior in location + scale_priors
-    ]
+    fixed[: len(location)] = [isinstance(prior, Constant) for prior in location]
+    for start, priors in scale_blocks:
+        for index, prior in enumerate(priors, start=start):
+            constant = isinstance(prior, Constant)
+            full_template[index] = np.log(prior.value if constant else prior.scale)
+            fixed[index] = constant
     free = np.flatnonzero(~fixed).astype(np.int64)
     n_dim = free.shape[0]
     if n_dim == 0:
@@ -227,12 +285,15 @@ def pack_model(
     ]
     for slot, array in zip(range(k.P_X, k.P_INTERCEPT_SHIFT + 1), pointed, strict=True):
         header[slot] = array.ctypes.data
+    header[k.N_TERMS] = len(terms)
+    header[k.P_TERMS] = term_table.ctypes.data
 
     # Chains start at the intercept prior's location, log scale-prior scales
     # and zeros (where the template holds them), fixed values removed.
     initial = full_template.copy()
     initial[m : m * (p + 1)] = 0.0
-    return PackedModel(header, tuple(pointed), initial[free], n_dim, free, full_template, shift)
+    return PackedModel(header, tuple(pointed + term_arrays), initial[free], n_dim, free,
+                       full_template, shift)
 
 
 def intercept_shift_for(
@@ -278,6 +339,14 @@ def unpack_draws(
         group_sd = np.exp(theta[..., index : index + n_effects])
         raw = theta[..., index + n_effects :].reshape(chains, draws, n_groups, n_effects)
         group_effect = raw if spec.groups.centered else raw * group_sd[:, :, None, :]
+    if spec.groups is not None:
+        index += spec.groups.n_effects * (1 + spec.groups.n_groups)
+    terms = []
+    for term in map(check_group_term, spec.group_terms):
+        size = n_term_parameters(term)
+        terms.append(_term_draws(term, theta[..., index : index + size]))
+        index += size
+    fields.setdefault("group_terms", tuple(terms))
     coef_z = theta[..., m : m * (p + 1)].reshape(chains, draws, p, m)
     intercept_z = theta[..., :m].copy()
     if intercept_shift is not None and np.any(intercept_shift):
@@ -296,3 +365,18 @@ def unpack_draws(
         group_sd_z=group_sd,
         **fields,
     )
+
+
+def _term_draws(term: GroupTerm, block: np.ndarray) -> TermDraws:
+    """A term's effects, sds and correlation from its block ``(chains, draws, size)``
+    of the kernel's vector (see ``_kernel``'s module docstring)."""
+    E, L = term.n_effects, term.n_levels
+    sd = np.exp(block[..., :E])
+    n_cpc = E * (E - 1) // 2 if term.is_correlated else 0
+    offsets = block[..., E + n_cpc :].reshape(block.shape[:-1] + (L, E))
+    if not n_cpc:
+        return TermDraws(effects=offsets * sd[..., None, :], sd=sd, corr=None)
+    # tanh(x / 2) = 2 * sigmoid(x) - 1: the partial correlations from their logits
+    chol = cholesky_from_cpc(np.tanh(block[..., E : E + n_cpc] / 2.0), E)
+    effects = np.einsum("...le,...fe->...lf", offsets, chol) * sd[..., None, :]
+    return TermDraws(effects=effects, sd=sd, corr=chol @ np.swapaxes(chol, -1, -2))

@@ -16,7 +16,7 @@ import numpy as np
 
 from bayes_sklearn.design.standardize import location_scale
 from bayes_sklearn.inference.result import SamplerResult
-from bayes_sklearn.model.spec import ModelSpec
+from bayes_sklearn.model.spec import ModelSpec, check_group_term
 
 
 @dataclass(frozen=True)
@@ -41,12 +41,18 @@ class ResponseScale:
         groups = spec.groups
         if groups is not None:
             groups = replace(groups, sd_priors=tuple(p.scaled(factor) for p in groups.sd_priors))
+        # a group term's effects are in y's units per unit of its design: sds scale with y
+        terms = tuple(
+            replace(term, sd_priors=tuple(p.scaled(factor) for p in term.sd_priors))
+            for term in map(check_group_term, spec.group_terms)
+        )
         return replace(
             spec,
             intercept_prior=intercept.scaled(factor),
             coef_priors=tuple(p.scaled(factor) for p in spec.coef_priors),
             noise_prior=spec.noise_prior.scaled(factor),
             groups=groups,
+            group_terms=terms,
         )
 
     def result_to_original(self, result: SamplerResult, n_rows: float) -> SamplerResult:
@@ -73,4 +79,8 @@ class ResponseScale:
             group_effect_z=scaled(result.group_effect_z),
             group_sd_z=scaled(result.group_sd_z),
             elbo_history=elbo,
+            group_terms=tuple(
+                replace(term, effects=term.effects * self.scale, sd=term.sd * self.scale)
+                for term in result.group_terms
+            ),
         )

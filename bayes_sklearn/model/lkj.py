@@ -26,14 +26,22 @@ def correlation_draws(n_effects: int, eta: float, n_draws: int,
     """``n_draws`` correlation matrices from LKJ(``eta``), shape (n_draws, K, K)."""
     shapes = cpc_shapes(n_effects, eta)
     cpc = 2.0 * rng.beta(shapes, shapes, size=(n_draws, len(shapes))) - 1.0
-    L = np.zeros((n_draws, n_effects, n_effects))
-    L[:, 0, 0] = 1.0
+    L = cholesky_from_cpc(cpc, n_effects)
+    return L @ np.swapaxes(L, 1, 2)
+
+
+def cholesky_from_cpc(cpc: np.ndarray, n_effects: int) -> np.ndarray:
+    """Cholesky factors ``(..., K, K)`` of the correlation matrices of partial
+    correlations ``cpc`` ``(..., K(K-1)/2)``, ordered as in :func:`cpc_shapes`."""
+    cpc = np.asarray(cpc, dtype=float)
+    L = np.zeros(cpc.shape[:-1] + (n_effects, n_effects))
+    L[..., 0, 0] = 1.0
     entry = 0
     for i in range(1, n_effects):
-        remaining = np.ones(n_draws)
+        remaining = np.ones(cpc.shape[:-1])
         for j in range(i):
-            L[:, i, j] = cpc[:, entry] * np.sqrt(remaining)
-            remaining = remaining - L[:, i, j] ** 2
+            L[..., i, j] = cpc[..., entry] * np.sqrt(remaining)
+            remaining = remaining - L[..., i, j] ** 2
             entry += 1
-        L[:, i, i] = np.sqrt(np.clip(remaining, 0.0, None))
-    return L @ np.swapaxes(L, 1, 2)
+        L[..., i, i] = np.sqrt(np.clip(remaining, 0.0, None))
+    return L
