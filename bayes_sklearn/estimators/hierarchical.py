@@ -127,7 +127,9 @@ class HierarchicalRegression(GroupedEstimatorMixin, BayesianLinearRegression):
     (``priors={"1|county": HalfNormal(1.0)}``); the default is
     ``HalfNormal(prior_group_scale * sd(y) / sd(z))`` for an effect of design
     column ``z`` (sd(z) = 1 for the intercept's column of ones), rstanarm's
-    autoscaling. Such models run on the PyMC engine (``engine_ == "pymc"``).
+    autoscaling. Gaussian and binary models with group terms run on the
+    precompiled kernel; multiclass ones, and sd priors outside the kernel's
+    kinds, on the PyMC engine (``engine_`` says which).
 
     ``group=`` and ``varying_slopes=`` are the older form below, for one
     grouping column held apart from the features. Its model, for row ``i``
