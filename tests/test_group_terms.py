@@ -307,3 +307,43 @@ def test_polars_frame_gives_the_same_design(radon_like):
     (polars_arrays,) = design.transform(pl.from_pandas(radon_like))
     np.testing.assert_array_equal(polars_arrays.matrix, pandas_arrays.matrix)
     np.testing.assert_array_equal(polars_arrays.codes, pandas_arrays.codes)
+
+
+# -- the design of a whole formula with group terms -------------------------------
+
+
+def test_multilevel_design_replays_both_parts_on_new_rows():
+    from bayes_sklearn.design.multilevel import MultilevelDesign
+
+    train = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "g": ["a", "b", "a", "b"],
+                          "h": ["p", "p", "q", "q"]})
+    design, X_design, arrays = MultilevelDesign.fit(train, "center(x) + (1 + x | g) + (1 | h)")
+    np.testing.assert_allclose(X_design, [[-1.5], [-0.5], [0.5], [1.5]])
+    assert design.column_names == ("center(x)",) and design.intercept
+    assert [a.codes.tolist() for a in arrays] == [[0, 1, 0, 1], [0, 0, 1, 1]]
+    new = pd.DataFrame({"x": [10.0], "g": ["b"], "h": ["zz"]})
+    # the fixed part keeps the training mean; the bar terms their levels
+    np.testing.assert_allclose(design.transform(new), [[7.5]])
+    (g_rows, h_rows) = design.group_arrays(new)
+    np.testing.assert_array_equal(g_rows.matrix, [[1.0, 10.0]])
+    assert g_rows.codes.tolist() == [1] and h_rows.codes.tolist() == [-1]
+    assert [list(v) for v in design.group_terms.row_levels(new)] == [["b"], ["zz"]]
+
+
+def test_multilevel_design_without_bars_and_with_no_fixed_columns():
+    from bayes_sklearn.design.multilevel import MultilevelDesign
+
+    frame = pd.DataFrame({"x": [1.0, 2.0], "g": ["a", "b"]})
+    with pytest.raises(ValueError, match="has no group terms"):
+        MultilevelDesign.fit(frame, "x")
+    design, X_design, _ = MultilevelDesign.fit(frame, "(1 | g)")
+    assert X_design.shape == (2, 0) and design.intercept
+    design, _, _ = MultilevelDesign.fit(frame, "0 + x + (1 | g)")
+    assert not design.intercept
+
+
+def test_row_levels_of_a_nested_factor_are_the_pairs():
+    terms = split_group_terms("(1 | s/c)")[1]
+    frame = pd.DataFrame({"s": ["S1", "S2"], "c": ["c1", "c1"]})
+    design = GroupTermsDesign.fit(frame, terms)
+    assert [list(v) for v in design.row_levels(frame)] == [["S1", "S2"], ["S1:c1", "S2:c1"]]

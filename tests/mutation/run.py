@@ -249,6 +249,11 @@ GROUPS = [
            "tests/test_fast_nuts.py",
            "tests/test_nuts.py::test_settings_and_this_fits_data_reach_nutpie",
            "tests/test_pymc_engine.py::test_a_second_fit_of_the_structure_reuses_the_compilation"]),
+    # The group terms of a formula: the bar-term splitter, their designs and the
+    # NumPy LKJ sampler of prior draws; no fit.
+    Group("group_terms", ["bayes_sklearn/design/group_terms.py",
+                          "bayes_sklearn/design/multilevel.py", "bayes_sklearn/model/lkj.py"],
+          ["tests/test_group_terms.py", "tests/test_lkj.py"]),
     # Which models the kernel covers: the tables it reads and the routing.
     # (The equivalence test, which also asks kernel_gap of all its 299 models,
     # costs ~2.5 min per mutant and is left to the default test command.)
