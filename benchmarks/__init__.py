@@ -27,6 +27,6 @@ WORKLOADS = (
     "predict",
     "import_and_pickle",
     "model_forms",
-    "radon_correlated",
     "crossed_gradient",
+    "radon_correlated",
 )
