@@ -27,4 +27,6 @@ WORKLOADS = (
     "predict",
     "import_and_pickle",
     "model_forms",
+    "crossed_gradient",
+    "radon_correlated",
 )
