@@ -44,10 +44,11 @@ from bayes_sklearn.design.multilevel import MultilevelDesign
 from bayes_sklearn.diagnostics import ConvergenceDiagnostics
 from bayes_sklearn.estimators._fit_result import FitResult, check_convergence
 from bayes_sklearn.inference import InferenceSettings, run_inference
+from bayes_sklearn.model.lkj import correlation_draws
 from bayes_sklearn.model.spec import ModelSpec, resolve_model_spec
 from bayes_sklearn.persistence._registry import register
-from bayes_sklearn.model.lkj import correlation_draws
 from bayes_sklearn.posterior import GroupEffects, Posterior, TermEffects
+
 
 class ModelInputs(NamedTuple):
     """What fit hands to inference: the steps of fit before it, done."""
@@ -670,17 +671,16 @@ class BayesianGLMBase(BaseEstimator):
         import arviz as az
 
         check_is_fitted(self)
-        pairs = None
-        if var_names is None:
+        defaults = var_names is None
+        if defaults:
             var_names = [v for v in ("intercept", "coef", "sigma") if v in self.posterior_]
             terms = self.model_spec_.group_terms
             var_names += [f"{name}_sigma" for term in terms for name in term.effect_names]
-            correlated = [term for term in terms if f"{term.label}_corr" in self.posterior_]
-            var_names += [f"{term.label}_corr" for term in correlated]
-            # a correlation matrix's diagonal is 1 and its upper triangle repeats the lower
-            pairs = {f"{term.label}_corr" for term in correlated}
+            var_names += [f"{term.label}_corr" for term in terms
+                          if f"{term.label}_corr" in self.posterior_]
         table = az.summary(self.idata_, var_names=var_names, **kwargs)
-        if pairs:
+        if defaults and self.model_spec_.group_terms:
+            # a correlation matrix's diagonal is 1 and its upper triangle repeats the lower
             table = table.loc[[not _repeated_correlation(name, self.model_spec_.group_terms)
                                for name in table.index]]
         return table

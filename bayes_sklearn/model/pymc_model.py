@@ -273,7 +273,9 @@ def _group_term_effects(term: GroupTerm, Z, codes, n_outputs: int | None = None)
         effects = offset * sd[None, :]
     for e, name in enumerate(term.effect_names):
         pm.Deterministic(name, effects[:, e], dims=(level,))
-    return (effects[codes] * Z).sum(axis=1)
+    # one gather of a vector per effect, not of the (levels, effects) matrix: the
+    # gradient's scatter-add into a vector was 30x faster at 100,000 rows
+    return sum(effects[:, e][codes] * Z[:, e] for e in range(term.n_effects))
 
 
 def _class_group_term_effects(term: GroupTerm, Z, codes, m: int):
