@@ -164,3 +164,22 @@ def divergences(idata) -> int:
     if stats is None or "diverging" not in stats:
         return 0
     return int(stats["diverging"].sum())
+
+
+def kernel_point(estimator, X, y, seed: int):
+    """The kernel's packed model of ``estimator`` on ``(X, y)`` as a fit packs it
+    (unit-scale response, standardised design), a point near its start, and the
+    engine ``fit`` would choose. Keep the packed model alive while the header is used."""
+    import numpy as np
+
+    from bayes_sklearn.inference import choose_engine
+    from bayes_sklearn.inference.packing import pack_model
+    from bayes_sklearn.inference.response import ResponseScale
+
+    inputs = estimator._model_inputs(X, y)
+    spec = inputs.spec
+    response = ResponseScale.fit(inputs.y)
+    packed = pack_model(response.spec_to_unit(spec), spec.standardizer.transform(inputs.X_design),
+                        response.transform(inputs.y), group_designs=inputs.group_designs)
+    theta = packed.initial_point + 0.1 * np.random.default_rng(seed).standard_normal(packed.n_dim)
+    return packed, theta, choose_engine(spec, estimator._inference_settings())

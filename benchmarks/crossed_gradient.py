@@ -60,7 +60,7 @@ import os
 import time
 from typing import Any
 
-from benchmarks._data import divergences
+from benchmarks._data import divergences, kernel_point
 from benchmarks._harness import (
     Column,
     Config,
@@ -166,7 +166,8 @@ def gradients(seed: int, n: int, levels: int, batches: int, min_time: float) -> 
         resid = y - (1.0 + 0.5 * x + u_a[a] + u_b[b])
         return x @ resid, np.bincount(a, resid, levels), np.bincount(b, resid, levels)
 
-    kernel_header, kernel_theta, engine = _kernel_point(X, y, seed)
+    packed, kernel_theta, engine = kernel_point(_estimator(), X, y, seed)
+    kernel_header = packed.header
     from bayes_sklearn.inference import _kernel
 
     _kernel.log_density(kernel_header, kernel_theta)  # compiled before the timing
@@ -191,26 +192,6 @@ def gradients(seed: int, n: int, levels: int, batches: int, min_time: float) -> 
             "first_call_s": first_call_s, "n_dim": density.n_dim,
             "logp_abs_diff": abs(float(pytensor_logp) - float(logp)),
             "grad_max_abs_diff": float(np.max(np.abs(pytensor_grad - grad)))}
-
-
-def _kernel_point(X, y, seed: int):
-    """The kernel's header for the model a fit packs (unit-scale response, standardised
-    design), a point near its start, and the engine ``fit`` would choose."""
-    import numpy as np
-
-    from bayes_sklearn.inference import choose_engine
-    from bayes_sklearn.inference.packing import pack_model
-    from bayes_sklearn.inference.response import ResponseScale
-
-    estimator = _estimator()
-    inputs = estimator._model_inputs(X, y)
-    spec = inputs.spec
-    response = ResponseScale.fit(inputs.y)
-    packed = pack_model(response.spec_to_unit(spec), spec.standardizer.transform(inputs.X_design),
-                        response.transform(inputs.y), group_designs=inputs.group_designs)
-    theta = packed.initial + 0.1 * np.random.default_rng(seed).standard_normal(packed.n_dim)
-    _kernel_point.keep = packed  # the header points into the packed arrays
-    return packed.header, theta, choose_engine(spec, estimator._inference_settings())
 
 
 def full_fit(seed: int, n: int, levels: int, draws: int, tune: int, chains: int) -> dict:
