@@ -113,10 +113,10 @@ def check_fitted(fitted: dict[str, Any], spec) -> None:
             _refuse(f"{len(classes)} classes for a {spec.family} model of "
                     f"{spec.n_outputs} outputs")
     groups = fitted.get("groups_")
-    if (groups is None) != (spec.groups is None) or (
-        groups is not None and len(groups) != spec.groups.n_groups
-    ):
-        _refuse("the group labels groups_ do not match the model's groups")
+    # group= fits the one group term (1 + varying_slopes | group)
+    if groups is not None and (len(spec.group_terms) != 1
+                               or len(groups) != spec.group_terms[0].n_levels):
+        _refuse("the group labels groups_ do not match the model's group term")
     engine = fitted.get("engine_", "kernel")  # files from before engine_ have none
     if engine not in ("kernel", "pymc", "exact"):
         _refuse(f"unknown engine_ {engine!r}")
