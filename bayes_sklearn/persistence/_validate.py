@@ -84,6 +84,21 @@ def check_posterior(post, spec, design) -> None:
         _check_dims(post, "sigma", cd, {})
     if spec.groups is not None:
         _check_groups(post, spec.groups, n_coef)
+    _check_group_terms(post, spec.group_terms, spec.n_outputs)
+
+
+def _check_group_terms(post, terms, n_outputs: int) -> None:
+    """Each term's effects over its levels (and classes), and their sds."""
+    cd = ("chain", "draw")
+    classes = () if n_outputs == 1 else ("class",)
+    for term in terms:
+        if len(term.sd_priors) != term.n_effects:
+            _refuse(f"group term {term.label!r} has {term.n_effects} effects and "
+                    f"{len(term.sd_priors)} sd priors")
+        level = f"{term.label}__factor_dim"
+        for name in term.effect_names:
+            _check_dims(post, name, (*cd, level, *classes), {level: term.n_levels})
+            _check_dims(post, f"{name}_sigma", (*cd, *classes), {})
 
 
 def _check_groups(post, groups, n_coef: int) -> None:
