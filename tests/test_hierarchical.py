@@ -195,7 +195,7 @@ def test_pipeline_formula_deprecated_centered_and_advi_init():
         formula = HierarchicalRegression(group="site", formula="x + I(x ** 2)",
                                          varying_slopes=["I(x ** 2)"], centered=True,
                                          nuts_init="advi", **FAST_NUTS)
-        with pytest.warns(FutureWarning, match="centered=True has no effect.*removed in 0.4"):
+        with pytest.warns(FutureWarning, match="centered=True has no effect.*removed in 0.3"):
             formula.fit(X, y)
     assert pipe.predict(X).shape == (len(X),)
     assert formula.model_spec_.coef_names == ("x", "I(x ** 2)")

@@ -67,8 +67,6 @@ class GroupedEstimatorMixin(FormulaGroupTermsMixin):
         ones per distinct new label for ``"sample"``, a ValueError for
         ``"error"``.
         """
-        if fitting:
-            self._warn_centered()
         if fitting and isinstance(self.new_groups, dict) and self.group is not None:
             raise ValueError(
                 "new_groups is a dict (a policy per grouping factor), which applies to "
@@ -108,15 +106,17 @@ class GroupedEstimatorMixin(FormulaGroupTermsMixin):
             codes[unseen] = len(self.groups_) + inverse
         return rest, None, codes
 
-    def _warn_centered(self) -> None:
+    def _fit(self, X, y, sample_weight=None) -> None:
         if self.centered:
+            # stacklevel 3: the user's fit() call, as for the convergence warnings
             warnings.warn(
                 "centered=True has no effect: group= and varying_slopes= give the term "
                 "(1 + varying_slopes | group), the same model however it is parameterised, "
-                "and its effects are sampled non-centred. centered is deprecated in 0.2 "
-                "and will be removed in 0.4.",
-                FutureWarning, stacklevel=5,
+                "and its effects are sampled non-centred. centered is deprecated in 0.1 "
+                "and will be removed in 0.3.",
+                FutureWarning, stacklevel=3,
             )
+        super()._fit(X, y, sample_weight)
 
     def _shorthand_term(self, label, column_names, X_design, levels, codes):
         """The term ``(1 + varying_slopes | label)``: its (label, levels, effect names,
@@ -226,7 +226,7 @@ class HierarchicalRegression(GroupedEstimatorMixin, BayesianLinearRegression):
         leaves the other factors' effects in.
     centered : bool, default=False
         Deprecated: has no effect (a ``FutureWarning`` when True), and will
-        be removed in 0.4. ``group=`` now builds the term ``(1 + slopes |
+        be removed in 0.3. ``group=`` now builds the term ``(1 + slopes |
         group)``, whose effects are sampled non-centred; the posterior is
         the same model either way.
     prior_group_scale : float, default=1.0
@@ -439,7 +439,7 @@ class HierarchicalLogisticRegression(GroupedEstimatorMixin, BayesianLogisticRegr
         Prediction for groups not seen in fit, as in
         :class:`HierarchicalRegression` (a dict: a policy per grouping factor).
     centered : bool, default=False
-        Deprecated: has no effect, and will be removed in 0.4, as in
+        Deprecated: has no effect, and will be removed in 0.3, as in
         :class:`HierarchicalRegression`.
     prior_group_scale : float, default=1.0
         Scale of the half-normal priors of the group standard deviations, in

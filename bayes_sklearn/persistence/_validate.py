@@ -128,6 +128,10 @@ def check_fitted(fitted: dict[str, Any], spec) -> None:
             _refuse(f"{len(classes)} classes for a {spec.family} model of "
                     f"{spec.n_outputs} outputs")
     groups = fitted.get("groups_")
+    if groups is not None and spec.groups is not None:
+        _refuse("it holds a group= fit of the older model (independent effects on the "
+                "standardised design, group_intercept/group_sd); group= now fits the term "
+                "(1 + varying_slopes | group): refit and save it again")
     # group= fits the one group term (1 + varying_slopes | group)
     if groups is not None and (len(spec.group_terms) != 1
                                or len(groups) != spec.group_terms[0].n_levels):
