@@ -168,8 +168,12 @@ class GroupedEstimatorMixin(FormulaGroupTermsMixin):
 
 
 def _shorthand_design(X_design: np.ndarray, slopes: list[int]) -> np.ndarray:
-    """``[1, X_design[:, slopes]]``: the term's design, on the user's scale."""
-    return np.column_stack([np.ones(len(X_design)), X_design[:, slopes]])
+    """``[1, X_design[:, slopes]]``: the term's design, on the user's scale (dense: a sparse
+    design of new rows stays sparse, but the term's few columns need not)."""
+    columns = X_design[:, slopes]
+    if is_sparse(columns):
+        columns = columns.toarray()
+    return np.column_stack([np.ones(X_design.shape[0]), columns])
 
 
 class HierarchicalRegression(GroupedEstimatorMixin, BayesianLinearRegression):
