@@ -932,7 +932,7 @@ class BayesianGLMBase(BaseEstimator):
         return inputs.spec, inputs.X_design, inputs.group_designs, unfitted._decode_outcomes
 
     def _prior_rows(self, X):
-        """Design, group codes and group-term rows of new rows, for prior draws.
+        """Design and group-term rows of new rows, for prior draws.
 
         Under the prior every level is new: the group terms' levels unseen in
         fit each get a code of their own after the known ones.

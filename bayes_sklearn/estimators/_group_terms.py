@@ -29,7 +29,8 @@ NEW_GROUP_POLICIES = ("population", "sample", "error")
 GROUP_TERMS_DOC = """\
     group_terms : None or list of str, default=None
         Which group terms of the formula the prediction includes, by grouping
-        factor (``["county"]``, ``"state:county"`` for a nested one): None
+        factor (``["county"]``, ``"state:county"`` for a nested one; the
+        group column's name for the term of ``group=``): None
         includes every term, ``[]`` none (the population level), as brms's
         ``re_formula`` and lme4's ``re.form`` (``NA``: none). Rows of levels
         unseen in fit follow ``new_groups`` in the included terms.
