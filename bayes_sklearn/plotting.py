@@ -263,16 +263,17 @@ def plot_elbo(estimator, *, smooth: int = 100, ax=None):
     return ax
 
 
-def plot_posterior_comparison(fits: dict, var_names=("intercept", "coef", "sigma", "group_sd"),
-                              *, prob: float = 0.94, ax=None):
+def plot_posterior_comparison(fits: dict, var_names=None, *, prob: float = 0.94, ax=None):
     """Posterior means and central intervals of the same parameters under several fits.
 
     Parameters
     ----------
     fits : dict of str to fitted estimator
         E.g. ``{"NUTS": nuts_model, "minibatch ADVI": advi_model}``.
-    var_names : sequence of str
-        Scalar or vector variables of ``idata_.posterior`` to show.
+    var_names : sequence of str or None, default=None
+        Scalar or vector variables of ``idata_.posterior`` to show. None
+        shows ``intercept``, ``coef``, ``sigma`` and the sds of the group
+        effects (``"1|county_sigma"``, ...).
     prob : float, default=0.94
         Mass of the intervals.
     ax : matplotlib Axes, optional
@@ -303,9 +304,13 @@ def plot_posterior_comparison(fits: dict, var_names=("intercept", "coef", "sigma
     >>> plt.close("all")
     """
     plt = _pyplot()
+    first = next(iter(fits.values())).idata_.posterior
+    if var_names is None:
+        group_sds = [name for name in first.data_vars
+                     if "|" in str(name) and str(name).endswith("_sigma")]
+        var_names = ["intercept", "coef", "sigma", *group_sds]
     rows = []
     for name in var_names:
-        first = next(iter(fits.values())).idata_.posterior
         if name not in first:
             continue
         extra = [d for d in first[name].dims if d not in ("chain", "draw")]

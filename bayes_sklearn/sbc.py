@@ -133,8 +133,8 @@ def _truth_and_draws(estimator, X, intercept_z, coef, sigma, group_sd, group_eff
         draws.append(post["sigma"].values.ravel())
     if group_sd is not None:
         truth += [group_sd, group_effects[0]]
-        draws.append(post["group_sd"].sel(effect="intercept").values.ravel())
-        draws.append(post["group_intercept"].values[..., 0].ravel())
+        draws.append(post["1|group_sigma"].values.ravel())
+        draws.append(post["1|group"].values[..., 0].ravel())
     return np.array(truth), np.stack(draws)
 
 
@@ -260,7 +260,7 @@ def simulation_based_calibration(
             progress(replication)
     names = ("intercept", *(f"coef[{j}]" for j in range(p))) + (() if logistic else ("sigma",))
     if groups is not None:
-        names += ("group_sd[intercept]", "group_intercept[0]")
+        names += ("1|group_sigma", "1|group[0]")
     return SBCResult(np.array(ranks), n_draws, names)
 
 

@@ -47,7 +47,7 @@ def test_nuts_recovers_known_parameters(nuts_fit, grouped):
     X, _, (b0, b1) = grouped
     post = nuts_fit.idata_.posterior
     assert nuts_fit.convergence_.n_divergences == 0
-    assert list(post["group"].values) == sorted(X["site"].unique())
+    assert list(post["site__factor_dim"].values) == sorted(X["site"].unique())
 
     # 99.9% intervals: five checks on one simulated data set, and for this
     # realisation the true sigma sits at the 99.4th percentile of its posterior
@@ -59,11 +59,11 @@ def test_nuts_recovers_known_parameters(nuts_fit, grouped):
     assert inside(post["intercept"], TRUE["intercept"])
     assert inside(post["coef"], TRUE["slope"])
     assert inside(post["sigma"], TRUE["sigma"])
-    # x ~ N(0, 1): the standardised scale is close to the original one
-    assert inside(post["group_sd"].sel(effect="intercept"), TRUE["tau_intercept"])
-    assert inside(post["group_sd"].sel(effect="x"), TRUE["tau_slope"])
+    # the simulated effects are at x = 0, as the term (1 + x | site) defines them
+    assert inside(post["1|site_sigma"], TRUE["tau_intercept"])
+    assert inside(post["x|site_sigma"], TRUE["tau_slope"])
     # the realised group slopes are estimated: correlation with the truth
-    slopes = post["group_slope"].sel(slope="x").mean(("chain", "draw")).values
+    slopes = post["x|site"].mean(("chain", "draw")).values
     assert np.corrcoef(slopes, b1)[0, 1] > 0.8
 
 
@@ -72,8 +72,8 @@ def test_group_predictions_use_their_group(nuts_fit, grouped):
     post = nuts_fit.idata_.posterior
     row = X.iloc[[0]]
     g = row["site"].iloc[0]
-    mean_line = (post["intercept"] + post["group_intercept"].sel(group=g)
-                 + (post["coef"].sel(feature="x") + post["group_slope"].sel(group=g, slope="x"))
+    mean_line = (post["intercept"] + post["1|site"].sel(site__factor_dim=g)
+                 + (post["coef"].sel(feature="x") + post["x|site"].sel(site__factor_dim=g))
                  * row["x"].iloc[0])
     np.testing.assert_allclose(nuts_fit.predict(row), [float(mean_line.mean())], rtol=1e-10)
 
@@ -175,14 +175,12 @@ def test_hierarchical_logistic_regression():
     assert list(clf.classes_) == ["no", "yes"]
     proba = clf.predict_proba(X)
     assert proba.shape == (len(X), 2)
-    effects = clf.idata_.posterior["group_intercept"].mean(("chain", "draw")).values
+    effects = clf.idata_.posterior["1|team"].mean(("chain", "draw")).values
     assert np.corrcoef(effects, effect)[0, 1] > 0.7
     assert abs(clf.coef_[0, 0] - 1.5) < 0.5
-    with pytest.raises(ValueError, match="two classes"):
-        HierarchicalLogisticRegression(group="team").fit(X, np.array(["a", "b", "c"] * 160))
 
 
-def test_pipeline_formula_centered_and_advi_init():
+def test_pipeline_formula_deprecated_centered_and_advi_init():
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -193,12 +191,18 @@ def test_pipeline_formula_centered_and_advi_init():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pipe = make_pipeline(prep, HierarchicalRegression(group="site", **FAST_NUTS)).fit(X, y)
-        formula = HierarchicalRegression(group="site", formula="x + I(x ** 2)", centered=True,
-                                         nuts_init="advi", **FAST_NUTS).fit(X, y)
+        warnings.simplefilter("always", FutureWarning)
+        formula = HierarchicalRegression(group="site", formula="x + I(x ** 2)",
+                                         varying_slopes=["I(x ** 2)"], centered=True,
+                                         nuts_init="advi", **FAST_NUTS)
+        with pytest.warns(FutureWarning, match="centered=True has no effect.*removed in 0.3"):
+            formula.fit(X, y)
     assert pipe.predict(X).shape == (len(X),)
     assert formula.model_spec_.coef_names == ("x", "I(x ** 2)")
-    assert formula.model_spec_.groups.centered
-    # a centred fit samples the group effects directly
+    # centered changes nothing: the one term (1 + I(x ** 2) | site), non-centred
+    assert formula.model_spec_.groups is None
+    (term,) = formula.model_spec_.group_terms
+    assert term.effect_names == ("1|site", "I(x ** 2)|site") and term.correlated
     assert np.corrcoef(formula.predict(X), y)[0, 1] > 0.8
 
 

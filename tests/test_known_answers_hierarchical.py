@@ -3,19 +3,20 @@
 Every reference number is computed here from the model's math with numpy
 and scipy, from the simulated truth or from the stored draws in
 ``posterior_``; never with the package's own prediction or likelihood code.
-Features have mean 3 and sd 5: a group intercept that is not corrected for
-the feature mean, or a slope sd left per feature sd, is off by a factor of
-3 or 5 here, where with x ~ N(0, 1) both errors cancel.
+Features have mean 3 and sd 5: group effects taken at the feature means
+instead of x = 0, or a slope sd per feature sd instead of per unit, are off
+by a factor of 3 or 5 here, where with x ~ N(0, 1) both errors cancel.
 
-The model: row ``i`` of group ``g``::
+The model of ``group="site", varying_slopes=["x1"]``, the term
+``(1 + x1 | site)``: row ``i`` of group ``g``::
 
     eta_i = intercept + x_i @ coef + u_g + v_g * x_i1
-    (u_g + v_g * mean(x_1), v_g * sd(x_1)) ~ Normal(0, diag(tau_0, tau_1 sd(x_1))^2)
+    (u_g, v_g) ~ MvNormal(0, diag(tau_0, tau_1) R diag(tau_0, tau_1))
 
-so the group effects are independent at the feature means (the
-standardised scale); ``group_intercept`` is ``u_g``, at x = 0 of the
-original scale, and ``group_sd`` is ``(tau_0, tau_1)``: the intercept sd at
-the feature means and the slope sd per unit of ``x_1``.
+with the effects at x = 0 of the original scale, as lme4 and brms define
+them: ``"1|site"`` is ``u_g``, ``"x1|site"`` is ``v_g``, ``"1|site_sigma"``
+and ``"x1|site_sigma"`` are ``tau_0`` (at x = 0) and ``tau_1`` (per unit of
+``x_1``), ``"site_corr"`` is ``R``.
 """
 
 from __future__ import annotations
@@ -33,10 +34,12 @@ from bayes_sklearn import HierarchicalLogisticRegression, HierarchicalRegression
 
 N_GROUPS = 30
 X_MEAN, X_SD = 3.0, 5.0
-#: truth: population intercept and slopes, group sds (tau_0 at the feature
-#: means, tau_1 per unit of x1), noise sd
-GAUSSIAN_TRUTH = dict(intercept=10.0, coef=np.array([0.5, -0.7]), tau0=1.0, tau1=0.3, sigma=0.5)
-BERNOULLI_TRUTH = dict(intercept=-0.5, coef=np.array([0.3, -0.2]), tau0=0.8, tau1=0.15)
+#: truth: population intercept and slopes, group sds (tau_0 at x = 0, tau_1
+#: per unit of x1) and their correlation, noise sd
+GAUSSIAN_TRUTH = dict(intercept=10.0, coef=np.array([0.5, -0.7]), tau0=1.0, tau1=0.3,
+                      rho=-0.5, sigma=0.5)
+BERNOULLI_TRUTH = dict(intercept=-0.5, coef=np.array([0.3, -0.2]), tau0=0.8, tau1=0.15,
+                       rho=0.4)
 NUTS = dict(draws=500, tune=500, chains=2, progressbar=False, random_state=0)
 
 
@@ -45,10 +48,10 @@ def _simulate(truth: dict, per_group: int, seed: int, family: str):
     rng = np.random.default_rng(seed)
     codes = np.repeat(np.arange(N_GROUPS), per_group)
     x = X_MEAN + X_SD * rng.standard_normal((codes.size, 2))
-    # independent effects at the (population) feature mean, as the model has them
-    at_mean = rng.normal(0.0, truth["tau0"], N_GROUPS)
-    v = rng.normal(0.0, truth["tau1"], N_GROUPS)
-    u = at_mean - v * X_MEAN
+    # correlated effects at x = 0, as the model has them
+    tau = np.array([truth["tau0"], truth["tau1"]])
+    cov = np.outer(tau, tau) * np.array([[1.0, truth["rho"]], [truth["rho"], 1.0]])
+    u, v = rng.multivariate_normal(np.zeros(2), cov, N_GROUPS).T
     eta = truth["intercept"] + x @ truth["coef"] + u[codes] + v[codes] * x[:, 0]
     if family == "gaussian":
         y = eta + rng.normal(0.0, truth["sigma"], codes.size)
@@ -70,14 +73,13 @@ def gaussian_data():
     return _simulate(GAUSSIAN_TRUTH, per_group=40, seed=11, family="gaussian")
 
 
-@pytest.fixture(scope="module", params=[False, True], ids=["noncentered", "centered"])
-def gaussian_fit(request, gaussian_data):
+@pytest.fixture(scope="module")
+def gaussian_fit(gaussian_data):
     X, y, *_ = gaussian_data
     # 40 rows per group inform each group well: the non-centred sds then mix
     # slowly (ESS 1.5-5% of the draws, by nutpie release) and get more draws
-    settings = {**NUTS, "draws": 4000, "tune": 1000} if not request.param else NUTS
     model = HierarchicalRegression(group="site", varying_slopes=["x1"],
-                                   centered=request.param, **settings)
+                                   **{**NUTS, "draws": 4000, "tune": 1000})
     return _fit(model, X, y)
 
 
@@ -89,8 +91,8 @@ def bernoulli_data():
 @pytest.fixture(scope="module")
 def bernoulli_fit(bernoulli_data):
     X, y, *_ = bernoulli_data
-    model = HierarchicalLogisticRegression(group="site", varying_slopes=["x1"], centered=True,
-                                           **NUTS)
+    model = HierarchicalLogisticRegression(group="site", varying_slopes=["x1"],
+                                           **{**NUTS, "draws": 2000})
     return _fit(model, X, y)
 
 
@@ -117,8 +119,8 @@ def _linear_predictor(d: dict, X: pd.DataFrame, codes: np.ndarray) -> np.ndarray
     """``intercept + x @ coef + u_g + v_g x_1`` per draw and row, from the draws."""
     x = X[["x1", "x2"]].to_numpy()
     eta = d["intercept"][:, None] + d["coef"] @ x.T
-    eta = eta + d["group_intercept"][:, codes]
-    return eta + d["group_slope"][:, codes, 0] * x[:, 0]
+    eta = eta + d["1|site"][:, codes]
+    return eta + d["x1|site"][:, codes] * x[:, 0]
 
 
 def _z_scores(model, draws: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -147,30 +149,33 @@ def test_group_lines_recover_the_truth_at_x_zero(gaussian_fit, gaussian_data):
     d = _draws(gaussian_fit)
     t = GAUSSIAN_TRUTH
     # population + group: identified per group; the split between them is not
-    line0 = d["intercept"][:, None] + d["group_intercept"]
-    slope = d["coef"][:, [0]] + d["group_slope"][..., 0]
+    line0 = d["intercept"][:, None] + d["1|site"]
+    slope = d["coef"][:, [0]] + d["x1|site"]
     _assert_calibrated(_z_scores(gaussian_fit, line0, t["intercept"] + u))
     _assert_calibrated(_z_scores(gaussian_fit, slope, t["coef"][0] + v))
     # and the deviations themselves, about their mean across groups
-    dev0 = d["group_intercept"] - d["group_intercept"].mean(axis=1, keepdims=True)
+    dev0 = d["1|site"] - d["1|site"].mean(axis=1, keepdims=True)
     _assert_calibrated(_z_scores(gaussian_fit, dev0, u - u.mean()))
 
 
-def test_group_sds_match_the_spread_of_the_true_effects(gaussian_fit, gaussian_data):
-    """``group_sd``: the intercept's at the feature means, the slope's per unit of x1."""
-    X, _, _, u, v = gaussian_data
-    d = _draws(gaussian_fit)
-    center = X["x1"].mean()
-    # the realised effects the posterior of the sds sees (G - 1 dof: the
-    # population-level terms absorb their mean)
-    realised = np.array([np.std(u + v * center, ddof=1), np.std(v, ddof=1)])
-    sd = d["group_sd"]
-    ess = _ess(gaussian_fit, sd)
+def _assert_sds_and_correlation(model, d, u, v) -> None:
+    """The sds and the correlation against those of the realised effects, at x = 0."""
+    # the realised effects the posterior sees (G - 1 dof: the population-level
+    # terms absorb their mean)
+    realised = np.array([np.std(u, ddof=1), np.std(v, ddof=1), np.corrcoef(u, v)[0, 1]])
+    draws = np.column_stack([d["1|site_sigma"], d["x1|site_sigma"], d["site_corr"][:, 0, 1]])
+    ess = _ess(model, draws)
     assert ess.min() > 100, ess
     # Posterior sd of tau is about tau / sqrt(2 (G - 1)); 4 of them plus the MC error
-    tolerance = 4 * sd.std(axis=0) * np.sqrt(1 + 1 / ess)
-    np.testing.assert_array_less(np.abs(sd.mean(axis=0) - realised), tolerance)
-    assert list(gaussian_fit.posterior_["effect"].values) == ["intercept", "x1"]
+    tolerance = 4 * draws.std(axis=0) * np.sqrt(1 + 1 / ess)
+    np.testing.assert_array_less(np.abs(draws.mean(axis=0) - realised), tolerance)
+
+
+def test_group_sds_match_the_spread_of_the_true_effects(gaussian_fit, gaussian_data):
+    """The intercept's sd at x = 0, the slope's per unit of x1, and their correlation."""
+    *_, u, v = gaussian_data
+    _assert_sds_and_correlation(gaussian_fit, _draws(gaussian_fit), u, v)
+    assert list(gaussian_fit.posterior_["site__effect"].values) == ["1|site", "x1|site"]
 
 
 def test_predictions_are_the_stored_lines_and_fit_the_noise(gaussian_fit, gaussian_data):
@@ -194,20 +199,14 @@ def test_logistic_group_lines_and_probabilities(bernoulli_fit, bernoulli_data):
     X, y, codes, u, v = bernoulli_data
     d = _draws(bernoulli_fit)
     t = BERNOULLI_TRUTH
-    line0 = d["intercept"][:, None] + d["group_intercept"]
-    slope = d["coef"][:, [0]] + d["group_slope"][..., 0]
+    line0 = d["intercept"][:, None] + d["1|site"]
+    slope = d["coef"][:, [0]] + d["x1|site"]
     _assert_calibrated(_z_scores(bernoulli_fit, line0, t["intercept"] + u))
     _assert_calibrated(_z_scores(bernoulli_fit, slope, t["coef"][0] + v))
     eta = _linear_predictor(d, X, codes)
     p1 = bernoulli_fit.predict_proba(X)[:, 1]
     np.testing.assert_allclose(p1, expit(eta).mean(axis=0), rtol=1e-9)
-    sd = d["group_sd"]
-    center = X["x1"].mean()
-    realised = np.array([np.std(u + v * center, ddof=1), np.std(v, ddof=1)])
-    ess = _ess(bernoulli_fit, sd)
-    assert ess.min() > 100, ess
-    tolerance = 4 * sd.std(axis=0) * np.sqrt(1 + 1 / ess)
-    np.testing.assert_array_less(np.abs(sd.mean(axis=0) - realised), tolerance)
+    _assert_sds_and_correlation(bernoulli_fit, d, u, v)
 
 
 # -- new groups ----------------------------------------------------------------
@@ -221,16 +220,17 @@ def _new_group_rows(X: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_new_group_spread_is_population_plus_a_new_group_draw(gaussian_fit, gaussian_data):
-    """Var of a new group's line = Var(population line) + E[tau_0^2 + tau_1^2 (x1 - c)^2]."""
+    """Var of a new group's line = Var(population line) + E[Var(u + v x1)], at x = 0's scale."""
     X = gaussian_data[0]
     d = _draws(gaussian_fit)
     new = _new_group_rows(X)
     x = new[["x1", "x2"]].to_numpy()
     population = d["intercept"][:, None] + d["coef"] @ x.T
-    # new effects are independent at the feature means (c = training mean of x1)
-    offset = x[:, 0] - X["x1"].mean()
-    group_var = np.mean(d["group_sd"][:, [0]] ** 2 + d["group_sd"][:, [1]] ** 2 * offset**2,
-                        axis=0)
+    # new effects (u, v) at x = 0 with the draw's sds and correlation
+    tau0, tau1 = d["1|site_sigma"][:, None], d["x1|site_sigma"][:, None]
+    rho = d["site_corr"][:, 0, 1][:, None]
+    x1 = x[:, 0]
+    group_var = np.mean(tau0**2 + 2 * rho * tau0 * tau1 * x1 + tau1**2 * x1**2, axis=0)
     reference_var = population.var(axis=0) + group_var
     model = gaussian_fit.set_params(new_groups="sample")
     try:

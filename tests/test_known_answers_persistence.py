@@ -140,7 +140,7 @@ def test_every_group_and_fitted_attribute_survives_save_and_load(name, fitted, t
     if "nuts" in name:
         assert loaded.convergence_ is not None and loaded.n_iter_ == 200
     if name.startswith("hierarchical"):
-        assert list(loaded.posterior_["group"].values) == list(model.groups_)
+        assert list(loaded.posterior_["g__factor_dim"].values) == list(model.groups_)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -9,9 +9,11 @@ The documented defaults (docs/user_guide/priors.md), with ``s_y = sd(y)``
 * slope ``j`` ~ ``Normal(0, 2.5 s_y / sd(x_j))``, so ``slope_j * sd(x_j)`` ~
   ``Normal(0, 2.5 s_y)``;
 * noise sd ~ ``Exponential`` with mean ``s_y``, so ``E[sigma^2] = 2 s_y^2``;
-* group sds ~ ``HalfNormal(s_y)`` on the standardised scale, so a group's
-  intercept (at the feature means) and its slope per feature sd each deviate
-  by ``Normal(0, tau)`` with ``E[tau^2] = s_y^2``.
+* group sds ~ ``HalfNormal(s_y / sd(z))`` for an effect of design column
+  ``z`` (sd 1 for the intercept's column of ones), the effects at x = 0: a
+  group's intercept at x = 0 and its slope per feature sd each deviate with
+  ``E[tau^2] = s_y^2``, so at the feature means its line deviates with
+  ``s_y^2 (1 + (mean(x_1) / sd(x_1))^2)`` (the LKJ correlation has mean 0).
 
 Each is computed here from the data, and checked in the resolved spec and in
 what a user sees: the regression lines of ``sample_prior_predictive``. A line
@@ -154,14 +156,25 @@ def _group_line_coefficients(lines: np.ndarray, z: np.ndarray) -> np.ndarray:
                      for g in range(N_GROUPS)], axis=1)
 
 
-def _check_group_prior(coef: np.ndarray, intercept: float, scale: float, group_sd: float):
-    """Group lines = population line + independent Normal(0, tau) deviations.
+def _group_variances(X, group_sd: float) -> np.ndarray:
+    """Prior variance of a group's deviation of ``[line at the means, x1 slope * sd(x1)]``.
+
+    The effects are at x = 0 with ``E[tau_0^2] = group_sd^2`` and
+    ``E[tau_1^2] = (group_sd / sd(x1))^2``; at the mean of x1 the intercept's
+    deviation is ``u + v mean(x1)``, and ``E[rho] = 0`` drops the cross term.
+    """
+    ratio = X["x1"].mean() / X["x1"].std(ddof=0)
+    return np.array([group_sd**2 * (1 + ratio**2), group_sd**2])
+
+
+def _check_group_prior(coef: np.ndarray, intercept: float, scale: float, group_var):
+    """Group lines = population line + Normal(0, tau) deviations of ``group_var``.
 
     The intercept and x1 slope vary by group (x2's does not): a group's line
-    has the population moments plus E[tau^2] = group_sd^2 of variance; the
-    difference of two groups has variance 2 group_sd^2 and no population part.
+    has the population moments plus ``group_var`` of variance; the difference
+    of two groups has variance 2 group_var and no population part.
     """
-    var_group = np.array([group_sd**2, group_sd**2, 0.0])
+    var_group = np.array([*group_var, 0.0])
     for k, center in enumerate([intercept, 0.0, 0.0]):
         # tau is random: the lines are a scale mixture, so the SE is measured
         values = coef[:, :, k]
@@ -174,7 +187,7 @@ def _check_group_prior(coef: np.ndarray, intercept: float, scale: float, group_s
     difference = coef[:, 1:, :2] - coef[:, :1, :2]
     square = difference**2
     se = square.std(axis=0) / np.sqrt(len(square))
-    np.testing.assert_array_less(np.abs(square.mean(axis=0) - 2 * group_sd**2), 5 * se)
+    np.testing.assert_array_less(np.abs(square.mean(axis=0) - 2 * var_group[:2]), 5 * se)
     # (log-odds recovered from probabilities near 1 keep only about 1e-6 of them)
     np.testing.assert_allclose(coef[:, 1:, 2], coef[:, :1, 2].repeat(N_GROUPS - 1, axis=1),
                                atol=1e-4 * scale)
@@ -187,14 +200,17 @@ def test_hierarchical_regression_spec_and_prior_lines(data):
     spec = _fitted_spec(HierarchicalRegression(**settings, **TINY_NUTS), X, y)
     _assert_normal(spec.intercept_prior, np.mean(y), 2.5 * s_y)
     _assert_normal(spec.coef_priors[0], 0.0, 2.5 * s_y / np.std(X["x1"]))
-    for prior in spec.groups.sd_priors:
+    (term,) = spec.group_terms  # group= is the term (1 + x1 | site)
+    for prior, sd in zip(term.sd_priors, [s_y, s_y / np.std(X["x1"])]):
         assert isinstance(prior, HalfNormal), prior
-        np.testing.assert_allclose(prior.sigma, s_y, rtol=1e-12)
+        np.testing.assert_allclose(prior.sigma, sd, rtol=1e-12)
     lines = _prior_lines(HierarchicalRegression(**settings), X, y)
-    _check_group_prior(_group_line_coefficients(lines, z), np.mean(y), s_y, s_y)
+    _check_group_prior(_group_line_coefficients(lines, z), np.mean(y), s_y,
+                       _group_variances(X, s_y))
     # prior_group_scale multiplies the group sds' prior scale only
     lines = _prior_lines(HierarchicalRegression(**settings, prior_group_scale=0.5), X, y)
-    _check_group_prior(_group_line_coefficients(lines, z), np.mean(y), s_y, 0.5 * s_y)
+    _check_group_prior(_group_line_coefficients(lines, z), np.mean(y), s_y,
+                       _group_variances(X, 0.5 * s_y))
 
 
 def test_hierarchical_logistic_spec_and_prior_log_odds(data):
@@ -202,8 +218,9 @@ def test_hierarchical_logistic_spec_and_prior_log_odds(data):
     settings = dict(group="site", varying_slopes=["x1"])
     spec = _fitted_spec(HierarchicalLogisticRegression(**settings, **TINY_NUTS), X, y)
     _assert_normal(spec.intercept_prior, 0.0, 2.5)
-    for prior in spec.groups.sd_priors:
+    (term,) = spec.group_terms
+    for prior, sd in zip(term.sd_priors, [1.0, 1.0 / np.std(X["x1"])]):
         assert isinstance(prior, HalfNormal), prior
-        np.testing.assert_allclose(prior.sigma, 1.0, rtol=1e-12)
+        np.testing.assert_allclose(prior.sigma, sd, rtol=1e-12)
     eta = _logit(_prior_lines(HierarchicalLogisticRegression(**settings), X, y))
-    _check_group_prior(_group_line_coefficients(eta, z), 0.0, 1.0, 1.0)
+    _check_group_prior(_group_line_coefficients(eta, z), 0.0, 1.0, _group_variances(X, 1.0))

@@ -3,13 +3,9 @@
 import re
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from bayes_sklearn import HierarchicalLogisticRegression
 from bayes_sklearn._messages import format_items
-
-from conftest import FAST_NUTS
 
 SEVEN = ['a', 'b', 'c', 'd', 'e', 'f', 'g']
 CUT = "['a', 'b', 'c', 'd', 'e', … (7 in all)]"
@@ -20,14 +16,6 @@ def test_format_items():
     assert format_items(SEVEN[:5]) == "['a', 'b', 'c', 'd', 'e']"
     assert format_items(np.array([10, 20, 30]), limit=2) == "[10, 20, … (3 in all)]"
     assert format_items([]) == "[]"
-
-
-def test_seven_classes_for_a_two_class_model_are_not_cut_silently():
-    rng = np.random.default_rng(0)
-    X = pd.DataFrame({"x": rng.normal(size=70), "g": np.repeat(["u", "v"], 35)})
-    y = np.tile(SEVEN, 10)
-    with pytest.raises(ValueError, match=re.escape(f"y has 7: {CUT}")):
-        HierarchicalLogisticRegression(group="g", **FAST_NUTS).fit(X, y)
 
 
 def test_seven_unseen_labels_are_not_cut_silently(fitted_binary, binary_data):

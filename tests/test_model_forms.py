@@ -245,7 +245,7 @@ def test_no_intercept_classifier_and_hierarchical():
         frame, y + 5 * groups)
     assert hier.intercept_ == 0.0
     # the group intercepts still vary, as in lme4's 0 + x + (1 | g)
-    spread = hier.posterior_.group_intercept.mean(("chain", "draw")).values
+    spread = hier.posterior_["1|g"].mean(("chain", "draw")).values
     assert np.ptp(spread) > 10
 
 

@@ -230,11 +230,17 @@ def test_dict_new_groups_needs_group_terms():
         HierarchicalRegression(group="a", new_groups={"a": "sample"}).fit(X[["x", "a"]], y)
 
 
-def test_several_classes_with_group_shorthand_are_refused():
+def test_several_classes_with_group_shorthand_are_the_formula_term():
+    # group= is (1 | a): with three classes, a term per non-reference class
     X, y = _data(n=60)
     labels = pd.cut(y, 3, labels=["lo", "mid", "hi"]).astype(str)
-    with pytest.raises(ValueError, match=r"group= supports two classes; y has 3.*'x \+ \(1 \| a\)'"):
-        HierarchicalLogisticRegression(group="a", **FAST_NUTS).fit(X[["x", "a"]], labels)
+    shorthand = HierarchicalLogisticRegression(group="a").to_pymc(X[["x", "a"]], labels)
+    formula = HierarchicalLogisticRegression(formula="x + (1 | a)").to_pymc(X[["x", "a"]], labels)
+    assert sorted(v.name for v in shorthand.free_RVs) == sorted(v.name for v in formula.free_RVs)
+    assert shorthand.named_vars_to_dims["1|a"] == ("a__factor_dim", "class")
+    point = {name: value + 0.3 for name, value in shorthand.initial_point().items()}
+    np.testing.assert_allclose(shorthand.compile_logp()(point), formula.compile_logp()(point),
+                               rtol=1e-12)
 
 
 def test_logistic_group_terms_predict_by_hand():
@@ -318,14 +324,20 @@ def test_bad_group_terms_are_named(fitted, group_terms, match):
         model.predict(X.iloc[:2], group_terms=group_terms)
 
 
-def test_group_terms_need_terms_in_the_formula():
+def test_group_terms_need_group_terms():
     X, y = _data(n=40)
-    model = HierarchicalRegression(group="a", **FAST_NUTS)
+    pooled = HierarchicalRegression(**FAST_NUTS)
+    shorthand = HierarchicalRegression(group="a", **FAST_NUTS)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model.fit(X[["x", "a"]], y)
+        pooled.fit(X[["x"]], y)
+        shorthand.fit(X[["x", "a"]], y)
     with pytest.raises(ValueError, match="fitted without any"):
-        model.predict(X[["x", "a"]], group_terms=[])
+        pooled.predict(X[["x"]], group_terms=[])
+    # group= is the term (1 | a): [] leaves it out
+    population = shorthand.intercept_ + X["x"].to_numpy() * shorthand.coef_[0]
+    np.testing.assert_allclose(shorthand.predict(X[["x", "a"]], group_terms=[]), population,
+                               rtol=1e-10)
 
 
 def test_classifier_group_terms_reach_probabilities():

@@ -153,10 +153,12 @@ def test_more_group_labels_than_group_effects_are_refused(hierarchical_model, tm
     path = hierarchical_model.save(tmp_path / "model.nc")
 
     def edit(state):
-        groups = state["fitted"]["model_spec_"]["fields"]["groups"]["fields"]
-        groups["labels"]["__tuple__"].extend(f"G{i}" for i in range(10**5))
+        # group= is the term (1 + a | g): its levels
+        term = state["fitted"]["model_spec_"]["fields"]["group_terms"]["__tuple__"][0]
+        term["fields"]["levels"]["__tuple__"].extend(f"G{i}" for i in range(10**5))
     _edit_state(path, edit)
-    _refused_fast(path, "posterior dim 'group' has 3 entries, the model description says 100003")
+    _refused_fast(path, "posterior dim 'g__factor_dim' has 3 entries, the model description "
+                        "says 100003")
 
 
 def test_huge_declared_arrays_are_refused_before_reading(formula_model, tmp_path):

@@ -158,13 +158,16 @@ def test_coords_and_variable_names_match_posterior_():
     assert clf.named_vars_to_dims["intercept"] == ("class",)
 
     frame, y = _hier_frame()
+    # group= is the term (1 + dose | site), with its names
     hier = HierarchicalRegression(group="site", varying_slopes=["dose"]).to_pymc(frame, y)
-    assert hier.coords["group"] == ("a", "b", "c", "d")
-    assert hier.coords["effect"] == ("intercept", "dose")
-    assert hier.named_vars_to_dims["group_intercept"] == ("group",)
-    assert hier.named_vars_to_dims["group_slope"] == ("group", "slope")
-    assert hier.named_vars_to_dims["group_sd"] == ("effect",)
-    assert "group_code" in hier.named_vars
+    assert hier.coords["site__factor_dim"] == ("a", "b", "c", "d")
+    assert hier.coords["site__effect"] == ("1|site", "dose|site")
+    assert hier.named_vars_to_dims["1|site"] == ("site__factor_dim",)
+    assert hier.named_vars_to_dims["dose|site"] == ("site__factor_dim",)
+    assert hier.named_vars_to_dims["site_corr"] == ("site__effect", "site__effect2")
+    assert {"1|site_sigma", "dose|site_sigma", "site__design", "site__code"} <= set(
+        hier.named_vars)
+    assert "group_code" not in hier.named_vars
 
 
 def test_users_extend_the_model_and_the_estimator_is_untouched():

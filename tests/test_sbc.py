@@ -63,7 +63,7 @@ def test_hierarchical_ranks_are_uniform():
     groups = np.repeat(np.arange(6), 10)
     result = simulation_based_calibration(HierarchicalLogisticRegression(**SHORT_NUTS),
                                           X_grouped, 150, groups=groups)
-    assert result.names[-2:] == ("group_sd[intercept]", "group_intercept[0]")
+    assert result.names[-2:] == ("1|group_sigma", "1|group[0]")
     assert result.min_pvalue() > 0.01
 
 

@@ -57,11 +57,11 @@ class ModelInputs(NamedTuple):
     X_design: np.ndarray
     y: np.ndarray
     spec: ModelSpec
-    group_codes: np.ndarray | None
     output_names: Any
+    #: the levels of group= (its term's levels), or None
     group_labels: Any
     sample_weight: np.ndarray | None
-    #: one (Z, codes) per group term of the formula, or None
+    #: one (Z, codes) per group term (of the formula, or group='s), or None
     group_designs: list | None
 
 
@@ -202,7 +202,7 @@ class BayesianGLMBase(BaseEstimator):
         spec = inputs.spec
         settings = self._inference_settings()
         result = run_inference(spec, spec.standardizer.transform(inputs.X_design), inputs.y,
-                               settings, inputs.group_codes, sample_weight=inputs.sample_weight,
+                               settings, sample_weight=inputs.sample_weight,
                                group_designs=inputs.group_designs)
         draws_ds = posterior_dataset(spec, result, inputs.output_names)
         return FitResult(
@@ -230,18 +230,25 @@ class BayesianGLMBase(BaseEstimator):
         The returned weights are the likelihood weights (with ``class_weight``
         folded in), the ones the resolved spec's autoscaling used.
         """
+        label = self._group_label(X)
         X, group_labels, group_codes = self._split_groups(X, fitting=True)
         design, X_design, y, group_arrays = self._fit_design(X, y)
         if sample_weight is not None:
             sample_weight = _validate_sample_weight(sample_weight, X_design)
         y_fit, _, family, n_outputs, output_names = self._encode_target(y)
         sample_weight = self._likelihood_weights(y, sample_weight)
+        if group_labels is None:
+            group_terms = _group_terms_input(design, group_arrays)
+            group_designs = None if group_arrays is None else [tuple(a) for a in group_arrays]
+        else:  # group=: the shorthand of the term (1 + varying_slopes | group)
+            info, group_designs = self._shorthand_term(label, design.column_names, X_design,
+                                                       group_labels, group_codes)
+            group_terms = info, [Z for Z, _ in group_designs]
         spec = self._resolve_spec(design.column_names, X_design, y_fit, family, n_outputs,
-                                  group_labels, sample_weight=sample_weight,
+                                  sample_weight=sample_weight,
                                   design_intercept=getattr(design, "intercept", True),
-                                  group_terms=_group_terms_input(design, group_arrays))
-        group_designs = None if group_arrays is None else [tuple(a) for a in group_arrays]
-        return ModelInputs(design, X_design, y_fit, spec, group_codes, output_names,
+                                  group_terms=group_terms)
+        return ModelInputs(design, X_design, y_fit, spec, output_names,
                            group_labels, sample_weight, group_designs)
 
     def to_pymc(self, X, y, sample_weight=None):
@@ -251,18 +258,20 @@ class BayesianGLMBase(BaseEstimator):
         and priors (autoscaled to these data as in ``fit``), written on the
         original scale of the data. Coordinates are named by the design
         columns (``feature``; ``class`` for the non-reference classes of a
-        multiclass model; ``group``, ``effect`` and ``slope`` for varying
-        effects) and variables as in ``posterior_``: ``intercept``, ``coef``,
-        ``sigma``, ``group_sd``, ``group_intercept``, ``group_slope``.
+        multiclass model; ``county__factor_dim`` and ``county__effect`` for
+        a group term of ``county``) and variables as in ``posterior_``:
+        ``intercept``, ``coef``, ``sigma``, ``"1|county"``,
+        ``"1|county_sigma"``, ``"county_corr"``.
 
         The default intercept prior is stated at the feature means, so the
         free variable is ``intercept_c``, the intercept at the feature
         means (the ``pm.Data`` ``"x_mean"``), and ``intercept = intercept_c -
-        x_mean @ coef`` is a Deterministic. Likewise the free group effects
-        (``group_offset``, or ``group_effect`` when centred) have their
-        intercept column at the feature means. The data are ``pm.Data``
-        containers ``"X"``, ``"y_data"`` (class codes for classifiers),
-        ``"group_code"`` and ``"sample_weight"``; the observed variable is
+        x_mean @ coef`` is a Deterministic. A group term's free variables
+        are its standard-normal ``county_offset``, its sds ``county_sigma``
+        and its correlation's partial correlations ``county_corr_cpc``. The
+        data are ``pm.Data`` containers ``"X"``, ``"y_data"`` (class codes
+        for classifiers), each group term's design and codes
+        (``"county__design"``, ``"county__code"``) and ``"sample_weight"``; the observed variable is
         ``"y"``. The estimator itself is not changed: fitted or not, it
         stays as it was.
 
@@ -305,7 +314,7 @@ class BayesianGLMBase(BaseEstimator):
         self._validate_params()
         unfitted = type(self)(**self.get_params())
         inputs = unfitted._model_inputs(X, y, sample_weight)
-        return build_reference_model(inputs.spec, inputs.X_design, inputs.y, inputs.group_codes,
+        return build_reference_model(inputs.spec, inputs.X_design, inputs.y,
                                      sample_weight=inputs.sample_weight,
                                      output_names=inputs.output_names,
                                      group_designs=inputs.group_designs)
@@ -331,7 +340,11 @@ class BayesianGLMBase(BaseEstimator):
         """The rows' likelihood weights; classifiers fold in ``class_weight``."""
         return sample_weight
 
-    def _split_groups(self, X, fitting: bool):
+    def _group_label(self, X) -> str | None:
+        """The grouping factor's name of ``group=``; no groups here."""
+        return None
+
+    def _split_groups(self, X, fitting: bool, policy: str | None = None):
         """Hold the group column apart from the features; no groups here."""
         return X, None, None
 
@@ -386,7 +399,6 @@ class BayesianGLMBase(BaseEstimator):
         y_fit: np.ndarray,
         family: str,
         n_outputs: int,
-        group_labels=None,
         sample_weight: np.ndarray | None = None,
         design_intercept: bool = True,
         group_terms=None,
@@ -411,11 +423,7 @@ class BayesianGLMBase(BaseEstimator):
             sample_weight=sample_weight,
             fit_intercept=fit_intercept,
             center_predictors=self.center_predictors,
-            **self._group_spec_kwargs(group_labels),
         )
-
-    def _group_spec_kwargs(self, group_labels) -> dict[str, Any]:
-        return {}
 
     def _inference_settings(self) -> InferenceSettings:
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
@@ -549,12 +557,7 @@ class BayesianGLMBase(BaseEstimator):
     def _prepare(self, X) -> tuple[np.ndarray, Posterior]:
         """Design matrix of new rows and the posterior that predicts them."""
         check_is_fitted(self)
-        X, _, codes = self._split_groups(X, fitting=False)
-        X_design = self._design_matrix(X)
-        return X_design, self._posterior_for_rows(codes)
-
-    def _posterior_for_rows(self, codes) -> Posterior:
-        return self._posterior()
+        return self._design_matrix(X), self._posterior()
 
     def _design_matrix(self, X) -> np.ndarray:
         if isinstance(self.design_, ArrayDesign):
@@ -903,20 +906,19 @@ class BayesianGLMBase(BaseEstimator):
         rng = _generator(random_state)
         term_rows = None
         if y is not None:
-            spec, X_design, codes, term_rows, decode = self._prior_spec_from_data(X, y)
+            spec, X_design, term_rows, decode = self._prior_spec_from_data(X, y)
         elif hasattr(self, "model_spec_"):
             check_is_fitted(self)
             spec, decode = self.model_spec_, self._decode_outcomes
-            X_design, codes, term_rows = self._prior_rows(X)
+            X_design, term_rows = self._prior_rows(X)
         else:
             raise NotFittedError(
                 f"{type(self).__name__}.sample_prior_predictive needs y (to scale the "
                 "default priors) or a fitted estimator."
             )
-        n_groups = None if codes is None else int(codes.max(initial=-1)) + 1
         term_levels = None if term_rows is None else [
             int(term_codes.max(initial=-1)) + 1 for _, term_codes in term_rows]
-        prior = prior_draws(spec, n_samples, rng, n_groups, term_levels).with_groups(codes)
+        prior = prior_draws(spec, n_samples, rng, term_levels=term_levels)
         if term_rows is not None:
             prior = prior.with_term_rows(term_rows)
         if kind == "mean":
@@ -927,17 +929,15 @@ class BayesianGLMBase(BaseEstimator):
         self._validate_params()
         unfitted = type(self)(**self.get_params())
         inputs = unfitted._model_inputs(X, y)
-        return (inputs.spec, inputs.X_design, inputs.group_codes, inputs.group_designs,
-                unfitted._decode_outcomes)
+        return inputs.spec, inputs.X_design, inputs.group_designs, unfitted._decode_outcomes
 
     def _prior_rows(self, X):
-        """Design, group codes and group-term rows of new rows, for prior draws.
+        """Design and group-term rows of new rows, for prior draws.
 
         Under the prior every level is new: the group terms' levels unseen in
         fit each get a code of their own after the known ones.
         """
-        X, _, codes = self._split_groups(X, fitting=False)
-        return self._design_matrix(X), codes, None
+        return self._design_matrix(X), None
 
     # -- hooks for subclasses ------------------------------------------------
 

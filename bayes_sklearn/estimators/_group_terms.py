@@ -29,7 +29,8 @@ NEW_GROUP_POLICIES = ("population", "sample", "error")
 GROUP_TERMS_DOC = """\
     group_terms : None or list of str, default=None
         Which group terms of the formula the prediction includes, by grouping
-        factor (``["county"]``, ``"state:county"`` for a nested one): None
+        factor (``["county"]``, ``"state:county"`` for a nested one; the
+        group column's name for the term of ``group=``): None
         includes every term, ``[]`` none (the population level), as brms's
         ``re_formula`` and lme4's ``re.form`` (``NA``: none). Rows of levels
         unseen in fit follow ``new_groups`` in the included terms.
@@ -81,11 +82,11 @@ class FormulaGroupTermsMixin:
                 f"(e.g. '(1 + x | {self.group})') or with group= and varying_slopes=."
             )
 
-    def _resolve_spec(self, coef_names, X_design, y_fit, family, n_outputs, group_labels=None,
+    def _resolve_spec(self, coef_names, X_design, y_fit, family, n_outputs,
                       sample_weight=None, design_intercept=True, group_terms=None):
         if group_terms is None:
             return super()._resolve_spec(coef_names, X_design, y_fit, family, n_outputs,
-                                         group_labels, sample_weight, design_intercept)
+                                         sample_weight, design_intercept)
         info, designs = group_terms
         labels = [label for label, *_ in info]
         self._check_new_group_policies(labels)
@@ -125,10 +126,10 @@ class FormulaGroupTermsMixin:
     def _selecting_terms(self, group_terms) -> FormulaGroupTermsMixin:
         """A shallow copy of the fitted estimator whose predictions include ``group_terms``."""
         check_is_fitted(self)
-        if not isinstance(self.design_, MultilevelDesign):
+        if not self.model_spec_.group_terms:
             raise ValueError(
-                "group_terms selects group terms of the formula, such as '(1 | county)'; "
-                "this estimator was fitted without any."
+                "group_terms selects group terms of the formula, such as '(1 | county)' "
+                "(or the term of group=); this estimator was fitted without any."
             )
         if isinstance(group_terms, str) or not all(isinstance(t, str) for t in group_terms):
             raise ValueError(
@@ -151,8 +152,12 @@ class FormulaGroupTermsMixin:
             return super()._prepare(X)
         check_is_fitted(self)
         frame = as_frame(X, getattr(self, "feature_names_in_", None))
-        X_design = self._design_matrix(frame)
-        rows = self._term_rows(frame, for_prior=False)
+        return self._design_matrix(frame), self._posterior_with_rows(
+            self._term_rows(frame, for_prior=False))
+
+    def _posterior_with_rows(self, rows):
+        """The posterior bound to each term's ``(Z, codes)`` of new rows (None: left out);
+        codes past a term's known levels get new effects drawn from its fitted distribution."""
         posterior = self._posterior()
         terms = list(posterior.terms)
         new_levels = [0 if row is None else int(row[1].max(initial=-1)) + 1 - term.n_levels
@@ -161,7 +166,7 @@ class FormulaGroupTermsMixin:
             rng = _generator(self.random_state)
             terms = [term.with_new_levels(n, rng) if n > 0 else term
                      for term, n in zip(terms, new_levels)]
-        return X_design, replace(posterior, terms=tuple(terms)).with_term_rows(rows)
+        return replace(posterior, terms=tuple(terms)).with_term_rows(rows)
 
     def _term_rows(self, frame, for_prior: bool) -> list[tuple[np.ndarray, np.ndarray]]:
         """Each term's ``(Z, codes)`` of new rows, unseen levels by ``new_groups``.
@@ -203,4 +208,4 @@ class FormulaGroupTermsMixin:
         if not isinstance(getattr(self, "design_", None), MultilevelDesign):
             return super()._prior_rows(X)
         frame = as_frame(X, getattr(self, "feature_names_in_", None))
-        return self._design_matrix(frame), None, self._term_rows(frame, for_prior=True)
+        return self._design_matrix(frame), self._term_rows(frame, for_prior=True)

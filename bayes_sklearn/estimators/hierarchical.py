@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+import warnings
 from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
 from bayes_sklearn._messages import format_items
 from bayes_sklearn.design.formula import parse_formula
 from bayes_sklearn.design.frames import is_sparse, pandas_if_frame
 from bayes_sklearn.design.group_terms import split_group_terms
-from bayes_sklearn.estimators._base import _generator
 from bayes_sklearn.estimators._group_terms import (
     NEW_GROUP_POLICIES,
     FormulaGroupTermsMixin,
@@ -22,9 +22,6 @@ from bayes_sklearn.estimators._group_terms import (
 )
 from bayes_sklearn.estimators.linear import BayesianLinearRegression
 from bayes_sklearn.estimators.logistic import BayesianLogisticRegression
-from bayes_sklearn.posterior import Posterior
-
-
 
 GROUP_PARAMETER_CONSTRAINTS: dict = {
     "group": [None, str, Interval(Integral, 0, None, closed="left")],
@@ -38,15 +35,38 @@ GROUP_PARAMETER_CONSTRAINTS: dict = {
 
 
 class GroupedEstimatorMixin(FormulaGroupTermsMixin):
-    """Group handling shared by the hierarchical estimators.
+    """``group=`` and ``varying_slopes=``: the shorthand of the term ``(1 + slopes | group)``.
 
     The group column is held apart from the features in ``fit`` and
-    ``predict``; labels seen in fit get codes ``0..n_groups-1``. New labels
-    get ``-1`` (population level) or codes past the known ones (new effects
+    ``predict``; labels seen in fit get codes ``0..n_groups-1``. The term's
+    design is a column of ones and the ``varying_slopes`` columns of the
+    fixed design, on the user's scale, so the model, its priors and its
+    names in ``posterior_`` are those of the formula's term. New labels get
+    ``-1`` (population level) or codes past the known ones (new effects
     drawn from the fitted distribution of groups), by ``new_groups``.
     """
 
-    def _split_groups(self, X, fitting: bool):
+    def _group_label(self, X) -> str | None:
+        """The term's grouping factor: the group column's name, or ``"group"`` for arrays."""
+        if self.group is None:
+            return None
+        X = pandas_if_frame(X)
+        if not isinstance(X, pd.DataFrame):
+            return "group"
+        if isinstance(self.group, str):
+            return self.group
+        if self.group < X.shape[1]:
+            return str(X.columns[self.group])
+        return "group"  # _split_groups says the column is missing
+
+    def _split_groups(self, X, fitting: bool, policy: str | None = None):
+        """``X`` without the group column, the levels (in fit) and each row's code.
+
+        In predict, labels unseen in fit follow ``policy`` (default
+        ``new_groups``): code -1 for ``"population"``, a code after the known
+        ones per distinct new label for ``"sample"``, a ValueError for
+        ``"error"``.
+        """
         if fitting and isinstance(self.new_groups, dict) and self.group is not None:
             raise ValueError(
                 "new_groups is a dict (a policy per grouping factor), which applies to "
@@ -71,45 +91,89 @@ class GroupedEstimatorMixin(FormulaGroupTermsMixin):
                 raise ValueError(f"The group column {self.group!r} contains missing values.")
             known, codes = np.unique(labels, return_inverse=True)
             return rest, known, codes.astype(np.int64)
+        policy = self.new_groups if policy is None else policy
         codes = _codes_of(labels, self.groups_)
         unseen = codes < 0
-        if unseen.any() and self.new_groups == "error":
+        if unseen.any() and policy == "error":
             new_labels = sorted(map(str, set(labels[unseen])))
             raise ValueError(
                 f"X has groups not seen during fit: {format_items(new_labels)}. "
                 "Set new_groups='population' or 'sample' to predict for them."
             )
-        if unseen.any() and self.new_groups == "sample":
+        if unseen.any() and policy == "sample":
             # each distinct new label gets its own code after the known ones
             _, inverse = np.unique(labels[unseen], return_inverse=True)
             codes[unseen] = len(self.groups_) + inverse
         return rest, None, codes
+
+    def _fit(self, X, y, sample_weight=None) -> None:
+        if self.centered:
+            # stacklevel 3: the user's fit() call, as for the convergence warnings
+            warnings.warn(
+                "centered=True has no effect: group= and varying_slopes= give the term "
+                "(1 + varying_slopes | group), the same model however it is parameterised, "
+                "and its effects are sampled non-centred. centered is deprecated in 0.1 "
+                "and will be removed in 0.3.",
+                FutureWarning, stacklevel=3,
+            )
+        super()._fit(X, y, sample_weight)
+
+    def _shorthand_term(self, label, column_names, X_design, levels, codes):
+        """The term ``(1 + varying_slopes | label)``: its (label, levels, effect names,
+        correlated) and its training ``(Z, codes)``, Z taken from the fixed design."""
+        names = list(column_names)
+        slopes = list(self.varying_slopes or ())
+        for name in slopes:
+            if name not in names:
+                raise ValueError(
+                    f"varying_slopes names {name!r}, which is not a design column. "
+                    f"Design columns: {names}."
+                )
+        repeated = sorted({name for name in slopes if slopes.count(name) > 1})
+        if repeated:
+            raise ValueError(f"varying_slopes names {format_items(repeated)} more than once.")
+        effect_names = [f"1|{label}", *(f"{name}|{label}" for name in slopes)]
+        return ([(label, levels, effect_names, True)],
+                [(_shorthand_design(X_design, [names.index(s) for s in slopes]), codes)])
+
+    def _shorthand_rows(self, X, policy: str | None = None):
+        """The design of new rows and the term's ``(Z, codes)`` (None when left out)."""
+        X, _, codes = self._split_groups(X, fitting=False, policy=policy)
+        X_design = self._design_matrix(X)
+        term = self.model_spec_.group_terms[0]
+        included = getattr(self, "_included_terms", None)
+        if included is not None and term.label not in included:
+            return X_design, [None]
+        names = list(self.design_.column_names)
+        index = [names.index(name.rpartition("|")[0]) for name in term.effect_names[1:]]
+        return X_design, [(_shorthand_design(X_design, index), codes)]
+
+    def _prepare(self, X):
+        if self.group is None:
+            return super()._prepare(X)
+        check_is_fitted(self)
+        X_design, rows = self._shorthand_rows(X)
+        return X_design, self._posterior_with_rows(rows)
+
+    def _prior_rows(self, X):
+        if self.group is None:
+            return super()._prior_rows(X)
+        # under the prior every group is new: unseen ones get effects drawn too
+        return self._shorthand_rows(X, policy="sample")
 
     def _set_fitted(self, result, diagnostics) -> None:
         super()._set_fitted(result, diagnostics)
         if result.group_labels is not None:
             self.groups_ = result.group_labels
 
-    def _posterior_for_rows(self, codes) -> Posterior:
-        posterior = self._posterior()
-        if codes is None or posterior.groups is None:
-            return posterior
-        n_new = int(codes.max(initial=-1)) + 1 - len(self.groups_)
-        if n_new > 0:
-            new = posterior.groups.with_new_groups(n_new, _generator(self.random_state))
-            posterior = replace(posterior, groups=new)
-        return posterior.with_groups(codes)
 
-    def _group_spec_kwargs(self, group_labels) -> dict[str, Any]:
-        if group_labels is None:
-            return {}
-        return {
-            "group_labels": group_labels,
-            "varying_slopes": list(self.varying_slopes or ()),
-            "prior_group_scale": float(self.prior_group_scale),
-            "centered": bool(self.centered),
-        }
-
+def _shorthand_design(X_design: np.ndarray, slopes: list[int]) -> np.ndarray:
+    """``[1, X_design[:, slopes]]``: the term's design, on the user's scale (dense: a sparse
+    design of new rows stays sparse, but the term's few columns need not)."""
+    columns = X_design[:, slopes]
+    if is_sparse(columns):
+        columns = columns.toarray()
+    return np.column_stack([np.ones(X_design.shape[0]), columns])
 
 
 class HierarchicalRegression(GroupedEstimatorMixin, BayesianLinearRegression):
@@ -131,21 +195,20 @@ class HierarchicalRegression(GroupedEstimatorMixin, BayesianLinearRegression):
     precompiled kernel; multiclass ones, and sd priors outside the kernel's
     kinds, on the PyMC engine (``engine_`` says which).
 
-    ``group=`` and ``varying_slopes=`` are the older form below, for one
-    grouping column held apart from the features. Its model, for row ``i``
-    in group ``g``::
+    ``group="county", varying_slopes=["floor"]`` is the shorthand of the
+    term ``(1 + floor | county)`` for one grouping column held apart from
+    the features: the same model (correlated effects at x = 0, the same
+    priors, set by the same names), the same names in ``posterior_`` and
+    the same predictions. Its model, for row ``i`` in group ``g``::
 
         y_i ~ Normal(intercept + x_i @ coef + b_g0 + sum_k b_gk x_ik, sigma)
-        b_gk ~ Normal(0, tau_k)          (partial pooling)
+        b_g ~ MvNormal(0, diag(tau) @ R @ diag(tau))     (partial pooling)
 
-    with the group effects written non-centred by default
-    (``b_gk = tau_k * z_gk``, ``z_gk ~ Normal(0, 1)``), which samples well
-    when groups are small, as in the radon data. ``intercept`` and ``coef``
-    are the population-level (mean) effects. Group effects are defined on
-    the standardised features, so ``b_g0`` is a group's deviation at the
-    feature means and the effects of different terms are independent
-    a priori; priors on ``tau_k`` are ``HalfNormal(prior_group_scale * sd(y))``
-    on that scale.
+    with ``R`` the LKJ-distributed correlation of the effects, written
+    non-centred, which samples well when groups are small, as in the radon
+    data. ``intercept`` and ``coef`` are the population-level (mean)
+    effects. The varying slopes are design columns (a formula's columns
+    such as ``"C(region)[T.b]"`` too), taken on the user's scale.
 
     Parameters
     ----------
@@ -166,8 +229,10 @@ class HierarchicalRegression(GroupedEstimatorMixin, BayesianLinearRegression):
         does not name get ``"population"``); a level unseen in one factor
         leaves the other factors' effects in.
     centered : bool, default=False
-        Use the centred parameterisation ``b_gk ~ Normal(0, tau_k)``, which
-        suits groups with much data each (``group=`` form only).
+        Deprecated: has no effect (a ``FutureWarning`` when True), and will
+        be removed in 0.3. ``group=`` now builds the term ``(1 + slopes |
+        group)``, whose effects are sampled non-centred; the posterior is
+        the same model either way.
     prior_group_scale : float, default=1.0
         Scale of the half-normal priors of the group standard deviations, in
         units of ``sd(y)`` (per unit of ``z`` for an effect of column ``z``).
@@ -249,8 +314,8 @@ class HierarchicalRegression(GroupedEstimatorMixin, BayesianLinearRegression):
     Attributes
     ----------
     groups_ : ndarray
-        Group labels seen in fit (the ``group`` coordinate of ``posterior_``);
-        ``group=`` form only.
+        Group labels seen in fit (``group=`` form only); the levels of its
+        term, the ``county__factor_dim`` coordinate of ``posterior_``.
     group_levels_ : dict of str to ndarray
         Levels seen in fit of each grouping factor of the formula's group
         terms (``"county"``, ``"state:county"`` for a nested one).
@@ -261,11 +326,8 @@ class HierarchicalRegression(GroupedEstimatorMixin, BayesianLinearRegression):
         ``"floor|county_sigma"``, and the correlation matrix
         ``"county_corr"`` (chain, draw, ``county__effect``,
         ``county__effect2``) when the term has correlated effects. The
-        ``group=`` form has ``group_intercept`` (chain, draw, group),
-        ``group_slope`` (chain, draw, group, slope) and ``group_sd``
-        (chain, draw, effect); its ``group_sd`` of the intercept is on the
-        standardised scale (spread of group intercepts at the feature
-        means); of slopes, per unit of the feature.
+        ``group=`` form has the same variables, named by the group column
+        (``"group"`` for an array ``X`` with an integer ``group``).
     idata_ : arviz.InferenceData
         ``posterior_`` with sampler statistics, observed data and pointwise
         log likelihood, built on access.
@@ -355,17 +417,17 @@ class HierarchicalLogisticRegression(GroupedEstimatorMixin, BayesianLogisticRegr
 
     Group terms are written in the formula (``"x + (1 + x | school)"``), as
     for :class:`HierarchicalRegression`, or with ``group=`` and
-    ``varying_slopes=`` (two classes only). With more than two classes the
+    ``varying_slopes=``, the shorthand of ``(1 + slopes | group)``. With more than two classes the
     model is multinomial (softmax against the first class), and every
     non-reference class has group effects, sds and correlations of its own,
     as brms gives each category of a categorical model: ``posterior_``'s
     group variables then have a ``class`` axis.
 
-    The binary model of the ``group=`` form:
+    The binary model of ``(1 + x | g)``:
 
-    ``P(y_i = classes_[1]) = expit(intercept + x_i @ coef + b_g0 + sum_k b_gk x_ik)``
-    with partially pooled group effects ``b_gk ~ Normal(0, tau_k)``, written
-    non-centred by default. A classifier of its own (rather than a family
+    ``P(y_i = classes_[1]) = expit(intercept + x_i @ coef + b_g0 + b_g1 x_i)``
+    with partially pooled, correlated group effects ``b_g ~ MvNormal(0,
+    Sigma)``, written non-centred. A classifier of its own (rather than a family
     option on :class:`HierarchicalRegression`) so that sklearn sees
     ``predict_proba``, ``decision_function``, ``classes_`` and classifier
     tags, and ROC tools and stratified splitters work unchanged.
@@ -381,8 +443,8 @@ class HierarchicalLogisticRegression(GroupedEstimatorMixin, BayesianLogisticRegr
         Prediction for groups not seen in fit, as in
         :class:`HierarchicalRegression` (a dict: a policy per grouping factor).
     centered : bool, default=False
-        Use the centred parameterisation ``b_gk ~ Normal(0, tau_k)`` (``group=``
-        form only).
+        Deprecated: has no effect, and will be removed in 0.3, as in
+        :class:`HierarchicalRegression`.
     prior_group_scale : float, default=1.0
         Scale of the half-normal priors of the group standard deviations, in
         log-odds units (per unit of ``z`` for an effect of column ``z``).
@@ -499,7 +561,7 @@ class HierarchicalLogisticRegression(GroupedEstimatorMixin, BayesianLogisticRegr
     ...                                      progressbar=False, random_state=0).fit(X, y)
     >>> clf.groups_
     array(['a', 'b', 'c', 'd'], dtype=object)
-    >>> clf.posterior_["group_intercept"].shape  # (chain, draw, group)
+    >>> clf.posterior_["1|school"].shape  # (chain, draw, school__factor_dim)
     (1, 100, 4)
     >>> new = pd.DataFrame({"x": [0.0, 0.0, 0.0], "school": ["a", "d", "unseen"]})
     >>> p1 = clf.predict_proba(new)[:, 1]
@@ -567,17 +629,6 @@ class HierarchicalLogisticRegression(GroupedEstimatorMixin, BayesianLogisticRegr
     predict_log_proba = with_group_terms(BayesianLogisticRegression.predict_log_proba)
     decision_function = with_group_terms(BayesianLogisticRegression.decision_function)
     predict = with_group_terms(BayesianLogisticRegression.predict)
-
-    def _encode_target(self, y: np.ndarray):
-        encoded = super()._encode_target(y)
-        if self.group is not None and len(self.classes_) > 2:
-            raise ValueError(
-                "HierarchicalLogisticRegression with group= supports two classes; y has "
-                f"{len(self.classes_)}: {format_items(self.classes_)}. Write the group "
-                f"effects in the formula instead (e.g. 'x + (1 | {self.group})'), where "
-                "each class gets effects of its own."
-            )
-        return encoded
 
 
 def _refuse_group_in_formula(formula: str, group: str) -> None:

@@ -84,6 +84,21 @@ def check_posterior(post, spec, design) -> None:
         _check_dims(post, "sigma", cd, {})
     if spec.groups is not None:
         _check_groups(post, spec.groups, n_coef)
+    _check_group_terms(post, spec.group_terms, spec.n_outputs)
+
+
+def _check_group_terms(post, terms, n_outputs: int) -> None:
+    """Each term's effects over its levels (and classes), and their sds."""
+    cd = ("chain", "draw")
+    classes = () if n_outputs == 1 else ("class",)
+    for term in terms:
+        if len(term.sd_priors) != term.n_effects:
+            _refuse(f"group term {term.label!r} has {term.n_effects} effects and "
+                    f"{len(term.sd_priors)} sd priors")
+        level = f"{term.label}__factor_dim"
+        for name in term.effect_names:
+            _check_dims(post, name, (*cd, level, *classes), {level: term.n_levels})
+            _check_dims(post, f"{name}_sigma", (*cd, *classes), {})
 
 
 def _check_groups(post, groups, n_coef: int) -> None:
@@ -113,10 +128,14 @@ def check_fitted(fitted: dict[str, Any], spec) -> None:
             _refuse(f"{len(classes)} classes for a {spec.family} model of "
                     f"{spec.n_outputs} outputs")
     groups = fitted.get("groups_")
-    if (groups is None) != (spec.groups is None) or (
-        groups is not None and len(groups) != spec.groups.n_groups
-    ):
-        _refuse("the group labels groups_ do not match the model's groups")
+    if groups is not None and spec.groups is not None:
+        _refuse("it holds a group= fit of the older model (independent effects on the "
+                "standardised design, group_intercept/group_sd); group= now fits the term "
+                "(1 + varying_slopes | group): refit and save it again")
+    # group= fits the one group term (1 + varying_slopes | group)
+    if groups is not None and (len(spec.group_terms) != 1
+                               or len(groups) != spec.group_terms[0].n_levels):
+        _refuse("the group labels groups_ do not match the model's group term")
     engine = fitted.get("engine_", "kernel")  # files from before engine_ have none
     if engine not in ("kernel", "pymc", "exact"):
         _refuse(f"unknown engine_ {engine!r}")

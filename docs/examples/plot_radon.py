@@ -48,7 +48,8 @@ print(f"{len(radon)} houses, {len(houses)} counties, {houses.min()} to {houses.m
 # county its own intercept through the formula ``floor + C(county)``, with
 # the default priors, which are wide enough to let each county speak for
 # itself. Partial pooling is ``HierarchicalRegression`` with the county as
-# the group.
+# the group: ``group="county"`` is the shorthand of the term ``(1 | county)``,
+# with the county column held apart from the features.
 complete = BayesianLinearRegression(**COMMON).fit(radon[["floor"]], y)
 no_pooling = BayesianLinearRegression(formula="floor + C(county)", **COMMON).fit(X, y)
 partial = HierarchicalRegression(group="county", **COMMON).fit(X, y)
@@ -66,7 +67,7 @@ no_pool_level = np.array([
     no_pooling.intercept_ + (0.0 if c == reference else no_pool_coef[f"C(county)[T.{c}]"])
     for c in counties
 ])
-partial_level = partial.intercept_ + partial.posterior_["group_intercept"].mean(("chain", "draw")).values
+partial_level = partial.intercept_ + partial.posterior_["1|county"].mean(("chain", "draw")).values
 n_houses = houses.loc[counties].to_numpy()
 
 fig, ax = plt.subplots(figsize=(7, 4))
@@ -86,15 +87,16 @@ fig.tight_layout()
 # The spread of the county effects is learnt, not fixed: its posterior is
 # well away from zero (no pooling would be an infinite spread, complete
 # pooling a spread of zero).
-partial.summary(var_names=["intercept", "coef", "sigma", "group_sd"])[["mean", "sd", "hdi_3%", "hdi_97%", "r_hat"]]
+partial.summary(var_names=["intercept", "coef", "sigma", "1|county_sigma"])[["mean", "sd", "hdi_3%", "hdi_97%", "r_hat"]]
 
 # %%
 # NUTS against minibatch ADVI
 # ---------------------------
-# The model of the radon literature lets the floor effect vary by county too.
-# NUTS samples it (non-centred, the default, avoids the funnel of counties
-# with few houses); minibatch ADVI fits it 100 rows at a time, with each
-# batch's likelihood weighted by ``n / 100`` for us.
+# The model of the radon literature lets the floor effect vary by county too:
+# ``varying_slopes=["floor"]`` is the term ``(1 + floor | county)``, whose
+# two effects are correlated. NUTS samples it (non-centred, which avoids the
+# funnel of counties with few houses); minibatch ADVI fits it 100 rows at a
+# time, with each batch's likelihood weighted by ``n / 100`` for us.
 varying = {"group": "county", "varying_slopes": ["floor"]}
 nuts = HierarchicalRegression(**varying, **COMMON).fit(X, y)
 advi = HierarchicalRegression(**varying, inference="advi", batch_size=100,
@@ -109,8 +111,8 @@ print(f"ADVI: {advi.n_iter_} iterations")
 # cannot represent the posterior correlations between the county effects and
 # their spread. Use it for speed on large data, NUTS for the uncertainty.
 fig, ax = plt.subplots(figsize=(6.5, 3.5))
-plot_posterior_comparison({"NUTS": nuts, "minibatch ADVI": advi},
-                          ["intercept", "coef", "sigma", "group_sd"], ax=ax)
+# the default variables: intercept, coef, sigma and the group sds
+plot_posterior_comparison({"NUTS": nuts, "minibatch ADVI": advi}, ax=ax)
 fig.tight_layout()
 
 # %%
@@ -123,13 +125,14 @@ fig.tight_layout()
 # %%
 # Correlated intercepts and slopes: the formula form
 # --------------------------------------------------
-# ``group=`` and ``varying_slopes=`` above are the older form: independent
-# county effects on standardised features. The model of the radon
-# literature, as lme4 and brms write it, lets a county's intercept and floor
-# slope be correlated: ``floor + (1 + floor | county)``. The effects are
-# defined at ``floor = 0`` (the basement) and their correlation gets an LKJ
-# prior (``lkj_eta=1``, uniform over correlations, brms's default). The
-# county column stays in ``X``; the formula says what it does.
+# ``group=`` and ``varying_slopes=`` above are the shorthand of the model of
+# the radon literature as lme4 and brms write it, a formula term in which a
+# county's intercept and floor slope are correlated: ``floor + (1 + floor |
+# county)``. The effects are defined at ``floor = 0`` (the basement) and
+# their correlation gets an LKJ prior (``lkj_eta=1``, uniform over
+# correlations, brms's default). Written as a formula, the county column
+# stays in ``X`` and the formula says what it does; the model, and the names
+# in ``posterior_``, are those of ``nuts`` above.
 correlated = HierarchicalRegression(formula="floor + (1 + floor | county)", **COMMON).fit(X, y)
 print(correlated.engine_, list(correlated.posterior_.data_vars))
 
