@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
+import textwrap
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -54,14 +55,14 @@ def with_group_terms(method: Callable) -> Callable:
     extra = inspect.Parameter("group_terms", inspect.Parameter.KEYWORD_ONLY, default=None)
     selecting.__signature__ = signature.replace(
         parameters=[*signature.parameters.values(), extra])
-    head, returns, tail = method.__doc__.partition("\n        Returns\n")
-    selecting.__doc__ = (head.rstrip() + "\n" + _indented(GROUP_TERMS_DOC, 4) + "\n"
-                         + returns + tail) if returns else method.__doc__
+    # cleandoc: Python 3.13 strips docstrings' indentation when it compiles them, 3.12
+    # keeps it; the result is the same either way
+    head, returns, tail = inspect.cleandoc(method.__doc__).partition("\nReturns\n")
+    if not returns:
+        raise ValueError(f"{method.__qualname__}'s docstring has no Returns section.")
+    selecting.__doc__ = (head.rstrip() + "\n" + textwrap.dedent(GROUP_TERMS_DOC) + "\n"
+                         + returns + tail)
     return selecting
-
-
-def _indented(text: str, spaces: int) -> str:
-    return "\n".join(" " * spaces + line if line else line for line in text.splitlines())
 
 
 class FormulaGroupTermsMixin:
