@@ -7,6 +7,7 @@ import importlib.metadata
 import types
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from bayes_sklearn import (
@@ -50,6 +51,9 @@ def _fake_core(**overrides):
             setattr(fake, owner, holder)
         elif signature is not None:
             setattr(fake, name, entry(signature))
+    for attribute in _nutpie_core._SETTINGS:
+        if overrides.get(f"PyNutsSettings.{attribute}", "") is not None:
+            setattr(fake.PyNutsSettings, attribute, getattr(real.PyNutsSettings, attribute))
     return fake
 
 
@@ -63,6 +67,8 @@ def test_real_signatures_pass_the_check():
         ({"PySampler.from_pymc": "(settings, cores, model, progress_type, callback, store)"},
          r"PySampler.from_pymc\(settings, cores, model, progress_type, callback, store\)"),
         ({"PyMcModel": None}, "PyMcModel is missing"),
+        ({"PyNutsSettings.use_grad_based_mass_matrix": None},
+         "PyNutsSettings.use_grad_based_mass_matrix is missing"),
     ],
 )
 def test_an_unknown_shape_fails_naming_the_versions(override, expected):
@@ -187,3 +193,44 @@ def test_unknown_entries_are_all_named_in_one_message():
     assert "LogpFuncNone; PyMcModel is missing" in message
     assert "nuts_sampler='nutpie'" not in message
     assert message.endswith("or fit with nuts_sampler='pymc' (PyMC's own sampler).")
+
+
+def _recording_run_nuts(monkeypatch, seen):
+    from bayes_sklearn.inference import fast_nuts, nutpie_run
+
+    real = nutpie_run.run_nuts
+
+    def recording(density, settings, **kwargs):
+        seen.append(kwargs["adapt_to_gradients"])
+        return real(density, settings, **kwargs)
+
+    monkeypatch.setattr(fast_nuts, "run_nuts", recording)
+
+
+def test_group_term_fits_adapt_the_mass_matrix_to_the_draws_variances(monkeypatch,
+                                                                       regression_data):
+    """nutpie's gradient-based adaptation for plain regressions; the draws'
+    variances once a model has group terms (see adapts_mass_matrix_to_gradients)."""
+    X, y = regression_data
+    seen = []
+    _recording_run_nuts(monkeypatch, seen)
+    small = {"draws": 20, "tune": 20, "chains": 1, "random_state": 0}
+    BayesianLinearRegression(**small).fit(X, y)
+    groups = np.arange(len(y)) % 4
+    HierarchicalRegression(formula="x0 + (1 | g)", **small).fit(
+        pd.DataFrame({"x0": X[:, 0], "g": groups}), y)
+    assert seen == [True, False]
+
+
+def test_the_mass_matrix_adaptation_reaches_nutpies_core(monkeypatch, regression_data):
+    from bayes_sklearn.inference import fast_nuts
+
+    X, y = regression_data
+    draws = {}
+    for flag in (True, False):
+        monkeypatch.setattr(fast_nuts, "adapts_mass_matrix_to_gradients",
+                            lambda has_terms, flag=flag: flag)
+        model = BayesianLinearRegression(draws=30, tune=30, chains=1, random_state=0)
+        draws[flag] = model.fit(X, y).posterior_["coef"].values
+    # the same seed and data: only the adaptation differs
+    assert not np.allclose(draws[True], draws[False])

@@ -173,8 +173,8 @@ def test_settings_and_this_fits_data_reach_nutpie(monkeypatch):
     compiled = _Compiled(model)
     ran = []
 
-    def run_nuts(density, settings):
-        ran.append((density, settings))
+    def run_nuts(density, settings, *, adapt_to_gradients):
+        ran.append((density, settings, adapt_to_gradients))
         return np.ones((3, 7, 2)), {"diverging": np.zeros((3, 7), bool)}
 
     def start_point(given):
@@ -187,9 +187,9 @@ def test_settings_and_this_fits_data_reach_nutpie(monkeypatch):
     values = {"X": np.ones((5, 2)), "x_mean": np.full(2, 3.0)}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        posterior, stats = pymc_engine._sample_entry(entry, values, SETTINGS)
+        posterior, stats = pymc_engine._sample_entry(entry, values, SETTINGS, False)
     assert not caught
-    assert ran == [("density", SETTINGS)]
+    assert ran == [("density", SETTINGS, False)]
     ((given, start),) = compiled.densities
     assert given is values
     np.testing.assert_array_equal(start, [3.0, 3.0])
@@ -239,8 +239,10 @@ def test_the_chosen_sampler_runs_on_the_built_model(monkeypatch, restore_loggers
         ran.append(("pymc", model, settings))
         return _trace()
 
-    def run_nutpie(entry, values, settings):
+    def run_nutpie(entry, values, settings, adapt_to_gradients):
         ran.append(("nutpie", entry.model, settings))
+        # a model without group terms: nutpie's own adaptation
+        assert adapt_to_gradients is True
         trace = _trace()
         return trace.posterior, {name: trace.sample_stats[name].values
                                  for name in ("diverging", "step_size")}

@@ -13,7 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from bayes_sklearn.inference.nutpie_run import CDensity, run_nuts
+from bayes_sklearn.inference.nutpie_run import (
+    CDensity,
+    adapts_mass_matrix_to_gradients,
+    run_nuts,
+)
 from bayes_sklearn.inference.packing import PackedModel, pack_model, unpack_draws
 from bayes_sklearn.inference.result import SamplerResult
 from bayes_sklearn.inference.settings import InferenceSettings
@@ -64,6 +68,7 @@ def sample_fast_nuts(
     density = CDensity(_kernel.logp_cfunc.address, _kernel.expand_cfunc.address,
                        packed.header.ctypes.data, packed, packed.n_dim, packed.n_full,
                        _initial_point_function(packed, start))
-    theta, stats = run_nuts(density, settings)
+    adapt = adapts_mass_matrix_to_gradients(bool(spec.group_terms))
+    theta, stats = run_nuts(density, settings, adapt_to_gradients=adapt)
     return unpack_draws(spec, theta, method="nuts (nutpie, precompiled)",
                         intercept_shift=packed.intercept_shift, sample_stats=stats)

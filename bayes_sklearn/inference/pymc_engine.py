@@ -122,7 +122,8 @@ def _compiled_entry(key: tuple, model) -> _Entry:
     return entry
 
 
-def _sample_entry(entry: _Entry, values: dict[str, np.ndarray], settings: InferenceSettings
+def _sample_entry(entry: _Entry, values: dict[str, np.ndarray], settings: InferenceSettings,
+                  adapt_to_gradients: bool = True,
                   ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Draws by variable name and sampler statistics, on this fit's data ``values``."""
     from bayes_sklearn.inference.compiled_model import start_point
@@ -134,7 +135,8 @@ def _sample_entry(entry: _Entry, values: dict[str, np.ndarray], settings: Infere
         for var in entry.model.data_vars:
             var.set_value(values[var.name])
         start = start_point(entry.compiled)
-    draws, stats = run_nuts(entry.compiled.density(values, start), settings)
+    draws, stats = run_nuts(entry.compiled.density(values, start), settings,
+                            adapt_to_gradients=adapt_to_gradients)
     return entry.compiled.split(draws), stats
 
 
@@ -175,7 +177,8 @@ def sample_reference_model(
         method = "nuts (pymc)"
     else:
         entry = _compiled_entry(structure_key(spec, sample_weight is not None), model)
-        posterior, stats = _sample_entry(entry, _data_values(model), settings)
+        adapt = nutpie_run.adapts_mass_matrix_to_gradients(bool(spec.group_terms))
+        posterior, stats = _sample_entry(entry, _data_values(model), settings, adapt)
         method = "nuts (nutpie)"
     center = None
     if spec.groups is not None:
