@@ -243,18 +243,24 @@ def test_several_classes_with_group_shorthand_are_the_formula_term():
                                rtol=1e-12)
 
 
-def test_logistic_group_terms_predict_by_hand():
+@pytest.fixture(scope="module")
+def fitted_classifier():
     X, y = _data(n=200, seed=5)
     labels = (y > y.median()).astype(int)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         clf = HierarchicalLogisticRegression(formula="scale(x) + (1 | a)", **FAST_NUTS)
         clf.fit(X, labels)
+    z = ((X["x"] - X["x"].mean()) / X["x"].std()).to_numpy()
+    return clf, X, z
+
+
+def test_logistic_group_terms_predict_by_hand(fitted_classifier):
+    clf, X, z = fitted_classifier
     post = clf.posterior_.stack(sample=("chain", "draw"))
     levels = list(post["a__factor_dim"].values)
     codes = np.array([levels.index(v) for v in X["a"]])
-    z = (X["x"] - X["x"].mean()) / X["x"].std()
-    eta = (post["intercept"].values[None, :] + z.to_numpy()[:, None] * post["coef"].values[0]
+    eta = (post["intercept"].values[None, :] + z[:, None] * post["coef"].values[0]
            + post["1|a"].values[codes])
     p = (1.0 / (1.0 + np.exp(-eta))).mean(axis=1)
     np.testing.assert_allclose(clf.predict_proba(X)[:, 1], p, rtol=1e-9)
@@ -340,15 +346,9 @@ def test_group_terms_need_group_terms():
                                rtol=1e-10)
 
 
-def test_classifier_group_terms_reach_probabilities():
-    X, y = _data(n=120, seed=8)
-    labels = (y > y.median()).astype(int)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        clf = HierarchicalLogisticRegression(formula="scale(x) + (1 | a)", **FAST_NUTS)
-        clf.fit(X, labels)
+def test_classifier_group_terms_reach_probabilities(fitted_classifier):
+    clf, X, z = fitted_classifier
     post = clf.posterior_.stack(sample=("chain", "draw"))
-    z = ((X["x"] - X["x"].mean()) / X["x"].std()).to_numpy()
     eta = post["intercept"].values[None, :] + z[:, None] * post["coef"].values[0]
     p = (1.0 / (1.0 + np.exp(-eta))).mean(axis=1)
     np.testing.assert_allclose(clf.predict_proba(X, group_terms=[])[:, 1], p, rtol=1e-9)
