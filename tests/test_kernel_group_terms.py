@@ -85,6 +85,9 @@ BERNOULLI_CASES = [
          family="bernoulli"),
     Case("bernoulli-weighted", (_term("g", 4, ("1", "x"), (HalfNormal(0.8), Constant(0.001))),),
          family="bernoulli", weighted=True),
+    Case("bernoulli-crossed", (_term("a", 3, ("1",), (HalfNormal(0.8),)),
+                               _term("b", 4, ("1",), (Exponential(scale=0.5),))),
+         family="bernoulli", weighted=True),
 ]
 CASES = GAUSSIAN_CASES + BERNOULLI_CASES
 
