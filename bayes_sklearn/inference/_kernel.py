@@ -275,9 +275,9 @@ def _term_block(term, start, n, first):
 
 # Rows in blocks: the block's eta, each term's part of it, the residuals, each
 # term's scatter of them, one tight loop after the other on data still in L1.
-# Measured at 100,000 rows on (1 + x | a) + (1 | b): 0.72 of the time of one
-# pass over all rows per term and step, while adding the terms row by row in
-# one loop took 1.1-1.3 of it (register spills, and a loop over each term's
+# Measured at 100,000 rows on (1 + x | a) + (1 | b): 0.72-0.88 of the time of
+# one pass over all rows per term and step, while adding the terms row by row
+# in one loop took 1.1-1.3 of it (register spills, and a loop over each term's
 # effects per row).
 BLOCK_ROWS = 256
 
