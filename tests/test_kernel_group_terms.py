@@ -85,6 +85,9 @@ BERNOULLI_CASES = [
          family="bernoulli"),
     Case("bernoulli-weighted", (_term("g", 4, ("1", "x"), (HalfNormal(0.8), Constant(0.001))),),
          family="bernoulli", weighted=True),
+    Case("bernoulli-crossed", (_term("a", 3, ("1",), (HalfNormal(0.8),)),
+                               _term("b", 4, ("1",), (Exponential(scale=0.5),))),
+         family="bernoulli", weighted=True),
 ]
 CASES = GAUSSIAN_CASES + BERNOULLI_CASES
 
@@ -226,6 +229,59 @@ def test_minibatches_subset_each_terms_rows(weighted):
     expected, expected_grad = log_density(alone.header, theta)
     np.testing.assert_allclose(value, expected, rtol=1e-12)
     np.testing.assert_allclose(grad, expected_grad, rtol=1e-10, atol=1e-12)
+
+
+def _designs_of_ones(packed):
+    """Per term, whether the kernel reads its design as ones (no design read)."""
+    from bayes_sklearn.inference import _kernel
+
+    address = packed.header[_kernel.P_TERMS]
+    (table,) = [array for array in packed.arrays if array.ctypes.data == address]
+    return list(table[: packed.header[_kernel.N_TERMS], _kernel.T_ONES] == 1)
+
+
+def test_cases_cover_both_row_loops():
+    """Models whose terms' designs are all ones run a row loop of their own
+    (no design read); the cases above take both loops, for both families."""
+    taken = set()
+    for case in CASES:
+        spec, X, y, designs, weight = _data(case)
+        packed = pack_model(spec, spec.standardizer.transform(X), y, sample_weight=weight,
+                            group_designs=designs)
+        taken.add((case.family, all(_designs_of_ones(packed))))
+    assert taken == {(family, ones) for family in ("gaussian", "bernoulli")
+                     for ones in (False, True)}
+
+
+@pytest.mark.parametrize("column", ["1", "binary"])
+def test_minibatch_designs_are_ones_only_if_every_batch_is(column):
+    """pack_model reads a design of ones as ones for good, so a minibatch
+    buffer is packed so only if every batch's rows are ones: not for a 0/1
+    column, whatever the first batch holds."""
+    from bayes_sklearn.inference.advi import _Minibatches
+
+    case = dataclasses.replace(CASES[0], terms=(_term("g", 5, ("1",), (HalfNormal(30.0),)),))
+    spec, X, y, designs, _ = _data(case)
+    if column == "binary":
+        Z = np.ones((N, 1))
+        Z[::3] = 0.0
+        designs = [(Z, designs[0][1])]
+    X_z = np.ascontiguousarray(spec.standardizer.transform(X))
+    batches = _Minibatches(spec, X_z, y, None, 7, None, designs)
+    assert _designs_of_ones(batches.packed) == [column == "1"]
+    theta = batches.packed.initial_point + np.random.default_rng(6).normal(
+        scale=0.3, size=batches.packed.n_dim)
+    rng = np.random.default_rng(4)
+    for _ in range(3):
+        batches.refill(rng)
+        rows = batches.rows
+        alone = pack_model(spec, X_z[rows], y[rows], row_weight=N / 7,
+                           sufficient_statistics=False,
+                           group_designs=[(Z[rows], codes[rows]) for Z, codes in designs])
+        value, grad = log_density(batches.packed.header, theta)
+        expected, expected_grad = log_density(alone.header, theta)
+        np.testing.assert_allclose(value, expected, rtol=1e-12)
+        np.testing.assert_allclose(grad, expected_grad, rtol=1e-10, atol=1e-12)
 
 
 def test_kernel_refuses_what_it_does_not_cover():

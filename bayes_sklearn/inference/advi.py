@@ -175,13 +175,16 @@ class _Minibatches:
         self.w = None if sample_weight is None else factor * np.asarray(sample_weight, float)
         self.w_batch = None if sample_weight is None else np.empty(batch_size)
         # each group term's design and codes, with buffers of a batch's rows
-        # (codes start at 0, a valid level, for pack_model's check)
+        # (codes start at 0, a valid level, for pack_model's check; a design
+        # starts at ones only if every batch's is, as pack_model reads a design
+        # of ones as ones for good)
         self.terms = [
             (np.ascontiguousarray(Z, dtype=np.float64), np.asarray(codes, dtype=np.int64))
             for Z, codes in (group_designs or ())
         ]
         self.terms_batch = [
-            (np.empty((batch_size, Z.shape[1])), np.zeros(batch_size, dtype=np.int64))
+            (np.full((batch_size, Z.shape[1]), 1.0 if np.all(Z == 1.0) else 0.0),
+             np.zeros(batch_size, dtype=np.int64))
             for Z, _ in self.terms
         ]
         self.packed = pack_model(

@@ -159,7 +159,8 @@ def _pack_terms(terms, group_designs, n: int, start: int):
                                     else np.zeros(1), dtype=np.float64)
         pointed = [Z, codes, kinds, scale, nu, beta]
         row[: k.T_Z] = [term.n_levels, term.n_effects, int(term.is_correlated), start]
-        row[k.T_Z :] = [array.ctypes.data for array in pointed]
+        row[k.T_Z : k.T_ONES] = [array.ctypes.data for array in pointed]
+        row[k.T_ONES] = int(Z.shape[1] == 1 and bool(np.all(Z == 1.0)))
         arrays += pointed
         blocks.append((start, term.sd_priors))
         start += n_term_parameters(term)
@@ -187,7 +188,9 @@ def pack_model(
     reduced to sufficient statistics unless ``sufficient_statistics`` is False
     (for buffers whose rows are rewritten between calls). Data arrays that
     are already C-contiguous float64 (codes: int64) are pointed to in place,
-    not copied, so such buffers can be refilled between kernel calls.
+    not copied, so such buffers can be refilled between kernel calls; but a
+    group term's design that is one column of ones when packed is read as
+    ones for good (the kernel skips it).
 
     A free intercept whose prior is stated at x = 0 (``spec.intercept_at_mean``
     False) is sampled at the column means of ``X_z`` all the same: the kernel
