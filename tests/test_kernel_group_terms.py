@@ -85,6 +85,12 @@ BERNOULLI_CASES = [
          family="bernoulli"),
     Case("bernoulli-weighted", (_term("g", 4, ("1", "x"), (HalfNormal(0.8), Constant(0.001))),),
          family="bernoulli", weighted=True),
+    Case("bernoulli-intercept-at-zero",
+         (_term("g", 4, ("1", "x"), (HalfStudentT(nu=3.0, sigma=0.8), HalfCauchy(0.002))),),
+         family="bernoulli", options=(("center_predictors", False),)),
+    Case("bernoulli-no-intercept",
+         (_term("g", 4, ("1", "x"), (HalfNormal(0.8), HalfNormal(0.002))),),
+         family="bernoulli", options=(("fit_intercept", False),)),
 ]
 CASES = GAUSSIAN_CASES + BERNOULLI_CASES
 
@@ -213,7 +219,7 @@ def test_minibatches_subset_each_terms_rows(weighted):
     case = dataclasses.replace(CASES[5], weighted=weighted)  # crossed: two terms
     spec, X, y, designs, weight = _data(case)
     X_z = np.ascontiguousarray(spec.standardizer.transform(X))
-    batches = _Minibatches(spec, X_z, y, None, 7, weight, designs)
+    batches = _Minibatches(spec, X_z, y, 7, weight, designs)
     batches.refill(np.random.default_rng(4))
     rows = batches.rows
     subset = [(Z[rows], codes[rows]) for Z, codes in designs]
@@ -229,13 +235,10 @@ def test_minibatches_subset_each_terms_rows(weighted):
 
 
 def test_kernel_refuses_what_it_does_not_cover():
-    spec, X, y, designs, _ = _data(CASES[1])
+    spec, *_ = _data(CASES[1])
     term = spec.group_terms[0]
     uniform = dataclasses.replace(term, sd_priors=(HalfNormal(30.0), Uniform(0.0, 1.0)))
     assert "'x|g'" in kernel_gap(dataclasses.replace(spec, group_terms=(uniform,)))
-    both = resolve_model_spec(family="gaussian", coef_names=["x", "w"], X=X, y=y,
-                              group_labels=list("abc"))
-    assert "groups=" in kernel_gap(dataclasses.replace(both, group_terms=(term,)))
 
 
 # -- the estimator on the kernel -------------------------------------------------
