@@ -405,9 +405,12 @@ class BayesianGLMBase(BaseEstimator):
         priors: Any = None,
     ) -> ModelSpec:
         """The resolved model; ``priors`` replaces the ``priors`` parameter when given
-        (the hierarchical estimators pass the coefficients' share of it)."""
-        if group_terms is not None:  # pragma: no cover - refused in _fit_design
-            self._refuse_group_terms()
+        (the hierarchical estimators pass the coefficients' share of it).
+
+        ``group_terms`` is None here: :meth:`_fit_design` refuses group terms
+        in a formula of the other estimators, and the hierarchical ones
+        resolve theirs in ``FormulaGroupTermsMixin._resolve_spec``.
+        """
         # fit_intercept=False or a formula without one ("0 +", "- 1"): no intercept
         fit_intercept = bool(self.fit_intercept and design_intercept)
         return resolve_model_spec(
