@@ -14,7 +14,7 @@ import numpy as np
 
 from bayes_sklearn.inference.result import SamplerResult, TermDraws
 from bayes_sklearn.model.spec import GroupTerm, ModelSpec
-from bayes_sklearn.posterior import GroupEffects, Posterior, TermEffects
+from bayes_sklearn.posterior import Posterior, TermEffects
 
 
 def posterior_dataset(
@@ -48,22 +48,6 @@ def posterior_dataset(
         }
     if result.sigma is not None:
         variables["sigma"] = (("chain", "draw"), result.sigma)
-    if spec.groups is not None:
-        groups = spec.groups
-        varying = list(groups.varying)
-        effects = GroupEffects.from_standardised(
-            result.group_effect_z, result.group_sd_z, varying,
-            standardizer.center[varying], standardizer.scale[varying],
-        )
-        coords["group"] = list(groups.labels)
-        coords["effect"] = list(groups.effect_names)
-        variables["group_intercept"] = (("chain", "draw", "group"), effects.intercept)
-        sd = result.group_sd_z.copy()
-        sd[..., 1:] /= standardizer.scale[varying]
-        variables["group_sd"] = (("chain", "draw", "effect"), sd)
-        if varying:
-            coords["slope"] = list(groups.effect_names[1:])
-            variables["group_slope"] = (("chain", "draw", "group", "slope"), effects.slopes)
     for term, draws_of in zip(spec.group_terms, result.group_terms):
         _add_term_variables(term, draws_of, coords, variables, output_names is not None)
     used = {dim for dims, _ in variables.values() for dim in dims}
@@ -111,29 +95,11 @@ def posterior_from_dataset(post, spec: ModelSpec) -> Posterior:
     def flat(name: str, *trailing: int) -> np.ndarray:
         return np.asarray(post[name].values).reshape((n_draws,) + trailing)
 
-    groups = None
-    if spec.groups is not None:
-        varying = list(spec.groups.varying)
-        n_effects = spec.groups.n_effects
-        sd_z = flat("group_sd", n_effects).copy()
-        sd_z[:, 1:] *= spec.standardizer.scale[varying]
-        n_groups = spec.groups.n_groups
-        slopes = (flat("group_slope", n_groups, n_effects - 1) if varying
-                  else np.zeros((n_draws, n_groups, 0)))
-        groups = GroupEffects(
-            intercept=flat("group_intercept", n_groups),
-            slopes=slopes,
-            varying=tuple(varying),
-            sd_z=sd_z,
-            center=spec.standardizer.center[varying],
-            scale=spec.standardizer.scale[varying],
-        )
     return Posterior(
         family=spec.family,
         intercept=flat("intercept", -1),
         coef=flat("coef", spec.n_coef, spec.n_outputs),
         sigma=flat("sigma") if "sigma" in post else None,
-        groups=groups,
         terms=tuple(_term_effects(post, term, flat, spec.n_outputs)
                     for term in spec.group_terms),
     )

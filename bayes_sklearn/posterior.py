@@ -30,68 +30,6 @@ CATEGORICAL_TAIL = 1e-290
 
 
 @dataclass(frozen=True, eq=False)
-class GroupEffects:
-    """Draws of varying effects on the original feature scale.
-
-    Attributes
-    ----------
-    intercept : ndarray of shape (n_draws, n_groups)
-        Group deviations of the intercept.
-    slopes : ndarray of shape (n_draws, n_groups, n_varying)
-        Group deviations of the varying slopes.
-    varying : tuple of int
-        Design columns of the varying slopes.
-    sd_z : ndarray of shape (n_draws, 1 + n_varying)
-        Group standard deviations on the standardised scale.
-    center, scale : ndarray of shape (n_varying,)
-        Standardisation of the varying columns (to draw new groups).
-    """
-
-    intercept: np.ndarray
-    slopes: np.ndarray
-    varying: tuple[int, ...]
-    sd_z: np.ndarray
-    center: np.ndarray
-    scale: np.ndarray
-
-    @classmethod
-    def from_standardised(cls, effect_z: np.ndarray, sd_z: np.ndarray, varying, center, scale):
-        """From draws ``effect_z`` of shape (n_draws, n_groups, 1 + n_varying)."""
-        slopes = effect_z[..., 1:] / scale
-        intercept = effect_z[..., 0] - slopes @ center
-        return cls(intercept, slopes, tuple(varying), sd_z, center, scale)
-
-    @classmethod
-    def draw(cls, sd_z: np.ndarray, n_groups: int, varying, center, scale,
-             rng: np.random.Generator) -> GroupEffects:
-        """Effects of ``n_groups`` new groups: ``Normal(0, sd_z)`` per draw, standardised scale."""
-        effect_z = rng.standard_normal((sd_z.shape[0], n_groups, sd_z.shape[1])) * sd_z[:, None, :]
-        return cls.from_standardised(effect_z, sd_z, varying, center, scale)
-
-    def subset(self, index: np.ndarray) -> GroupEffects:
-        return GroupEffects(self.intercept[index], self.slopes[index], self.varying,
-                            self.sd_z[index], self.center, self.scale)
-
-    def with_new_groups(self, n_new: int, rng: np.random.Generator) -> GroupEffects:
-        """Append ``n_new`` groups drawn from the fitted population distribution."""
-        new = GroupEffects.draw(self.sd_z, n_new, self.varying, self.center, self.scale, rng)
-        return GroupEffects(
-            np.concatenate([self.intercept, new.intercept], axis=1),
-            np.concatenate([self.slopes, new.slopes], axis=1),
-            self.varying, self.sd_z, self.center, self.scale,
-        )
-
-    def contribution(self, X: np.ndarray, codes: np.ndarray) -> np.ndarray:
-        """``(n_draws, n_rows)`` effects of each row's group; code -1 means none."""
-        known = codes >= 0
-        safe = np.where(known, codes, 0)
-        out = self.intercept[:, safe]
-        if self.varying:
-            out = out + np.einsum("snk,nk->sn", self.slopes[:, safe, :], X[:, list(self.varying)])
-        return np.where(known[None, :], out, 0.0)
-
-
-@dataclass(frozen=True, eq=False)
 class TermEffects:
     """Draws of one lme4-style group term ``(1 + x | g)``, effects at x = 0.
 
@@ -167,11 +105,6 @@ class Posterior:
     intercept : ndarray of shape (n_draws, n_outputs)
     coef : ndarray of shape (n_draws, n_features, n_outputs)
     sigma : ndarray of shape (n_draws,) or None
-    groups : GroupEffects or None
-        Varying effects of hierarchical models.
-    group_codes : ndarray of shape (n_rows,) or None
-        Group of each row to predict (-1: population level only); set with
-        :meth:`with_groups`. Without it predictions are population-level.
     terms : tuple of TermEffects
         The lme4-style group terms, in the order of the model's.
     term_rows : tuple of (ndarray, ndarray) or None
@@ -184,8 +117,6 @@ class Posterior:
     intercept: np.ndarray
     coef: np.ndarray
     sigma: np.ndarray | None = None
-    groups: GroupEffects | None = None
-    group_codes: np.ndarray | None = None
     terms: tuple[TermEffects, ...] = ()
     term_rows: tuple | None = None
 
@@ -200,18 +131,12 @@ class Posterior:
     def subset(self, index: np.ndarray) -> Posterior:
         """The posterior restricted to the draws at ``index``."""
         sigma = None if self.sigma is None else self.sigma[index]
-        groups = None if self.groups is None else self.groups.subset(index)
-        return replace(self, intercept=self.intercept[index], coef=self.coef[index],
-                       sigma=sigma, groups=groups,
+        return replace(self, intercept=self.intercept[index], coef=self.coef[index], sigma=sigma,
                        terms=tuple(term.subset(index) for term in self.terms))
 
     def _rows_per_chunk(self, chunk_bytes: int) -> int:
         per_row = self.n_draws * self.intercept.shape[1] * 8
         return max(1, chunk_bytes // per_row)
-
-    def with_groups(self, codes: np.ndarray | None) -> Posterior:
-        """Bind each row's group code (-1: population level only) for prediction."""
-        return replace(self, group_codes=codes)
 
     def with_term_rows(self, rows) -> Posterior:
         """Bind each term's rows ``(Z, codes)`` (or None: left out) for prediction."""
@@ -240,8 +165,6 @@ class Posterior:
             # bounded, and the products are those of the dense X, bit for bit
             design[:, 1:] = block.toarray() if hasattr(block, "toarray") else block
             eta = np.einsum("np,spo->sno", design, coef, optimize=True)
-            if self.groups is not None and self.group_codes is not None:
-                eta[..., 0] += self.groups.contribution(design[:, 1:], self.group_codes[rows])
             for term, bound in zip(self.terms, self.term_rows or ()):
                 if bound is not None:
                     eta += term.contribution(bound[0][rows], bound[1][rows])
@@ -322,13 +245,11 @@ class Posterior:
 
     def _rows(self, index: np.ndarray) -> Posterior:
         """The posterior for predicting the rows at ``index`` only."""
-        changes = {}
-        if self.group_codes is not None:
-            changes["group_codes"] = self.group_codes[index]
-        if self.term_rows is not None:
-            changes["term_rows"] = tuple(None if bound is None else (bound[0][index], bound[1][index])
-                                         for bound in self.term_rows)
-        return replace(self, **changes) if changes else self
+        if self.term_rows is None:
+            return self
+        return replace(self, term_rows=tuple(
+            None if bound is None else (bound[0][index], bound[1][index])
+            for bound in self.term_rows))
 
     def std(self, X: np.ndarray) -> np.ndarray:
         """Posterior standard deviation of ``E[y]`` (epistemic uncertainty only)."""

@@ -3,10 +3,9 @@
 The kernel samples ``theta`` on the standardised design; the reference model
 (``model/pymc_model.py``) is the same model on the original scale. Between
 them: ``intercept_c = intercept_z`` (the intercept at the standardiser's
-centre), ``coef = coef_z / sd(x)``, ``log group_sd = log group_sd_z - log
-sd(x)`` for slopes, centred slopes' group effects ``/ sd(x)``; the log noise
-scale and the non-centred offsets are the same. The map is affine and
-diagonal, so log densities differ by the constant log-Jacobian
+centre), ``coef = coef_z / sd(x)``; the log noise scale and the group
+terms' blocks (their designs are never standardised) are the same. The map
+is affine and diagonal, so log densities differ by the constant log-Jacobian
 :func:`jacobian` and gradients by the diagonal factors (:func:`gradient_map`).
 """
 
@@ -16,11 +15,11 @@ from bayes_sklearn.model.pymc_model import _pieces, build_reference_model
 from bayes_sklearn.model.spec import check_group_term
 
 
-def reference_model(spec, X_z, y, codes=None, sample_weight=None, group_designs=None):
+def reference_model(spec, X_z, y, sample_weight=None, group_designs=None):
     """The reference model of the kernel's inputs (standardised design ``X_z``)."""
     X = X_z * spec.standardizer.scale + spec.standardizer.center
     y_fit = y if spec.family == "gaussian" else np.asarray(y).astype(np.int64)
-    return build_reference_model(spec, X, y_fit, codes, sample_weight=sample_weight,
+    return build_reference_model(spec, X, y_fit, sample_weight=sample_weight,
                                  group_designs=group_designs)
 
 
@@ -45,17 +44,6 @@ def reference_point(model, spec, theta):
         if "sigma_log__" in values:  # else a fixed sigma: data, not a variable
             point["sigma_log__"] = theta[index]
         index += 1
-    if spec.groups is not None:
-        e, g = spec.groups.n_effects, spec.groups.n_groups
-        log_scale = np.concatenate([[0.0], np.log(scale[list(spec.groups.varying)])])
-        if "group_sd_log__" in values:
-            point["group_sd_log__"] = theta[index:index + e] - log_scale
-        raw = theta[index + e:].reshape(g, e)
-        if spec.groups.centered:
-            point["group_effect"] = raw / np.exp(log_scale)
-        else:
-            point["group_offset"] = raw
-        index += e * (1 + g)
     for term in map(check_group_term, spec.group_terms):
         # the same block on both sides: log sds, logits of u, offsets
         e, levels = term.n_effects, term.n_levels
@@ -75,11 +63,7 @@ def reference_point(model, spec, theta):
 
 def jacobian(spec):
     """log |d(reference) / d(theta)|: the constant between the two log densities."""
-    log_scale = np.log(spec.standardizer.scale)
-    out = spec.n_outputs * log_scale.sum()
-    if spec.groups is not None and spec.groups.centered:
-        out += spec.groups.n_groups * log_scale[list(spec.groups.varying)].sum()
-    return out
+    return spec.n_outputs * np.log(spec.standardizer.scale).sum()
 
 
 def flat(model, point):

@@ -229,14 +229,14 @@ def test_dropped_constants_are_what_pymc_keeps(case):
     """log p (PyMC, every normaliser kept) - kernel log density is a constant:
     ``_log_density_constant`` less the gaussian entropy's ``dim (1 + log 2 pi) / 2``.
     The two cases cover location and scale priors of each kind, the gaussian
-    rows' and the group effects' normalisers, and two outputs per coefficient."""
+    rows' and a group term's normalisers, and two outputs per coefficient."""
     if case in ("categorical", "bernoulli"):
-        spec, X_z, y, codes = _spec_and_data(**CASES[case])
+        spec, X_z, y, designs = _spec_and_data(**CASES[case])
     else:
         robust = CASES["gaussian-robust-priors"]
-        spec, X_z, y, codes = _spec_and_data(**{**robust, "groups": True})
-    packed = pack_model(spec, X_z, y, codes)
-    model = reference_model(spec, X_z, y, codes)
+        spec, X_z, y, designs = _spec_and_data(**{**robust, "groups": True})
+    packed = pack_model(spec, X_z, y, group_designs=designs)
+    model = reference_model(spec, X_z, y, group_designs=designs)
     logp = model.compile_logp()
     theta = packed.initial_point + 0.3
     # the reference model is on the original scale: less the linear map's log-Jacobian
@@ -263,13 +263,13 @@ def _gaussian(n=40, seed=0):
 def test_minibatch_weights_its_rows_by_n_over_batch_size(family, groups):
     """With every row alike (group included), any minibatch of 8 rows
     weighted by 40 / 8 is the full data: the same log density and gradient."""
-    spec, X_z, y, codes = _spec_and_data(family, groups, n=40)
+    spec, X_z, y, designs = _spec_and_data(family, groups, n=40)
     X_z[:], y[:] = X_z[0], y[0]
-    if groups:
-        codes[:] = codes[0]
-    batches = _Minibatches(spec, X_z, y, codes, 8)
+    for Z, codes in designs or ():
+        Z[:], codes[:] = Z[0], codes[0]
+    batches = _Minibatches(spec, X_z, y, 8, group_designs=designs)
     batches.refill(np.random.default_rng(0))
-    full = pack_model(spec, X_z, y, codes)
+    full = pack_model(spec, X_z, y, group_designs=designs)
     theta = full.initial_point + np.random.default_rng(1).normal(scale=0.3, size=full.n_dim)
     got, got_grad = log_density(batches.packed.header, theta)
     want, want_grad = log_density(full.header, theta)
@@ -281,8 +281,7 @@ def test_refill_draws_uniform_rows_from_the_generator():
     """Each step's rows are ``integers(0, n, size=batch_size)`` of the fit's
     generator, copied into the buffers the kernel reads."""
     spec, X_z, y = _gaussian(n=6)
-    codes = np.array([0, 1, 2, 0, 1, 2])
-    batches = _Minibatches(spec, X_z, y, codes, 4)
+    batches = _Minibatches(spec, X_z, y, 4)
     rng, same = np.random.default_rng(1), np.random.default_rng(1)
     seen = []
     for _ in range(300):
@@ -291,7 +290,6 @@ def test_refill_draws_uniform_rows_from_the_generator():
         np.testing.assert_array_equal(batches.rows, rows)
         np.testing.assert_array_equal(batches.X_batch, X_z[rows])
         np.testing.assert_array_equal(batches.y_batch, y[rows])
-        np.testing.assert_array_equal(batches.codes_batch, codes[rows])
         seen.append(rows)
     # every row, first and last included, is drawn
     assert np.bincount(np.concatenate(seen), minlength=6).min() > 0
@@ -325,7 +323,7 @@ def _adam_reference(header, start, seed, n_iter, refill):
 
 def _minibatch_problem():
     spec, X_z, y = _gaussian(n=40)
-    batches = _Minibatches(spec, X_z, y, None, 10)
+    batches = _Minibatches(spec, X_z, y, 10)
     return spec, batches
 
 
@@ -493,15 +491,16 @@ def test_minibatch_of_all_rows_is_the_full_batch():
 
 
 def test_group_models_fit_full_batch_and_minibatch():
-    spec, X_z, y, codes = _spec_and_data("gaussian", groups=True, n=40)
-    n_groups, n_effects = spec.groups.n_groups, spec.groups.n_effects
+    spec, X_z, y, designs = _spec_and_data("gaussian", groups=True, n=40)
+    (term,), ((Z, codes),) = spec.group_terms, designs
     for batch_size in (None, 10):
         settings = InferenceSettings(method="advi", max_iter=30, seed=1, chains=2, draws=5,
                                      batch_size=batch_size)
-        result = fit_advi(spec, X_z, y, settings, codes)
-        assert result.group_effect_z.shape == (2, 5, n_groups, n_effects)
-        # the group codes reach the kernel: a different grouping, another fit
-        other = fit_advi(spec, X_z, y, settings, (codes + 1) % n_groups)
+        result = fit_advi(spec, X_z, y, settings, group_designs=designs)
+        assert result.group_terms[0].effects.shape == (2, 5, term.n_levels, term.n_effects)
+        # the level codes reach the kernel: a different grouping, another fit
+        regrouped = [(Z, (codes + 1) % term.n_levels)]
+        other = fit_advi(spec, X_z, y, settings, group_designs=regrouped)
         assert not np.allclose(result.elbo_history, other.elbo_history)
 
 
@@ -509,7 +508,7 @@ def test_reported_elbo_is_the_trace_plus_the_dropped_constants():
     spec, X_z, y = _gaussian(n=40)
     settings = InferenceSettings(method="fullrank_advi", max_iter=25, seed=4, batch_size=10)
     fit = fit_variational(spec, X_z, y, settings, full_rank=True)
-    batches = _Minibatches(spec, X_z, y, None, 10)
+    batches = _Minibatches(spec, X_z, y, 10)
     family = _Family(batches.packed.n_dim, True)
     _, trace, _ = _optimise(batches.packed, batches.refill, family, settings,
                             np.random.default_rng(4))

@@ -5,13 +5,15 @@ checked against the inverse standardisation written out here, and every
 dimension and coordinate name against what the ArviZ / xarray user indexes.
 """
 
+import dataclasses
+
 import numpy as np
-import pytest
 
 from bayes_sklearn._draws import posterior_dataset, posterior_from_dataset
 from bayes_sklearn.design.standardize import Standardizer
-from bayes_sklearn.inference.result import SamplerResult
-from bayes_sklearn.model.spec import GroupSpec, ModelSpec
+from bayes_sklearn.inference.result import SamplerResult, TermDraws
+from bayes_sklearn.model.spec import GroupTerm, ModelSpec
+from bayes_sklearn.priors import HalfNormal
 
 CHAINS, DRAWS = 2, 3
 CENTER = np.array([50.0, -1.0, 1e3])
@@ -19,24 +21,18 @@ SCALE = np.array([10.0, 0.1, 250.0])
 NAMES = ("age", "dose", "income")
 
 
-def _spec(family, n_outputs=1, groups=None):
+def _spec(family, n_outputs=1):
     return ModelSpec(family, NAMES, n_outputs, None, (), None,
-                     Standardizer(CENTER.copy(), SCALE.copy()), groups)
+                     Standardizer(CENTER.copy(), SCALE.copy()))
 
 
-def _result(n_outputs=1, sigma=True, groups=None, seed=0):
+def _result(n_outputs=1, sigma=True, seed=0):
     rng = np.random.default_rng(seed)
-    effect_z = sd_z = None
-    if groups is not None:
-        n_groups, n_effects = groups
-        effect_z = rng.normal(size=(CHAINS, DRAWS, n_groups, n_effects))
-        sd_z = rng.uniform(0.5, 2.0, (CHAINS, DRAWS, n_effects))
     return SamplerResult(
         intercept_z=rng.normal(size=(CHAINS, DRAWS, n_outputs)),
         coef_z=rng.normal(size=(CHAINS, DRAWS, 3, n_outputs)),
         sigma=rng.uniform(1.0, 3.0, (CHAINS, DRAWS)) if sigma else None,
         sample_stats=None, method="test",
-        group_effect_z=effect_z, group_sd_z=sd_z,
     )
 
 
@@ -69,7 +65,7 @@ def test_linear_posterior_has_feature_named_coefficients_on_the_original_scale()
     np.testing.assert_array_equal(ds["sigma"].values, result.sigma)
     # and back: a flat draw axis, chain after chain
     post = posterior_from_dataset(ds, _spec("gaussian"))
-    assert post.family == "gaussian" and post.groups is None
+    assert post.family == "gaussian" and post.terms == ()
     np.testing.assert_allclose(post.intercept, intercept.reshape(-1, 1), rtol=1e-12)
     np.testing.assert_allclose(post.coef, coef.reshape(-1, 3, 1), rtol=1e-12)
     np.testing.assert_array_equal(post.sigma, result.sigma.reshape(-1))
@@ -97,57 +93,79 @@ def test_categorical_posterior_has_one_class_coordinate_per_non_reference_class(
     np.testing.assert_allclose(post.coef, coef.reshape(-1, 3, 2), rtol=1e-12)
 
 
-def _groups(varying):
-    slope_names = tuple(NAMES[j] for j in varying)
-    return GroupSpec(("north", "south", "east", "west"), tuple(varying),
-                     ("intercept", *slope_names), ())
+def _term_draws(n_levels, n_effects, correlated, n_outputs=None, seed=0):
+    """Hand-made draws of one group term; a correlation matrix per draw (and class)."""
+    rng = np.random.default_rng(seed)
+    by_class = () if n_outputs is None else (n_outputs,)
+    effects = rng.normal(size=(CHAINS, DRAWS, n_levels, n_effects, *by_class))
+    sd = rng.uniform(0.5, 2.0, (CHAINS, DRAWS, n_effects, *by_class))
+    corr = None
+    if correlated:
+        a = rng.normal(size=(CHAINS, DRAWS, *by_class, n_effects, n_effects))
+        cov = a @ np.swapaxes(a, -1, -2) + np.eye(n_effects)
+        d = np.sqrt(np.diagonal(cov, axis1=-2, axis2=-1))
+        corr = cov / d[..., :, None] / d[..., None, :]
+    return TermDraws(effects, sd, corr)
 
 
-@pytest.mark.parametrize("varying", [(1, 2), ()])
-def test_hierarchical_posterior_has_group_effects_on_the_original_scale(varying):
-    groups = _groups(varying)
-    n_effects = 1 + len(varying)
-    result = _result(groups=(4, n_effects), seed=3)
-    spec = _spec("gaussian", groups=groups)
-    sd_z_before = result.group_sd_z.copy()
+def test_group_terms_are_stored_as_drawn_under_bambis_names():
+    """A term's draws are on the original scale already (its design is never
+    standardised): stored as drawn, and read back as prediction's TermEffects."""
+    terms = (GroupTerm("region", ("north", "south", "east"), ("1|region", "dose|region"),
+                       (HalfNormal(1.0), HalfNormal(1.0))),
+             GroupTerm("site", ("a", "b"), ("1|site",), (HalfNormal(1.0),), correlated=False))
+    spec = dataclasses.replace(_spec("gaussian"), group_terms=terms)
+    region, site = _term_draws(3, 2, True, seed=1), _term_draws(2, 1, False, seed=2)
+    result = dataclasses.replace(_result(), group_terms=(region, site))
+    before = region.effects.copy()
     ds = posterior_dataset(spec, result, None)
-    np.testing.assert_array_equal(result.group_sd_z, sd_z_before)  # the result is not modified
-
-    v = list(varying)
-    effect_z = result.group_effect_z
-    slopes = effect_z[..., 1:] / SCALE[v]
-    group_intercept = effect_z[..., 0] - (slopes * CENTER[v]).sum(axis=-1)
-    sd = np.concatenate([result.group_sd_z[..., :1], result.group_sd_z[..., 1:] / SCALE[v]], -1)
-
-    expected = {"intercept", "coef", "sigma", "group_intercept", "group_sd"}
-    coords = {"chain", "draw", "feature", "group", "effect"}
-    if varying:
-        expected.add("group_slope")
-        coords.add("slope")
-    assert set(ds.data_vars) == expected
-    assert set(ds.coords) == coords
+    np.testing.assert_array_equal(region.effects, before)  # the result is not modified
+    assert set(ds.data_vars) == {
+        "intercept", "coef", "sigma", "1|region", "dose|region", "1|region_sigma",
+        "dose|region_sigma", "region_corr", "1|site", "1|site_sigma"}
+    # an independent term has no effect dims: only its correlation would use them
+    assert set(ds.coords) == {"chain", "draw", "feature", "region__factor_dim",
+                              "region__effect", "region__effect2", "site__factor_dim"}
     _check_chain_draw(ds)
-    assert list(ds.coords["group"].values) == ["north", "south", "east", "west"]
-    assert list(ds.coords["effect"].values) == ["intercept", *[NAMES[j] for j in varying]]
-    assert ds["group_intercept"].dims == ("chain", "draw", "group")
-    assert ds["group_sd"].dims == ("chain", "draw", "effect")
-    np.testing.assert_allclose(ds["group_intercept"].sel(group="east").values,
-                               group_intercept[..., 2], rtol=1e-12)
-    np.testing.assert_allclose(ds["group_sd"].values, sd, rtol=1e-12)
-    if varying:
-        assert list(ds.coords["slope"].values) == ["dose", "income"]
-        assert ds["group_slope"].dims == ("chain", "draw", "group", "slope")
-        np.testing.assert_allclose(ds["group_slope"].sel(group="west", slope="income").values,
-                                   slopes[:, :, 3, 1], rtol=1e-12)
+    assert list(ds.coords["region__factor_dim"].values) == ["north", "south", "east"]
+    assert list(ds.coords["region__effect"].values) == ["1|region", "dose|region"]
+    assert ds["dose|region"].dims == ("chain", "draw", "region__factor_dim")
+    assert ds["dose|region_sigma"].dims == ("chain", "draw")
+    assert ds["region_corr"].dims == ("chain", "draw", "region__effect", "region__effect2")
+    np.testing.assert_array_equal(ds["dose|region"].sel(region__factor_dim="east").values,
+                                  region.effects[:, :, 2, 1])
+    np.testing.assert_array_equal(ds["1|region_sigma"].values, region.sd[:, :, 0])
+    np.testing.assert_array_equal(ds["region_corr"].values, region.corr)
+    np.testing.assert_array_equal(ds["1|site"].sel(site__factor_dim="b").values,
+                                  site.effects[:, :, 1, 0])
 
-    group_sd_before = ds["group_sd"].values.copy()
-    post = posterior_from_dataset(ds, spec)
-    np.testing.assert_array_equal(ds["group_sd"].values, group_sd_before)  # nor is posterior_
-    g = post.groups
-    assert g.varying == tuple(varying)
-    np.testing.assert_allclose(g.intercept, group_intercept.reshape(-1, 4), rtol=1e-12)
-    assert g.slopes.shape == (CHAINS * DRAWS, 4, len(varying))
-    np.testing.assert_allclose(g.slopes, slopes.reshape(CHAINS * DRAWS, 4, len(varying)), rtol=1e-12)
-    np.testing.assert_allclose(g.sd_z, result.group_sd_z.reshape(-1, n_effects), rtol=1e-12)
-    np.testing.assert_array_equal(g.center, CENTER[v])
-    np.testing.assert_array_equal(g.scale, SCALE[v])
+    n = CHAINS * DRAWS
+    post_region, post_site = posterior_from_dataset(ds, spec).terms
+    np.testing.assert_array_equal(post_region.effects, region.effects.reshape(n, 3, 2, 1))
+    np.testing.assert_array_equal(post_region.sd, region.sd.reshape(n, 2, 1))
+    np.testing.assert_array_equal(post_region.corr, region.corr.reshape(n, 1, 2, 2))
+    np.testing.assert_array_equal(post_site.effects, site.effects.reshape(n, 2, 1, 1))
+    np.testing.assert_array_equal(post_site.sd, site.sd.reshape(n, 1, 1))
+    assert post_site.corr is None
+
+
+def test_multiclass_group_terms_have_the_class_axis_last():
+    term = GroupTerm("site", ("a", "b", "c"), ("1|site", "income|site"),
+                     (HalfNormal(1.0), HalfNormal(1.0)))
+    spec = dataclasses.replace(_spec("categorical", n_outputs=2), group_terms=(term,))
+    draws = _term_draws(3, 2, True, n_outputs=2, seed=4)
+    result = dataclasses.replace(_result(n_outputs=2, sigma=False), group_terms=(draws,))
+    ds = posterior_dataset(spec, result, ["b", "c"])
+    assert ds["income|site"].dims == ("chain", "draw", "site__factor_dim", "class")
+    assert ds["income|site_sigma"].dims == ("chain", "draw", "class")
+    assert ds["site_corr"].dims == ("chain", "draw", "class", "site__effect", "site__effect2")
+    np.testing.assert_array_equal(
+        ds["income|site"].sel(site__factor_dim="b", **{"class": "c"}).values,
+        draws.effects[:, :, 1, 1, 1])
+    np.testing.assert_array_equal(ds["site_corr"].sel(**{"class": "b"}).values,
+                                  draws.corr[:, :, 0])
+    (post_term,) = posterior_from_dataset(ds, spec).terms
+    n = CHAINS * DRAWS
+    np.testing.assert_array_equal(post_term.effects, draws.effects.reshape(n, 3, 2, 2))
+    np.testing.assert_array_equal(post_term.sd, draws.sd.reshape(n, 2, 2))
+    np.testing.assert_array_equal(post_term.corr, draws.corr.reshape(n, 2, 2, 2))

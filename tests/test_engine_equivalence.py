@@ -1,7 +1,7 @@
 """The kernel is an accelerator of the one model: its log density is the reference model's.
 
 For every combination the kernel accepts (family x location prior kind x
-scale prior kind x weights x groups: none, centred, non-centred), the kernel's
+scale prior kind x weights), the kernel's
 log density and gradient at the standardised ``theta`` equal those of the
 reference PyMC model (``model/pymc_model.py``, on the original scale) at the
 mapped point (tests/reference_map.py), to 1e-8. The kernel drops additive
@@ -13,6 +13,7 @@ reads: a kind added there without an example here fails
 ``test_every_kernel_kind_has_an_example``. Rows for models the kernel learns
 later go in ``EXTRA_ROWS`` (today: no intercept, and the intercept prior
 at x = 0; fixed values are the location and scale kind ``Constant``).
+Group terms are checked the same way in tests/test_kernel_group_terms.py.
 """
 
 import dataclasses
@@ -67,7 +68,6 @@ class Row:
     location: type
     scale: type | None  # None: the model has no scale parameter
     weighted: bool
-    groups: str  # "none", "centred", "non-centred"
     options: tuple = ()  # extra resolve_model_spec keywords, as (name, value) pairs
     name: str = ""
 
@@ -75,37 +75,30 @@ class Row:
     def id(self) -> str:
         scale = self.scale.__name__ if self.scale is not None else "no-scale"
         parts = [self.family, self.location.__name__, scale,
-                 "weighted" if self.weighted else "unweighted", self.groups]
+                 "weighted" if self.weighted else "unweighted"]
         return "-".join(parts + ([self.name] if self.name else []))
 
 
 def _rows() -> list[Row]:
     rows = []
-    for family, location, weighted, groups in itertools.product(
+    for family, location, weighted in itertools.product(
         ("gaussian", "bernoulli", "categorical"), list(_LOCATION_KINDS), (False, True),
-        ("none", "centred", "non-centred"),
     ):
-        if family == "categorical" and groups != "none":
-            continue  # the kernel has no group effects for several outputs (kernel_gap)
-        has_scale = family == "gaussian" or groups != "none"
-        for scale in list(_SCALE_KINDS) if has_scale else [None]:
-            rows.append(Row(family, location, scale, weighted, groups))
+        for scale in list(_SCALE_KINDS) if family == "gaussian" else [None]:
+            rows.append(Row(family, location, scale, weighted))
     return rows
 
 
 def _intercept_rows() -> list[Row]:
     """No intercept, and an intercept prior at x = 0 (the design is not centred)."""
     rows = []
-    for family, weighted, groups, (name, option) in itertools.product(
+    for family, weighted, (name, option) in itertools.product(
         ("gaussian", "bernoulli", "categorical"), (False, True),
-        ("none", "centred", "non-centred"),
         (("no-intercept", ("fit_intercept", False)),
          ("intercept-at-zero", ("center_predictors", False))),
     ):
-        if family == "categorical" and groups != "none":
-            continue
-        scale = Exponential if family == "gaussian" or groups != "none" else None
-        rows.append(Row(family, Normal, scale, weighted, groups, (option,), name))
+        scale = Exponential if family == "gaussian" else None
+        rows.append(Row(family, Normal, scale, weighted, (option,), name))
     return rows
 
 
@@ -130,18 +123,10 @@ def _case(row: Row, n=24):
                 **({"intercept": intercept} if dict(row.options).get("fit_intercept", True)
                    else {})},
         prior_noise=scale if row.family == "gaussian" else None,
-        group_labels=list("uvw") if row.groups != "none" else None,
-        varying_slopes=["b"] if row.groups != "none" else None,
-        centered=row.groups == "centred",
         **dict(row.options),
     )
-    if spec.groups is not None:
-        sd_priors = (scale, scale.scaled(0.5))
-        spec = dataclasses.replace(spec, groups=dataclasses.replace(spec.groups,
-                                                                    sd_priors=sd_priors))
-    codes = rng.integers(0, 3, size=n) if spec.groups is not None else None
     weight = rng.integers(1, 4, size=n).astype(float) if row.weighted else None
-    return spec, np.ascontiguousarray(spec.standardizer.transform(X)), y, codes, weight
+    return spec, np.ascontiguousarray(spec.standardizer.transform(X)), y, weight
 
 
 def test_every_kernel_kind_has_an_example():
@@ -151,10 +136,10 @@ def test_every_kernel_kind_has_an_example():
 
 @pytest.mark.parametrize("row", ROWS, ids=[row.id for row in ROWS])
 def test_kernel_log_density_and_gradient_equal_the_reference_model(row):
-    spec, X_z, y, codes, weight = _case(row)
+    spec, X_z, y, weight = _case(row)
     assert kernel_gap(spec) is None
-    packed = pack_model(spec, X_z, y, codes, sample_weight=weight)
-    model = reference_model(spec, X_z, y, codes, sample_weight=weight)
+    packed = pack_model(spec, X_z, y, sample_weight=weight)
+    model = reference_model(spec, X_z, y, sample_weight=weight)
     # one compilation for both (the cost of this test is PyMC's compilation)
     logp_and_dlogp = model.compile_fn([model.logp(), model.dlogp()], mode=MODE)
     to_point = functools.partial(kernel_point, model, spec, packed)

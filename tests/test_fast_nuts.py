@@ -5,6 +5,7 @@ arrays, and what one short fit hands to nutpie and gets back. A fit on the
 cached kernel costs a few hundredths of a second.
 """
 
+import dataclasses
 import re
 
 import numpy as np
@@ -15,7 +16,7 @@ from bayes_sklearn import BayesianLinearRegression
 from bayes_sklearn.inference import fast_nuts, nutpie_run
 from bayes_sklearn.inference.packing import pack_model
 from bayes_sklearn.inference.settings import InferenceSettings
-from bayes_sklearn.model.spec import resolve_model_spec
+from bayes_sklearn.model.spec import resolve_group_terms, resolve_model_spec
 
 
 def _packed(n=30, seed=0):
@@ -133,12 +134,11 @@ def test_a_fit_with_a_bar_sizes_it_to_every_draw_and_closes_it(monkeypatch, regr
     assert bar.closed == 1
 
 
-def _spec_and_data(n=40, seed=1, groups=None):
+def _spec_and_data(n=40, seed=1):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 2)) * [10.0, 0.1] + [100.0, -5.0]
     y = 40.0 + X @ [0.5, 20.0] + rng.normal(size=n)
-    spec = resolve_model_spec(family="gaussian", coef_names=["a", "b"], X=X, y=y,
-                              group_labels=groups)
+    spec = resolve_model_spec(family="gaussian", coef_names=["a", "b"], X=X, y=y)
     return spec, np.ascontiguousarray(spec.standardizer.transform(X)), y
 
 
@@ -215,10 +215,13 @@ def test_the_bar_follows_the_sampler_while_it_runs(monkeypatch):
 def test_advi_initialisation_starts_every_chain_at_a_variational_draw(monkeypatch):
     from bayes_sklearn.inference import advi
 
-    spec, X_z, y = _spec_and_data(groups=["u", "v"])
-    codes = np.arange(len(y)) % 2
+    spec, X_z, y = _spec_and_data()
+    designs = [(np.ones((len(y), 1)), np.arange(len(y)) % 2)]
+    terms = resolve_group_terms([("g", ("u", "v"), ("1|g",), True)], [designs[0][0]],
+                                family="gaussian", y=y)
+    spec = dataclasses.replace(spec, group_terms=terms)
     settings = InferenceSettings(draws=5, tune=5, chains=2, nuts_init="advi")
-    packed = pack_model(spec, X_z, y, codes)
+    packed = pack_model(spec, X_z, y, group_designs=designs)
     calls, draws = [], []
 
     class Approximation:
@@ -229,12 +232,12 @@ def test_advi_initialisation_starts_every_chain_at_a_variational_draw(monkeypatc
 
     def fit_variational(*args, sample_weight=None, group_designs=None):
         calls.append(args)
-        assert sample_weight is None and group_designs is None
+        assert sample_weight is None and group_designs is designs
         return Approximation()
 
     monkeypatch.setattr(advi, "fit_variational", fit_variational)
-    fast_nuts.sample_fast_nuts(spec, X_z, y, settings, codes)
+    fast_nuts.sample_fast_nuts(spec, X_z, y, settings, group_designs=designs)
     (args,) = calls
+    assert len(args) == 4
     assert args[0] is spec and args[1] is X_z and args[2] is y and args[3] is settings
-    assert args[4] is codes
     assert draws == [(1, np.random.Generator)] * 2

@@ -67,7 +67,6 @@ def test_posterior_names_dims_and_draws_equal_the_formula_forms(shorthand_and_fo
     # the same model on the same engine and seed: the same draws
     xr.testing.assert_identical(shorthand.posterior_, formula.posterior_)
     assert list(shorthand.groups_) == list("abcdef")
-    assert shorthand.model_spec_.groups is None
     assert shorthand.model_spec_.group_terms == formula.model_spec_.group_terms
 
 

@@ -200,7 +200,6 @@ def test_pipeline_formula_deprecated_centered_and_advi_init():
     assert pipe.predict(X).shape == (len(X),)
     assert formula.model_spec_.coef_names == ("x", "I(x ** 2)")
     # centered changes nothing: the one term (1 + I(x ** 2) | site), non-centred
-    assert formula.model_spec_.groups is None
     (term,) = formula.model_spec_.group_terms
     assert term.effect_names == ("1|site", "I(x ** 2)|site") and term.correlated
     assert np.corrcoef(formula.predict(X), y)[0, 1] > 0.8

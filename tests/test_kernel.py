@@ -1,21 +1,25 @@
 """The precompiled log density: its internal shortcuts against its own row-by-row pass.
 
 Its equality with the reference PyMC model, for every combination the kernel
-covers, is test_engine_equivalence.py.
+covers, is test_engine_equivalence.py (group terms: test_kernel_group_terms.py).
 """
+
+import dataclasses
 
 import numpy as np
 import pytest
 
 from bayes_sklearn.inference._kernel import log_density
 from bayes_sklearn.inference.packing import pack_model
-from bayes_sklearn.model.spec import resolve_model_spec
+from bayes_sklearn.model.spec import resolve_group_terms, resolve_model_spec
 from bayes_sklearn.priors import HalfStudentT, Laplace, Normal, StudentT
 
 pm = pytest.importorskip("pymc")
 
 
-def _spec_and_data(family, groups, priors=None, prior_noise=None, centered=False, n=60):
+def _spec_and_data(family, groups, priors=None, prior_noise=None, n=60):
+    """A model of three features and its data; ``groups``: with the term ``(1 + b | g)``
+    of 4 levels, whose ``[(Z, codes)]`` is returned last (else None)."""
     rng = np.random.default_rng(3)
     X = rng.normal(size=(n, 3)) * [1.0, 5.0, 0.2] + [0.0, 10.0, 1.0]
     codes = rng.integers(0, 4, size=n)
@@ -36,11 +40,14 @@ def _spec_and_data(family, groups, priors=None, prior_noise=None, centered=False
         n_outputs=n_outputs,
         priors=priors,
         prior_noise=prior_noise,
-        group_labels=list("wxyz") if groups else None,
-        varying_slopes=["b"] if groups else None,
-        centered=centered,
     )
-    return spec, spec.standardizer.transform(X), y, codes if groups else None
+    designs = None
+    if groups:
+        designs = [(np.column_stack([np.ones(n), X[:, 1]]), codes)]
+        terms = resolve_group_terms([("g", tuple("wxyz"), ("1|g", "b|g"), True)],
+                                    [designs[0][0]], family=family, y=y)
+        spec = dataclasses.replace(spec, group_terms=terms)
+    return spec, spec.standardizer.transform(X), y, designs
 
 
 CASES = {
@@ -52,7 +59,6 @@ CASES = {
         prior_noise=HalfStudentT(nu=4.0, sigma=2.0),
     ),
     "gaussian-groups": dict(family="gaussian", groups=True),
-    "gaussian-groups-centered": dict(family="gaussian", groups=True, centered=True),
     "bernoulli": dict(family="bernoulli", groups=False, priors=Normal(0.0, 1.5)),
     "bernoulli-groups": dict(family="bernoulli", groups=True),
     "categorical": dict(family="categorical", groups=False, priors={"c": Laplace(0.0, 2.0)}),
@@ -104,15 +110,17 @@ def test_sufficient_statistics_do_not_cancel_on_almost_exact_fits():
 @pytest.mark.parametrize("family", ["gaussian", "bernoulli", "categorical"])
 def test_row_weight_counts_each_row_that_many_times(family):
     """A minibatch weighted n / batch stands in for n rows: weight 2 = rows twice."""
-    spec, X_z, y, codes = _spec_and_data(family, groups=family != "categorical")
+    spec, X_z, y, designs = _spec_and_data(family, groups=family != "categorical")
     twice = pack_model(
         spec,
         np.ascontiguousarray(np.vstack([X_z, X_z])),
         np.concatenate([y, y]),
-        None if codes is None else np.concatenate([codes, codes]),
         sufficient_statistics=False,
+        group_designs=None if designs is None else [
+            (np.vstack([Z, Z]), np.concatenate([codes, codes])) for Z, codes in designs],
     )
-    weighted = pack_model(spec, X_z, y, codes, row_weight=2.0, sufficient_statistics=False)
+    weighted = pack_model(spec, X_z, y, row_weight=2.0, sufficient_statistics=False,
+                          group_designs=designs)
     theta = weighted.initial_point + np.random.default_rng(2).normal(scale=0.4, size=weighted.n_dim)
     value_twice, grad_twice = log_density(twice.header, theta)
     value_weighted, grad_weighted = log_density(weighted.header, theta)

@@ -286,7 +286,7 @@ def _crafted_fit(monkeypatch, coef_z: np.ndarray, diverging: np.ndarray, **param
     rng = np.random.default_rng(7)
     chains, n = coef_z.shape
 
-    def crafted(spec, X_z, y, settings, group_codes=None, sample_weight=None, group_designs=None):
+    def crafted(spec, X_z, y, settings, sample_weight=None, group_designs=None):
         assert settings.method == "nuts"
         return SamplerResult(
             intercept_z=rng.normal(size=(chains, n, 1)),

@@ -16,7 +16,8 @@ from scipy import integrate, special, stats
 from bayes_sklearn.inference import InferenceSettings, SamplerResult, run_inference
 from bayes_sklearn.inference.exact import exact_posterior, sample_exact
 from bayes_sklearn.inference.response import ResponseScale
-from bayes_sklearn.model.spec import GroupSpec, resolve_model_spec
+from bayes_sklearn.inference.result import TermDraws
+from bayes_sklearn.model.spec import GroupTerm, resolve_model_spec
 from bayes_sklearn.priors import (
     Exponential,
     HalfNormal,
@@ -195,9 +196,9 @@ def _spec_with_every_prior():
                 "b": StudentT(nu=4.0, mu=-0.02, sigma=0.05), "c": Laplace(mu=0.01, b=0.06)},
         prior_noise=Exponential(0.02),
     )
-    groups = GroupSpec(labels=("u", "v"), varying=(1,), effect_names=("intercept", "b"),
-                       sd_priors=(HalfNormal(0.03), HalfStudentT(nu=5.0, sigma=0.07)))
-    return spec, replace(spec, groups=groups)
+    term = GroupTerm("g", ("u", "v"), ("1|g", "b|g"),
+                     (HalfNormal(0.03), HalfStudentT(nu=5.0, sigma=0.07)))
+    return spec, replace(spec, group_terms=(term,))
 
 
 def test_spec_to_unit_maps_every_prior_by_hand():
@@ -212,14 +213,17 @@ def test_spec_to_unit_maps_every_prior_by_hand():
     assert type(b) is StudentT and (b.nu, b.mu, b.sigma) == pytest.approx((4.0, -2.0, 5.0))
     assert type(c) is Laplace and (c.mu, c.b) == pytest.approx((1.0, 6.0))
     assert type(unit.noise_prior) is Exponential and unit.noise_prior.scale == pytest.approx(2.0)
-    sd0, sd1 = unit.groups.sd_priors
+    # a term's effects are in y's units per unit of its design: their sds scale with y
+    (term,) = unit.group_terms
+    sd0, sd1 = term.sd_priors
     assert type(sd0) is HalfNormal and sd0.sigma == pytest.approx(3.0)
     assert type(sd1) is HalfStudentT and (sd1.nu, sd1.sigma) == pytest.approx((5.0, 7.0))
-    assert unit.groups.labels == ("u", "v") and unit.groups.varying == (1,)
+    assert term.levels == ("u", "v") and term.effect_names == ("1|g", "b|g")
     assert unit.coef_names == spec.coef_names and unit.standardizer is spec.standardizer
     # the original spec is left alone
     assert grouped.intercept_prior == Normal(1000.5, 0.2)
-    assert response.spec_to_unit(spec).groups is None
+    assert grouped.group_terms[0].sd_priors[0] == HalfNormal(0.03)
+    assert response.spec_to_unit(spec).group_terms == ()
 
 
 def test_result_to_original_by_hand():
@@ -231,26 +235,29 @@ def test_result_to_original_by_hand():
         sigma=np.array([[0.5, 2.0]]),
         sample_stats=stats_,
         method="advi",
-        group_effect_z=np.array([[[[5.0]], [[-6.0]]]]),
-        group_sd_z=np.array([[[7.0], [8.0]]]),
         elbo_history=np.array([-10.0, -4.0]),
         converged=True,
+        # one level, two effects: (chains, draws, levels, effects), (chains, draws, effects)
+        group_terms=(TermDraws(effects=np.array([[[[5.0, 1.0]], [[-6.0, 2.0]]]]),
+                               sd=np.array([[[7.0, 1.0], [8.0, 2.0]]]),
+                               corr=np.array([[[[1.0, 0.5], [0.5, 1.0]]] * 2])),),
     )
     out = response.result_to_original(unit, n_rows=7)
     np.testing.assert_allclose(out.intercept_z.ravel(), [1000.01, 999.98], rtol=1e-15)
     np.testing.assert_allclose(out.coef_z.ravel(), [0.03, 0.04], rtol=1e-15)
     np.testing.assert_allclose(out.sigma.ravel(), [0.005, 0.02], rtol=1e-15)
-    np.testing.assert_allclose(out.group_effect_z.ravel(), [0.05, -0.06], rtol=1e-15)
-    np.testing.assert_allclose(out.group_sd_z.ravel(), [0.07, 0.08], rtol=1e-15)
+    (term,) = out.group_terms
+    np.testing.assert_allclose(term.effects.ravel(), [0.05, 0.01, -0.06, 0.02], rtol=1e-15)
+    np.testing.assert_allclose(term.sd.ravel(), [0.07, 0.01, 0.08, 0.02], rtol=1e-15)
+    np.testing.assert_array_equal(term.corr, unit.group_terms[0].corr)  # unitless
     # log p(y) = log p(y_unit) - n log(scale): 7 * log(100) added
     np.testing.assert_allclose(out.elbo_history, [-10.0 + 7 * np.log(100), -4.0 + 7 * np.log(100)],
                                rtol=1e-14)
     assert out.sample_stats is stats_ and out.method == "advi" and out.converged is True
     # absent quantities stay absent
-    bare = replace(unit, sigma=None, group_effect_z=None, group_sd_z=None, elbo_history=None)
+    bare = replace(unit, sigma=None, group_terms=(), elbo_history=None)
     out = response.result_to_original(bare, n_rows=7)
-    assert out.sigma is None and out.group_effect_z is None and out.group_sd_z is None
-    assert out.elbo_history is None
+    assert out.sigma is None and out.group_terms == () and out.elbo_history is None
 
 
 def test_unit_scale_exact_fit_equals_the_original_scale_posterior():

@@ -14,7 +14,7 @@ import pytest
 
 from bayes_sklearn.inference import _kernel as k
 from bayes_sklearn.inference.packing import gaussian_sufficient_statistics, pack_model, unpack_draws
-from bayes_sklearn.model.spec import resolve_model_spec
+from bayes_sklearn.model.spec import GroupTerm, resolve_model_spec
 from bayes_sklearn.priors import (
     Exponential,
     HalfNormal,
@@ -27,8 +27,13 @@ from bayes_sklearn.priors import (
 
 def _read(header, slot, size, dtype=np.float64):
     """``size`` values at the address in ``header[slot]``, as the kernel reads them."""
+    return _at(header[slot], size, dtype)
+
+
+def _at(address, size, dtype=np.float64):
+    """``size`` values at ``address`` (float64 or int64)."""
     ctype = ctypes.c_double if dtype == np.float64 else ctypes.c_int64
-    pointer = ctypes.cast(int(header[slot]), ctypes.POINTER(ctype))
+    pointer = ctypes.cast(int(address), ctypes.POINTER(ctype))
     return np.ctypeslib.as_array(pointer, shape=(size,)).copy()
 
 
@@ -81,7 +86,8 @@ def test_gaussian_header_sizes_priors_and_start_point():
     packed = pack_model(spec, X_z, y)
     h = packed.header
     assert h.dtype == np.int64 and h.shape == (k.HEADER_SIZE,)
-    assert list(h[: k.N_DIM + 1]) == [k.GAUSSIAN, 40, 2, 1, 0, 0, 0, 1, 4]
+    assert list(h[: k.N_DIM + 1]) == [k.GAUSSIAN, 40, 2, 1, 1, 4]
+    assert h[k.N_TERMS] == 0
     assert packed.n_dim == 4
     s_a, s_b = spec.standardizer.scale
     # location priors: intercept, then one per coefficient, on the standardised scale
@@ -130,51 +136,88 @@ def test_row_by_row_data_are_pointed_to_in_place():
     assert _read(h, k.P_X, 1)[0] == 123.0
 
 
-def test_hierarchical_categorical_header():
-    """Categorical, 3 classes (2 outputs), 3 groups with a varying slope, centred."""
+def _term_case():
+    """Gaussian, 30 rows, two group terms: ``(1 + b | g)`` correlated over 3 levels
+    (LKJ eta 2) and ``(1 | h)`` over 2, each with sd priors of its own kinds."""
     rng = np.random.default_rng(1)
     X = 1e3 + 1e-2 * rng.normal(size=(30, 2))
-    y = rng.integers(0, 3, size=30).astype(float)
-    codes = rng.integers(0, 3, size=30)
-    spec = resolve_model_spec(
-        family="categorical", coef_names=["a", "b"], X=X, y=y, n_outputs=2,
-        priors={"intercept": Normal(0.5, 2.0)}, group_labels=["u", "v", "w"],
-        varying_slopes=["b"], centered=True, prior_group_scale=0.7,
+    y = 1e3 + rng.normal(size=30)
+    terms = (
+        GroupTerm("g", ("u", "v", "w"), ("1|g", "b|g"), (HalfNormal(0.7), Exponential(0.2)),
+                  lkj_eta=2.0),
+        GroupTerm("h", ("p", "q"), ("1|h",), (HalfStudentT(nu=3.0, sigma=0.4),)),
     )
-    X_z = spec.standardizer.transform(X)
-    packed = pack_model(spec, X_z, y, codes.astype(np.int32))
+    spec = replace(_gaussian_spec(X, y, None, HalfNormal(0.3)), group_terms=terms)
+    # the term's design is the user's column, not standardised
+    designs = [(np.column_stack([np.ones(30), X[:, 1]]), rng.integers(0, 3, 30).astype(np.int32)),
+               (np.ones((30, 1)), rng.integers(0, 2, 30))]
+    return spec, np.ascontiguousarray(spec.standardizer.transform(X)), y, designs
+
+
+def test_group_term_header_table_and_start_point():
+    spec, X_z, y, designs = _term_case()
+    packed = pack_model(spec, X_z, y, group_designs=designs)
     h = packed.header
-    # n_dim = 2 outputs * (2 coefficients + 1) + 2 group sds + 3 groups * 2 effects
-    assert list(h[: k.N_DIM + 1]) == [k.CATEGORICAL, 30, 2, 2, 3, 2, 1, 0, 14]
-    np.testing.assert_array_equal(_read(h, k.P_CODES, 30, np.int64), codes)
-    np.testing.assert_array_equal(_read(h, k.P_VARYING, 1, np.int64), [1])
-    np.testing.assert_allclose(_read(h, k.P_X, 60), X_z.ravel(), rtol=1e-15)
-    np.testing.assert_allclose(_read(h, k.P_Y, 30), y)
-    # intercepts of both outputs, then coefficient j repeated for each output
-    s_a, s_b = spec.standardizer.scale
-    np.testing.assert_allclose(_read(h, k.P_LOC, 6), [0.5, 0.5, 0, 0, 0, 0])
-    np.testing.assert_allclose(
-        _read(h, k.P_SCALE, 6), [2.0, 2.0] + [spec.coef_priors[0].sigma * s_a] * 2
-        + [spec.coef_priors[1].sigma * s_b] * 2, rtol=1e-14)
-    np.testing.assert_array_equal(_read(h, k.P_SCALE_KIND, 2, np.int64), [k.HALF_NORMAL] * 2)
-    np.testing.assert_allclose(_read(h, k.P_SCALE_SCALE, 2), [0.7, 0.7])
-    expected_start = np.zeros(14)
-    expected_start[:2] = 0.5
-    expected_start[6:8] = np.log(0.7)
-    np.testing.assert_allclose(packed.initial_point, expected_start, rtol=1e-15)
+    # intercept, 2 coefficients, log sigma; g: 2 log sds, 1 partial correlation,
+    # 3 levels x 2 offsets; h: 1 log sd, 2 offsets. Group terms: no sufficient statistics
+    assert list(h[: k.N_FULL + 1]) == [k.GAUSSIAN, 30, 2, 1, 0, 16, 16]
+    assert h[k.P_X] == X_z.ctypes.data and h[k.P_Y] == y.ctypes.data
+    assert h[k.N_TERMS] == 2
+    table = _read(h, k.P_TERMS, 2 * k.TERM_FIELDS, np.int64).reshape(2, k.TERM_FIELDS)
+    # levels, effects, correlated, index of the first log sd in the full vector
+    assert list(table[0, : k.T_Z]) == [3, 2, 1, 4]
+    assert list(table[1, : k.T_Z]) == [2, 1, 0, 13]
+    (Z_g, codes_g), (Z_h, codes_h) = designs
+    # a float64 C-contiguous design and int64 codes are read in place; int32 codes converted
+    assert table[0, k.T_Z] == Z_g.ctypes.data and table[1, k.T_CODES] == codes_h.ctypes.data
+    np.testing.assert_array_equal(_at(table[0, k.T_Z], 60), Z_g.ravel())
+    np.testing.assert_array_equal(_at(table[0, k.T_CODES], 30, np.int64), codes_g)
+    np.testing.assert_array_equal(_at(table[0, k.T_SD_KIND], 2, np.int64),
+                                  [k.HALF_NORMAL, k.EXPONENTIAL])
+    np.testing.assert_array_equal(_at(table[0, k.T_SD_SCALE], 2), [0.7, 0.2])
+    # the LKJ(2) prior of two effects: u ~ Beta(2, 2)
+    np.testing.assert_array_equal(_at(table[0, k.T_BETA], 1), [2.0])
+    assert _at(table[1, k.T_SD_KIND], 1, np.int64)[0] == k.HALF_STUDENT_T
+    np.testing.assert_array_equal(_at(table[1, k.T_SD_SCALE], 1), [0.4])
+    np.testing.assert_array_equal(_at(table[1, k.T_SD_NU], 1), [3.0])
+    # start: intercept at its prior's location, coefficients and log sigma as without
+    # terms; log sds at their priors' scales, partial correlations and offsets 0
+    expected = np.zeros(16)
+    expected[0] = spec.intercept_prior.loc
+    expected[3] = np.log(0.3)
+    expected[4:6] = np.log([0.7, 0.2])
+    expected[13] = np.log(0.4)
+    np.testing.assert_allclose(packed.initial_point, expected, rtol=1e-15)
 
 
-def test_bernoulli_non_centered_header_has_no_noise_scale():
+def test_group_term_of_a_bernoulli_model_starts_after_the_coefficients():
     rng = np.random.default_rng(2)
     X = rng.normal(size=(20, 1))
     y = rng.integers(0, 2, size=20).astype(float)
-    spec = resolve_model_spec(family="bernoulli", coef_names=["a"], X=X, y=y,
-                              group_labels=["u", "v"])
-    packed = pack_model(spec, spec.standardizer.transform(X), y, rng.integers(0, 2, size=20))
-    # 1 * (1 + 1) + 1 group sd + 2 groups * 1 effect
-    assert list(packed.header[: k.N_DIM + 1]) == [k.BERNOULLI, 20, 1, 1, 2, 1, 0, 0, 5]
-    np.testing.assert_array_equal(_read(packed.header, k.P_VARYING, 1, np.int64), [0])
-    np.testing.assert_allclose(packed.initial_point[2], np.log(spec.groups.sd_priors[0].scale))
+    spec = resolve_model_spec(family="bernoulli", coef_names=["a"], X=X, y=y)
+    term = GroupTerm("g", ("u", "v"), ("1|g",), (HalfNormal(2.5),))
+    spec = replace(spec, group_terms=(term,))
+    packed = pack_model(spec, spec.standardizer.transform(X), y,
+                        group_designs=[(np.ones((20, 1)), rng.integers(0, 2, size=20))])
+    # 1 * (1 + 1) + 1 log sd + 2 levels x 1 offset; no noise scale, nor its prior
+    assert list(packed.header[: k.N_FULL + 1]) == [k.BERNOULLI, 20, 1, 1, 0, 5, 5]
+    table = _read(packed.header, k.P_TERMS, k.TERM_FIELDS, np.int64)
+    assert list(table[: k.T_Z]) == [2, 1, 0, 2]
+    np.testing.assert_allclose(packed.initial_point[2], np.log(2.5))
+
+
+def test_group_term_designs_are_checked_before_the_kernel_reads_them():
+    """The kernel indexes with the codes unchecked."""
+    spec, X_z, y, designs = _term_case()
+    (Z_g, codes_g), second = designs
+    with pytest.raises(ValueError, match="2 terms; group_designs must give"):
+        pack_model(spec, X_z, y, group_designs=designs[:1])
+    with pytest.raises(ValueError, match=r"group term 'g' must be \(30, 2\) with 30 codes"):
+        pack_model(spec, X_z, y, group_designs=[(Z_g[:, :1], codes_g), second])
+    bad = codes_g.copy()
+    bad[4] = 3
+    with pytest.raises(ValueError, match=r"codes of group term 'g' must be in 0\.\.2, got 0\.\.3"):
+        pack_model(spec, X_z, y, group_designs=[(Z_g, bad), second])
 
 
 def test_unpack_draws_gaussian_by_hand():
@@ -186,36 +229,38 @@ def test_unpack_draws_gaussian_by_hand():
     assert result.coef_z.shape == (2, 3, 2, 1)
     np.testing.assert_array_equal(result.coef_z[..., 0], theta[..., 1:3])
     np.testing.assert_allclose(result.sigma, np.exp(theta[..., 3]))
-    assert result.group_effect_z is None and result.group_sd_z is None
+    assert result.group_terms == ()
     assert result.method == "m" and result.sample_stats == {"s": 1} and result.converged
     # the intercept is a copy: rewriting theta afterwards leaves it alone
     theta[0, 0, 0] = -99.0
     assert result.intercept_z[0, 0, 0] == 0.0
 
 
-@pytest.mark.parametrize("centered", [False, True])
-def test_unpack_draws_hierarchical_categorical_by_hand(centered):
-    rng = np.random.default_rng(1)
-    X = rng.normal(size=(30, 2))
-    y = rng.integers(0, 3, size=30).astype(float)
-    spec = resolve_model_spec(
-        family="categorical", coef_names=["a", "b"], X=X, y=y, n_outputs=2,
-        group_labels=["u", "v", "w"], varying_slopes=["b"], centered=centered,
-    )
-    theta = rng.normal(size=(2, 5, 14))
-    result = unpack_draws(spec, theta, method="m", sample_stats=None)
+def test_unpack_draws_group_terms_by_hand():
+    """Each term's block: sds ``exp``, the partial correlation ``tanh(x / 2)``, effects
+    ``z @ Lc.T * sd``. The intercept shift moves the intercept only: a term's effects
+    are at x = 0 of its own design, which the kernel never shifts."""
+    spec, *_ = _term_case()
+    rng = np.random.default_rng(5)
+    theta = rng.normal(size=(2, 5, 16))
+    shift = np.array([0.5, -1.5])
+    result = unpack_draws(spec, theta, method="m", intercept_shift=shift, sample_stats=None)
     c, d = 1, 3
     row = theta[c, d]
-    np.testing.assert_array_equal(result.intercept_z[c, d], row[:2])
-    # coef_z[j, output] = theta[2 + 2 j + output]
-    np.testing.assert_array_equal(result.coef_z[c, d], [[row[2], row[3]], [row[4], row[5]]])
-    assert result.sigma is None
-    sd = np.exp(row[6:8])
-    np.testing.assert_allclose(result.group_sd_z[c, d], sd)
-    raw = np.array([[row[8], row[9]], [row[10], row[11]], [row[12], row[13]]])
-    expected = raw if centered else raw * sd
-    np.testing.assert_allclose(result.group_effect_z[c, d], expected, rtol=1e-15)
-    assert result.group_effect_z.shape == (2, 5, 3, 2)
+    np.testing.assert_allclose(result.intercept_z[c, d], row[0] - row[1:3] @ shift, rtol=1e-15)
+    np.testing.assert_allclose(result.sigma[c, d], np.exp(row[3]))
+    g, h = result.group_terms
+    sd = np.exp(row[4:6])
+    rho = np.tanh(row[6] / 2)
+    chol = np.array([[1.0, 0.0], [rho, np.sqrt(1 - rho**2)]])
+    np.testing.assert_allclose(g.sd[c, d], sd, rtol=1e-15)
+    np.testing.assert_allclose(g.effects[c, d], row[7:13].reshape(3, 2) @ chol.T * sd,
+                               rtol=1e-14)
+    np.testing.assert_allclose(g.corr[c, d], [[1.0, rho], [rho, 1.0]], rtol=1e-14)
+    assert g.effects.shape == (2, 5, 3, 2) and g.corr.shape == (2, 5, 2, 2)
+    np.testing.assert_allclose(h.sd[c, d], np.exp(row[13:14]))
+    np.testing.assert_allclose(h.effects[c, d], row[14:16, None] * np.exp(row[13]), rtol=1e-15)
+    assert h.corr is None
 
 
 def test_integer_valued_priors_and_data_reach_the_kernel_as_float64():
@@ -224,20 +269,24 @@ def test_integer_valued_priors_and_data_reach_the_kernel_as_float64():
     rng = np.random.default_rng(3)
     X = rng.normal(size=(20, 0))  # intercept only: no float coefficient prior mixes in
     y = rng.integers(0, 2, size=20)
-    codes = rng.integers(0, 2, size=20)
+    codes = rng.integers(0, 2, size=20).astype(np.int32)
     spec = resolve_model_spec(family="bernoulli", coef_names=[], X=X, y=y,
-                              priors={"intercept": StudentT(nu=3, mu=1, sigma=2)},
-                              group_labels=["u", "v"])
-    spec = replace(spec, groups=replace(spec.groups, sd_priors=(HalfStudentT(nu=5, sigma=2),)))
+                              priors={"intercept": StudentT(nu=3, mu=1, sigma=2)})
+    term = GroupTerm("g", ("u", "v"), ("1|g",), (HalfStudentT(nu=5, sigma=2),))
+    spec = replace(spec, group_terms=(term,))
     X_32 = rng.normal(size=(20, 0)).astype(np.float32)
-    packed = pack_model(spec, X_32, y, codes, row_weight=2)
+    Z = np.ones((20, 1), dtype=np.int64)
+    packed = pack_model(spec, X_32, y, row_weight=2, group_designs=[(Z, codes)])
     h = packed.header
-    assert list(h[: k.N_DIM + 1]) == [k.BERNOULLI, 20, 0, 1, 2, 1, 0, 0, 4]
+    assert list(h[: k.N_DIM + 1]) == [k.BERNOULLI, 20, 0, 1, 0, 4]
     np.testing.assert_array_equal(_read(h, k.P_LOC, 1), [1.0])
     np.testing.assert_array_equal(_read(h, k.P_SCALE, 1), [2.0])
     np.testing.assert_array_equal(_read(h, k.P_NU, 1), [3.0])
-    np.testing.assert_array_equal(_read(h, k.P_SCALE_SCALE, 1), [2.0])
-    np.testing.assert_array_equal(_read(h, k.P_SCALE_NU, 1), [5.0])
+    table = _read(h, k.P_TERMS, k.TERM_FIELDS, np.int64)
+    np.testing.assert_array_equal(_at(table[k.T_SD_SCALE], 1), [2.0])
+    np.testing.assert_array_equal(_at(table[k.T_SD_NU], 1), [5.0])
+    np.testing.assert_array_equal(_at(table[k.T_Z], 20), np.ones(20))
+    np.testing.assert_array_equal(_at(table[k.T_CODES], 20, np.int64), codes)
     np.testing.assert_array_equal(_read(h, k.P_Y, 20), y.astype(float))
     np.testing.assert_array_equal(_read(h, k.P_ROW_WEIGHT, 1), [2.0])
 
@@ -249,22 +298,3 @@ def test_float32_design_reaches_the_kernel_as_float64():
     spec = resolve_model_spec(family="bernoulli", coef_names=["a", "b"], X=X, y=y)
     packed = pack_model(spec, X, y)
     np.testing.assert_array_equal(_read(packed.header, k.P_X, 30), X.astype(np.float64).ravel())
-
-
-@pytest.mark.parametrize("centered", [False, True])
-def test_unpack_draws_hierarchical_gaussian_by_hand(centered):
-    """Gaussian with groups: log sigma sits between the coefficients and the group sds."""
-    rng = np.random.default_rng(6)
-    X = rng.normal(size=(30, 1))
-    y = rng.normal(size=30)
-    spec = resolve_model_spec(family="gaussian", coef_names=["a"], X=X, y=y,
-                              group_labels=["u", "v"], varying_slopes=["a"], centered=centered)
-    # 1 + 1 coefficients, log sigma, 2 log sds, 2 groups * 2 effects
-    theta = rng.normal(size=(1, 3, 9))
-    result = unpack_draws(spec, theta, method="m", sample_stats=None)
-    row = theta[0, 2]
-    np.testing.assert_allclose(result.sigma[0, 2], np.exp(row[2]))
-    sd = np.exp(row[3:5])
-    np.testing.assert_allclose(result.group_sd_z[0, 2], sd)
-    raw = row[5:].reshape(2, 2)
-    np.testing.assert_allclose(result.group_effect_z[0, 2], raw if centered else raw * sd)

@@ -1,8 +1,8 @@
-"""Known answers for the prediction algebra of :class:`Posterior` and :class:`GroupEffects`.
+"""Known answers for the prediction algebra of :class:`Posterior` and :class:`TermEffects`.
 
 Hand-made draws far from standard scale; every expected value is computed here
-with numpy/scipy from the draws directly (``eta = a + X b`` per draw, plus the
-row's group effects), not with the code under test.
+with numpy/scipy from the draws directly (``eta = a + X b`` per draw, plus
+each group term's ``b[level] . Z`` of the row), not with the code under test.
 """
 
 import warnings
@@ -13,8 +13,8 @@ from scipy import sparse, stats
 from scipy.special import expit, logsumexp, softmax
 
 from bayes_sklearn.posterior import (
-    GroupEffects,
     Posterior,
+    TermEffects,
     _bernoulli_log_mean_exact,
     _categorical_log_mean_exact,
     _complement_likeliest,
@@ -179,116 +179,155 @@ def test_complement_likeliest_recomputes_only_a_class_above_one_half():
     np.testing.assert_allclose(out[4], np.log([0.2, 0.6, 0.2]), rtol=1e-12)
 
 
-# --- group effects -------------------------------------------------------
-
-CENTER = np.array([50.0, 2000.0])
-SCALE = np.array([10.0, 300.0])
+# --- group terms ---------------------------------------------------------
 
 
-def _effects(varying=(0, 1), n_groups=3, seed=7):
+def _correlations(n_effects, n_outputs, rng):
+    """A random correlation matrix per draw and output, (S, n_outputs, E, E)."""
+    a = rng.normal(size=(S, n_outputs, n_effects, n_effects))
+    cov = a @ np.swapaxes(a, -1, -2) + np.eye(n_effects)
+    d = np.sqrt(np.diagonal(cov, axis1=-2, axis2=-1))
+    return cov / d[..., :, None] / d[..., None, :]
+
+
+def _term(n_levels=3, n_effects=2, n_outputs=1, correlated=True, seed=7):
     rng = np.random.default_rng(seed)
-    effect_z = rng.normal(size=(S, n_groups, 1 + len(varying)))
-    sd_z = rng.uniform(0.5, 2.0, (S, 1 + len(varying)))
-    v = list(varying)
-    return effect_z, sd_z, GroupEffects.from_standardised(effect_z, sd_z, varying, CENTER[v], SCALE[v])
+    effects = rng.normal(size=(S, n_levels, n_effects, n_outputs)) * 5.0
+    sd = rng.uniform(0.5, 2.0, (S, n_effects, n_outputs))
+    corr = _correlations(n_effects, n_outputs, rng) if correlated else None
+    return TermEffects(effects, sd, corr)
 
 
-def test_group_effects_from_standardised_draws():
-    effect_z, sd_z, g = _effects()
-    # b_z (x - c) / s = (b_z / s) x - (b_z / s) c
-    slopes = effect_z[..., 1:] / SCALE
-    np.testing.assert_allclose(g.slopes, slopes, rtol=1e-12)
-    np.testing.assert_allclose(g.intercept, effect_z[..., 0] - slopes @ CENTER, rtol=1e-12)
-    assert g.varying == (0, 1)
-    np.testing.assert_array_equal(g.sd_z, sd_z)
-    np.testing.assert_array_equal(g.center, CENTER)
-    np.testing.assert_array_equal(g.scale, SCALE)
+def _Z(n=7, seed=11):
+    """A term's design on the user's scale: the intercept column and one far from 0."""
+    return np.column_stack([np.ones(n), np.random.default_rng(seed).normal(50.0, 10.0, n)])
 
 
-def _contribution(g, X, codes):
-    out = np.zeros((g.intercept.shape[0], len(codes)))
+def _term_contribution(term, Z, codes):
+    """``(S, n, outputs)``: each row's ``b[code] . Z_row``, row by row; code -1 adds nothing."""
+    out = np.zeros((term.effects.shape[0], len(codes), term.effects.shape[-1]))
     for n, c in enumerate(codes):
         if c >= 0:
-            out[:, n] = g.intercept[:, c] + sum(g.slopes[:, c, k] * X[n, j]
-                                                for k, j in enumerate(g.varying))
+            out[:, n] = sum(term.effects[:, c, e] * Z[n, e] for e in range(Z.shape[1]))
     return out
 
 
-@pytest.mark.parametrize("varying", [(0, 1), (1,), ()])
-def test_group_contribution_row_by_row(varying):
-    *_, g = _effects(varying)
-    X, codes = _X(), np.array([2, -1, 0, 1, 1, -1, 2])
-    np.testing.assert_allclose(g.contribution(X, codes), _contribution(g, X, codes), rtol=1e-12)
+@pytest.mark.parametrize("n_effects, n_outputs", [(2, 1), (1, 1), (2, 3)])
+def test_term_contribution_row_by_row(n_effects, n_outputs):
+    term = _term(n_effects=n_effects, n_outputs=n_outputs)
+    Z, codes = _Z()[:, :n_effects], np.array([2, -1, 0, 1, 1, -1, 2])
+    np.testing.assert_allclose(term.contribution(Z, codes), _term_contribution(term, Z, codes),
+                               rtol=1e-12)
 
 
-def test_group_contribution_with_a_single_group_and_rows_of_no_group():
-    *_, g = _effects((1,), n_groups=1)
-    X, codes = _X(), np.array([0, -1, -1, 0, 0, -1, 0])
-    np.testing.assert_allclose(g.contribution(X, codes), _contribution(g, X, codes), rtol=1e-12)
+def test_term_contribution_with_a_single_level_and_rows_of_no_level():
+    term = _term(n_levels=1)
+    Z, codes = _Z(), np.array([0, -1, -1, 0, 0, -1, 0])
+    np.testing.assert_allclose(term.contribution(Z, codes), _term_contribution(term, Z, codes),
+                               rtol=1e-12)
 
 
-def test_hierarchical_prediction_adds_each_rows_group():
+def test_prediction_adds_each_rows_term_effects():
     post, X = _gaussian(), _X()
-    *_, g = _effects((1,))
-    codes = np.array([2, -1, 0, 1, 1, -1, 2])
-    hier = Posterior(post.family, post.intercept, post.coef, post.sigma, g)
-    eta = _eta(post, X) + _contribution(g, X, codes)
-    bound = hier.with_groups(codes)
-    np.testing.assert_array_equal(bound.group_codes, codes)
+    first, second = _term(), _term(n_levels=2, n_effects=1, correlated=False, seed=8)
+    Z, codes = _Z(), np.array([2, -1, 0, 1, 1, -1, 2])
+    other = np.array([1, 1, 0, -1, 0, 1, 0])
+    hier = Posterior(post.family, post.intercept, post.coef, post.sigma,
+                     terms=(first, second))
+    bound = hier.with_term_rows([(Z, codes), (Z[:, :1], other)])
+    eta = (_eta(post, X) + _term_contribution(first, Z, codes)[..., 0]
+           + _term_contribution(second, Z[:, :1], other)[..., 0])
     np.testing.assert_allclose(bound.mean(X), eta.mean(axis=0), rtol=1e-12)
     np.testing.assert_allclose(bound.predictive_std(X),
                                np.sqrt(eta.var(axis=0) + np.mean(post.sigma**2)), rtol=1e-12)
-    # chunked, each block with its own rows' codes
+    # chunked, each block with its own rows of each term
     np.testing.assert_allclose(bound.map_rows(X, lambda e: e.mean(0), chunk_bytes=2 * S * 8),
                                eta.mean(axis=0), rtol=1e-12)
-    # without codes, population level only
+    # a None entry leaves its term out; without rows no term contributes
+    only_first = hier.with_term_rows([(Z, codes), None])
+    np.testing.assert_allclose(only_first.mean(X),
+                               (_eta(post, X) + _term_contribution(first, Z, codes)[..., 0]
+                                ).mean(axis=0), rtol=1e-12)
     np.testing.assert_allclose(hier.mean(X), _eta(post, X).mean(axis=0), rtol=1e-12)
+    with pytest.raises(ValueError, match="2 group terms, but rows for 1"):
+        hier.with_term_rows([(Z, codes)])
+
+
+def test_categorical_prediction_adds_each_classs_term_effects():
+    rng = np.random.default_rng(4)
+    post = Posterior("categorical", rng.normal([1.0, -1.0], 0.5, (S, 2)),
+                     rng.normal(0.0, 0.002, (S, 2, 2)))
+    term = _term(n_outputs=2)
+    Z, codes, X = _Z(), np.array([2, -1, 0, 1, 1, -1, 2]), _X()
+    bound = Posterior(post.family, post.intercept, post.coef,
+                      terms=(term,)).with_term_rows([(Z, codes)])
+    eta = _eta(post, X) + _term_contribution(term, Z, codes)
+    p = softmax(np.concatenate([np.zeros((S, 7, 1)), eta], axis=-1), axis=-1).mean(0)
+    np.testing.assert_allclose(bound.mean(X), p, rtol=1e-12)
 
 
 def test_subset_keeps_the_draws_at_index_everywhere():
-    post, X = _gaussian(), _X()
-    *_, g = _effects()
-    hier = Posterior(post.family, post.intercept, post.coef, post.sigma, g)
+    post = _gaussian()
+    correlated, independent = _term(), _term(correlated=False, seed=8)
+    hier = Posterior(post.family, post.intercept, post.coef, post.sigma,
+                     terms=(correlated, independent))
     index = np.array([4, 0, 17])
     sub = hier.subset(index)
     assert sub.n_draws == 3
     np.testing.assert_array_equal(sub.intercept, post.intercept[index])
     np.testing.assert_array_equal(sub.coef, post.coef[index])
     np.testing.assert_array_equal(sub.sigma, post.sigma[index])
-    np.testing.assert_array_equal(sub.groups.intercept, g.intercept[index])
-    np.testing.assert_array_equal(sub.groups.slopes, g.slopes[index])
-    np.testing.assert_array_equal(sub.groups.sd_z, g.sd_z[index])
-    assert sub.groups.varying == g.varying
-    np.testing.assert_array_equal(sub.groups.center, CENTER)
-    np.testing.assert_array_equal(sub.groups.scale, SCALE)
+    np.testing.assert_array_equal(sub.terms[0].effects, correlated.effects[index])
+    np.testing.assert_array_equal(sub.terms[0].sd, correlated.sd[index])
+    np.testing.assert_array_equal(sub.terms[0].corr, correlated.corr[index])
+    np.testing.assert_array_equal(sub.terms[1].effects, independent.effects[index])
+    assert sub.terms[1].corr is None
     assert Posterior("bernoulli", post.intercept, post.coef).subset(index).sigma is None
 
 
-def test_new_groups_are_drawn_from_the_population_spread():
-    _, sd_z, g = _effects()
-    seeded = np.random.default_rng(8)
-    z = seeded.standard_normal((S, 2, 3)) * sd_z[:, None, :]
-    grown = g.with_new_groups(2, np.random.default_rng(8))
-    assert grown.intercept.shape == (S, 5) and grown.slopes.shape == (S, 5, 2)
-    np.testing.assert_array_equal(grown.intercept[:, :3], g.intercept)
-    np.testing.assert_array_equal(grown.slopes[:, :3], g.slopes)
-    slopes = z[..., 1:] / SCALE
-    np.testing.assert_allclose(grown.slopes[:, 3:], slopes, rtol=1e-12)
-    np.testing.assert_allclose(grown.intercept[:, 3:], z[..., 0] - slopes @ CENTER, rtol=1e-12)
-    assert grown.varying == g.varying
-    np.testing.assert_array_equal(grown.sd_z, sd_z)
-    np.testing.assert_array_equal(grown.center, CENTER)
-    np.testing.assert_array_equal(grown.scale, SCALE)
+def test_new_levels_are_drawn_from_the_fitted_distribution():
+    """``Normal(0, diag(sd) R diag(sd))`` per draw and output: ``sd * (L z)`` with
+    ``L`` the Cholesky factor of the draw's correlation ``R`` and ``z`` standard normal."""
+    term = _term(n_outputs=2)
+    z = np.random.default_rng(8).standard_normal((S, 2, 2, 2))  # (draws, levels, effects, outputs)
+    grown = term.with_new_levels(2, np.random.default_rng(8))
+    assert grown.effects.shape == (S, 5, 2, 2) and grown.n_levels == 5
+    np.testing.assert_array_equal(grown.effects[:, :3], term.effects)
+    np.testing.assert_array_equal(grown.sd, term.sd)
+    np.testing.assert_array_equal(grown.corr, term.corr)
+    expected = np.empty((S, 2, 2, 2))
+    for s in range(S):
+        for o in range(2):
+            chol = np.linalg.cholesky(term.corr[s, o])
+            expected[s, :, :, o] = (z[s, :, :, o] @ chol.T) * term.sd[s, :, o]
+    np.testing.assert_allclose(grown.effects[:, 3:], expected, rtol=1e-12)
+    # independent: sd * z
+    independent = _term(correlated=False, seed=9)
+    new = independent.draw_levels(3, np.random.default_rng(10))
+    z = np.random.default_rng(10).standard_normal((S, 3, 2, 1))
+    np.testing.assert_allclose(new, z * independent.sd[:, None], rtol=1e-12)
 
-    # spread: 20000 new groups for one draw; the sd of a sample of 20000
-    # normals is within 4% of the truth with probability > 0.9999
-    one = GroupEffects.draw(np.array([[2.0, 0.5, 3.0]]), 20_000, (0, 1), CENTER, SCALE,
-                            np.random.default_rng(9))
-    np.testing.assert_array_equal(one.sd_z, [[2.0, 0.5, 3.0]])
-    np.testing.assert_allclose(one.slopes[0].std(axis=0), [0.5 / 10.0, 3.0 / 300.0], rtol=0.04)
-    # the intercept at x = 0 carries the slopes' spread at the centre too
-    sd0 = np.sqrt(2.0**2 + (0.5 / 10 * 50) ** 2 + (3.0 / 300 * 2000) ** 2)
-    np.testing.assert_allclose(one.intercept[0].std(), sd0, rtol=0.04)
+    # spread: 20000 new levels for one draw; each sample sd is within 4% of the
+    # truth and the correlation within 0.04 with probability > 0.9999
+    one = TermEffects(np.zeros((1, 0, 2, 1)), np.array([[[2.0], [0.5]]]),
+                      np.array([[[[1.0, -0.6], [-0.6, 1.0]]]]))
+    levels = one.draw_levels(20_000, np.random.default_rng(9))[0, :, :, 0]
+    np.testing.assert_allclose(levels.std(axis=0), [2.0, 0.5], rtol=0.04)
+    assert abs(np.corrcoef(levels.T)[0, 1] + 0.6) < 0.04
+
+
+def test_a_correlation_rounded_past_one_still_draws_new_levels():
+    """Stored correlations near +-1 can round to a matrix just off positive definite,
+    where Cholesky fails: the factor then comes from the eigenvalues, clipped at 0."""
+    rho = 1.0 + 1e-12
+    corr = np.array([[[[1.0, rho], [rho, 1.0]]]])
+    with pytest.raises(np.linalg.LinAlgError):
+        np.linalg.cholesky(corr)
+    term = TermEffects(np.zeros((1, 0, 2, 1)), np.array([[[2.0], [3.0]]]), corr)
+    levels = term.draw_levels(1000, np.random.default_rng(1))[0, :, :, 0]
+    assert np.all(np.isfinite(levels))
+    # perfectly correlated: the second effect is 3/2 of the first
+    np.testing.assert_allclose(levels[:, 1], 1.5 * levels[:, 0], rtol=1e-5, atol=1e-5)
 
 
 def test_chunks_are_bounded_by_chunk_bytes_and_sparse_input_matches_dense():

@@ -25,7 +25,7 @@ def _spec(**kwargs):
 
 
 def test_defaults_are_the_documented_autoscaled_priors():
-    spec = _spec(group_labels=["a", "b"])
+    spec = _spec()
     assert spec.n_outputs == 1
     assert spec.intercept_prior.mu == pytest.approx(5e4, rel=1e-15)
     assert spec.intercept_prior.sigma == pytest.approx(2.5 * 300.0, rel=1e-12)
@@ -33,20 +33,6 @@ def test_defaults_are_the_documented_autoscaled_priors():
                                rtol=1e-9)
     assert [p.mu for p in spec.coef_priors] == [0.0, 0.0]
     assert spec.noise_prior.scale == pytest.approx(300.0, rel=1e-12)
-    assert spec.groups.centered is False
-    assert spec.groups.effect_names == ("intercept",)
-    assert len(spec.groups.sd_priors) == 1
-    assert spec.groups.sd_priors[0].sigma == pytest.approx(1.0 * 300.0, rel=1e-12)
-
-
-def test_group_options_are_passed_on():
-    spec = _spec(group_labels=["a", "b", "c"], varying_slopes=["x2"], centered=True,
-                 prior_group_scale=0.5)
-    assert spec.groups.centered is True
-    assert spec.groups.labels == ("a", "b", "c")
-    assert spec.groups.varying == (1,)
-    assert spec.groups.effect_names == ("intercept", "x2")
-    assert [p.sigma for p in spec.groups.sd_priors] == pytest.approx([150.0, 150.0])
 
 
 def test_one_prior_for_every_coefficient():
@@ -129,9 +115,3 @@ def test_prior_noise_of_the_wrong_kind_is_an_error():
                                          r"on positive numbers .*, got Normal\(mu=0\.0, "
                                          r"sigma=1\.0\)\."):
         _spec(prior_noise=Normal(0.0, 1.0))
-
-
-def test_varying_slopes_must_name_design_columns():
-    with pytest.raises(ValueError, match=r"varying_slopes names 'x3', which is not a design "
-                                         r"column\. Design columns: \['x1', 'x2'\]\."):
-        _spec(group_labels=["a", "b"], varying_slopes=["x3"])

@@ -67,7 +67,7 @@ def test_backend_warnings_are_filtered_and_ours_are_not():
     ]
 
 
-def _posterior(chains=2, draws=3, n_coef=2, groups=False, dtype=np.float32):
+def _posterior(chains=2, draws=3, n_coef=2, dtype=np.float32):
     """An original-scale posterior whose every value says where it sits: 1000 chain + draw."""
     grid = lambda *shape: (np.arange(chains)[:, None] * 1000.0  # noqa: E731
                            + np.arange(draws)).reshape(chains, draws, *[1] * len(shape))
@@ -77,9 +77,6 @@ def _posterior(chains=2, draws=3, n_coef=2, groups=False, dtype=np.float32):
         "coef": grid(1) + np.arange(n_coef) / 10 * ones(n_coef),
         "sigma": grid() + 0.25,
     }
-    if groups:
-        values["group_effect"] = grid(1, 1) + 0.125 * ones(3, 2)
-        values["group_sd"] = grid(1) + 0.375 * ones(2)
     return {name: value.astype(dtype) for name, value in values.items()}
 
 
@@ -97,7 +94,7 @@ def test_reference_draws_map_to_the_pipelines_layout_and_back():
     back = posterior_dataset(spec, result, None)
     for name in ("intercept", "coef", "sigma"):
         np.testing.assert_allclose(back[name].values, values[name], rtol=1e-6, err_msg=name)
-    assert result.group_effect_z is None and result.group_sd_z is None
+    assert result.group_terms == ()
 
 
 class _Recorder:
@@ -232,7 +229,7 @@ def test_the_chosen_sampler_runs_on_the_built_model(monkeypatch, restore_loggers
 
     def build(*args, sample_weight=None, group_designs=None):
         built.append(args)
-        assert sample_weight is None
+        assert sample_weight is None and group_designs is None
         return model
 
     def run_pymc(model, settings):
@@ -254,10 +251,9 @@ def test_the_chosen_sampler_runs_on_the_built_model(monkeypatch, restore_loggers
     monkeypatch.setattr(pymc_engine, "_sample_entry", run_nutpie)
     logging.getLogger("pymc").setLevel(logging.INFO)
     spec, X_z, y = _spec_and_data()
-    codes = np.array([0, 1])
     settings = InferenceSettings(nuts_sampler=sampler)
-    result = pymc_engine.sample_reference_model(spec, X_z, y, settings, codes, sampler=sampler)
-    assert built == [(spec, X_z, y, codes)]
+    result = pymc_engine.sample_reference_model(spec, X_z, y, settings, sampler=sampler)
+    assert built == [(spec, X_z, y)]
     assert ran == [(sampler, model, settings)]
     assert logging.getLogger("pymc").level == logging.WARNING
     assert result.method == ("nuts (pymc)" if sampler == "pymc" else "nuts (nutpie)")
@@ -285,7 +281,7 @@ def test_a_pymc_fit_gives_draws_and_per_draw_stats(pymc_fit):
     assert pymc_fit.intercept_z.shape == (1, 20, 1)
     assert pymc_fit.coef_z.shape == (1, 20, 2, 1)
     assert pymc_fit.sigma.shape == (1, 20)
-    assert pymc_fit.group_effect_z is None
+    assert pymc_fit.group_terms == ()
     assert {"diverging", "step_size", "tree_depth", "lp"} <= set(pymc_fit.sample_stats)
     assert all(v.shape == (1, 20) for v in pymc_fit.sample_stats.values())
     assert pymc_fit.sample_stats["diverging"].dtype == bool

@@ -82,17 +82,19 @@ def _decimal_log_mean_expit(eta: np.ndarray) -> np.ndarray:
 
 def _extreme_bernoulli():
     """Draws whose rows reach p ~ exp(-800) (exp underflows) and ~1e-26 (1 - p rounds to 1)."""
-    from bayes_sklearn.posterior import GroupEffects
+    from bayes_sklearn.posterior import TermEffects
 
     rng = np.random.default_rng(4)
     n_draws, n_groups = 60, 3
     x = np.array([-400.0, 3.0, -30.0, 0.01, 30.0, 250.0, -29.0, -3.0, 31.0, 400.0, -250.0])
     codes = np.array([0, 1, 2, -1, 0, 1, 2, -1, 0, 1, 2])
-    groups = GroupEffects(rng.normal(size=(n_draws, n_groups)), np.zeros((n_draws, n_groups, 0)),
-                          (), np.ones((n_draws, 1)), np.zeros(0), np.zeros(0))
+    # a group intercept per draw and group: the term (1 | g), code -1 for none
+    intercepts = rng.normal(size=(n_draws, n_groups))
+    term = TermEffects(intercepts[:, :, None, None], np.ones((n_draws, 1, 1)))
     post = Posterior("bernoulli", rng.normal(0.5, 1.0, (n_draws, 1)),
-                     rng.normal(2.0, 0.1, (n_draws, 1, 1)), groups=groups).with_groups(codes)
-    eta = post.intercept + post.coef[:, 0, :] * x + np.where(codes >= 0, groups.intercept[:, codes], 0)
+                     rng.normal(2.0, 0.1, (n_draws, 1, 1)), terms=(term,))
+    post = post.with_term_rows([(np.ones((len(x), 1)), codes)])
+    eta = post.intercept + post.coef[:, 0, :] * x + np.where(codes >= 0, intercepts[:, codes], 0)
     return post, x[:, None], eta
 
 

@@ -170,44 +170,34 @@ def test_coverage_reads_the_kernels_tables():
     assert kernel_gap(dataclasses.replace(base, family="poisson")) == "the family 'poisson'"
 
 
-def test_coverage_of_group_effects_reads_each_sd_prior():
-    """Group sds: each effect's prior against the kernel's scale table; several
-    outputs refused only with groups; lme4-style group terms always outside."""
+def test_coverage_of_group_terms_reads_each_sd_prior():
+    """A group term's sds: each effect's prior against the kernel's scale table (a
+    PyMC distribution is the reference model's alone); categorical models outside."""
     from bayes_sklearn.model.spec import GroupTerm
+    from bayes_sklearn.priors import Uniform as Outside  # a term's sd prior must be a real one
 
     X, y = _data(30, 7)
     labels = np.arange(30) % 3
-    spec = resolve_model_spec(family="gaussian", coef_names=["a", "b"], X=X, y=y,
-                              group_labels=list("uvw"), varying_slopes=["b"])
-    assert kernel_gap(spec) is None
+    spec = resolve_model_spec(family="gaussian", coef_names=["a", "b"], X=X, y=y)
+    term = GroupTerm("site", ("u", "v"), ("1|site", "b|site"), (HalfNormal(1.0), HalfNormal(0.5)))
+    assert kernel_gap(dataclasses.replace(spec, group_terms=(term,))) is None
     for slot in (0, 1):
-        priors = list(spec.groups.sd_priors)
-        priors[slot] = Uniform(0.0, 5.0)
-        groups = dataclasses.replace(spec.groups, sd_priors=tuple(priors))
-        name = spec.groups.effect_names[slot]
-        assert kernel_gap(dataclasses.replace(spec, groups=groups)) == (
-            f"the group sd of {name!r} has the prior {Uniform(0.0, 5.0)!r}")
+        priors = list(term.sd_priors)
+        priors[slot] = Outside(0.0, 5.0)
+        outside = dataclasses.replace(term, sd_priors=tuple(priors))
+        name = term.effect_names[slot]
+        assert kernel_gap(dataclasses.replace(spec, group_terms=(outside,))) == (
+            f"the sd of the group effect {name!r} has the prior {Outside(0.0, 5.0)!r}")
+    import pymc as pm
+
+    gamma = dataclasses.replace(term, sd_priors=(pm.Gamma.dist(2.0, 1.0), HalfNormal(0.5)))
+    assert kernel_gap(dataclasses.replace(spec, group_terms=(gamma,))).startswith(
+        "the sd of the group effect '1|site' has the prior ")
     categorical = resolve_model_spec(family="categorical", coef_names=["a", "b"], X=X,
                                      y=labels.astype(float), n_outputs=2)
     assert kernel_gap(categorical) is None
-    term = GroupTerm("site", ("u", "v"), ("1|site",), (HalfNormal(1.0),))
-    assert kernel_gap(dataclasses.replace(spec, groups=None, group_terms=(term,))) is None
-    # a PyMC distribution as sd prior is the reference model's alone
-    import pymc as pm
-
-    gamma = dataclasses.replace(term, sd_priors=(pm.Gamma.dist(2.0, 1.0),))
-    assert kernel_gap(dataclasses.replace(spec, groups=None, group_terms=(gamma,))).startswith(
-        "the sd of the group effect '1|site' has the prior ")
     assert kernel_gap(dataclasses.replace(categorical, group_terms=(term,))) == (
         "group terms in a categorical model")
-
-
-def test_categorical_group_effects_are_outside_the_kernel():
-    X, y = _data(30, 6)
-    labels = (np.arange(30) % 3).astype(float)
-    spec = resolve_model_spec(family="categorical", coef_names=["a", "b"], X=X, y=labels,
-                              n_outputs=2, group_labels=list("uv"))
-    assert kernel_gap(spec) == "group effects in a model of several outputs (categorical)"
 
 
 def test_the_cache_is_bounded_and_counts_compilations(monkeypatch):
@@ -262,9 +252,11 @@ def test_group_effects_on_the_engine_are_the_kernels_posterior():
 
 
 def test_kernel_group_intercepts_without_centring_are_at_x_zero():
-    """Found by comparing the engines: with ``center_predictors=False`` the kernel samples
-    the group intercepts at the feature means (its intercept shift) and reported them as
-    if at x = 0, off by slope x mean (predictions off by ~65 here); unpack_draws moves them."""
+    """Found by comparing the engines, on the group effects before group terms: with
+    ``center_predictors=False`` the kernel sampled the group intercepts at the feature
+    means (its intercept shift) and reported them as if at x = 0, off by slope x mean
+    (predictions off by ~65 here). A term's effects are at x = 0 of its own design,
+    which the shift never moves."""
     import pandas as pd
 
     from bayes_sklearn import HierarchicalRegression

@@ -3,11 +3,11 @@
 The log density is checked, constants included, against the model written
 out by hand with scipy on the kernel's standardised parameters
 (``hand_log_density``), mapped to the original scale: ``intercept_c`` is the
-standardised intercept, ``coef = coef_z / sd(x)``, the group sds of slopes
-are divided by sd(x). Only the coefficients' densities change by the
-Jacobian of that linear map (``+ n_outputs * sum(log sd(x))``, and per group
-and varying slope for centred group effects); the log-transformed scales
-carry their own Jacobian on both sides, which cancels.
+standardised intercept, ``coef = coef_z / sd(x)``. Only the coefficients'
+densities change by the Jacobian of that linear map (``+ n_outputs *
+sum(log sd(x))``); the log-transformed scale carries its own Jacobian on both
+sides, which cancels. Group terms are checked against hand-written PyMC
+models in tests/test_group_model.py.
 """
 
 import dataclasses
@@ -31,7 +31,7 @@ from bayes_sklearn.priors import Constant, HalfNormal, Laplace, Normal, StudentT
 pm = pytest.importorskip("pymc")
 
 
-def _case(family, priors, prior_noise=None, groups=False, n=30):
+def _case(family, priors, prior_noise=None, n=30):
     rng = np.random.default_rng(9)
     X = rng.normal(size=(n, 3)) * [2.0, 30.0, 0.5] + [5.0, -300.0, 0.0]
     if family == "gaussian":
@@ -41,18 +41,12 @@ def _case(family, priors, prior_noise=None, groups=False, n=30):
     spec = resolve_model_spec(
         family=family, coef_names=["a", "b", "c"], X=X, y=y,
         n_outputs=2 if family == "categorical" else 1, priors=priors, prior_noise=prior_noise,
-        group_labels=list("uvw") if groups else None, varying_slopes=["b"] if groups else None,
     )
-    X_z = spec.standardizer.transform(X)
-    codes = rng.integers(0, 3, size=n) if groups else None
-    return spec, X_z, y, codes
+    return spec, spec.standardizer.transform(X), y
 
 
 def _n_dim(spec):
-    n = spec.n_outputs * (spec.n_coef + 1) + (spec.family == "gaussian")
-    if spec.groups is not None:
-        n += spec.groups.n_effects * (1 + spec.groups.n_groups)
-    return n
+    return spec.n_outputs * (spec.n_coef + 1) + (spec.family == "gaussian")
 
 
 MIXED = dict(
@@ -60,7 +54,6 @@ MIXED = dict(
     priors={"a": StudentT(nu=3.0, mu=0.0, sigma=2.0), "b": StudentT(nu=7.0, mu=1.0, sigma=0.5),
             "c": Laplace(0.0, 1.0)},
     prior_noise=HalfNormal(80.0),
-    groups=True,
 )
 CATEGORICAL = dict(
     family="categorical",
@@ -73,31 +66,23 @@ CASES = {
     "gaussian": dict(family="gaussian", priors=None),
     "bernoulli": dict(family="bernoulli", priors=None),
     "categorical": CATEGORICAL,
-    "mixed-priors-groups": MIXED,
+    "mixed-priors": MIXED,
 }
 
 
-# the centred parameterisation exists only with group effects
-_PARAMS = [(name, False) for name in CASES] + [
-    (name, True) for name, case in CASES.items() if case.get("groups")]
-
-
-@pytest.mark.parametrize(("name", "centered"), _PARAMS,
-                         ids=[f"{n}-{'centred' if c else 'non-centred'}" for n, c in _PARAMS])
-def test_log_density_is_the_kernels_on_the_original_scale(name, centered):
-    spec, X_z, y, codes = _case(**CASES[name])
-    if centered:
-        spec = dataclasses.replace(spec, groups=dataclasses.replace(spec.groups, centered=True))
+@pytest.mark.parametrize("name", CASES)
+def test_log_density_is_the_kernels_on_the_original_scale(name):
+    spec, X_z, y = _case(**CASES[name])
     X = X_z * spec.standardizer.scale + spec.standardizer.center
     y_fit = y.astype(np.int64) if spec.family != "gaussian" else y
     theta = np.random.default_rng(2).normal(scale=0.7, size=_n_dim(spec))
-    expected = hand_log_density(spec, X_z, y, codes, theta) + jacobian(spec)
-    model = build_reference_model(spec, X, y_fit, codes)
+    expected = hand_log_density(spec, X_z, y, theta) + jacobian(spec)
+    model = build_reference_model(spec, X, y_fit)
     got = model.compile_logp()(reference_point(model, spec, theta))
     np.testing.assert_allclose(got, expected, rtol=1e-9)
 
-    weighted = build_reference_model(spec, X, y_fit, codes, sample_weight=np.full(len(y), 2.0))
-    expected_2 = hand_log_density(spec, X_z, y, codes, theta, weight=2.0) + jacobian(spec)
+    weighted = build_reference_model(spec, X, y_fit, sample_weight=np.full(len(y), 2.0))
+    expected_2 = hand_log_density(spec, X_z, y, theta, weight=2.0) + jacobian(spec)
     np.testing.assert_allclose(weighted.compile_logp()(reference_point(weighted, spec, theta)),
                                expected_2, rtol=1e-9)
 
@@ -203,7 +188,7 @@ def test_weights_reach_the_autoscaled_priors_and_x_mean():
 
 def _gaussian_spec(**changes):
     """A resolved gaussian spec (data far from standard scale), with fields replaced."""
-    spec, X_z, y, _ = _case(family="gaussian", priors=None)
+    spec, X_z, y = _case(family="gaussian", priors=None)
     X = X_z * spec.standardizer.scale + spec.standardizer.center
     return dataclasses.replace(spec, **changes), X, y
 

@@ -7,11 +7,13 @@ from standard scale (means near 1e3, sds from 1e-2 to 50) so that a missed
 weight in a centre or scale shows.
 """
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from bayes_sklearn.design.standardize import Standardizer, column_moments, location_scale
-from bayes_sklearn.model.spec import resolve_model_spec
+from bayes_sklearn.model.spec import resolve_group_terms, resolve_model_spec
 
 
 def _data(n: int = 23, seed: int = 3):
@@ -133,6 +135,8 @@ KERNEL_CASES = {
 
 
 def _kernel_case(family, groups, n=31, seed=5):
+    """A model and its data; ``groups``: with the term ``(1 + c | g)`` of 3 levels,
+    whose ``[(Z, codes)]`` is returned fourth (else None)."""
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 3)) * [50.0, 1e-2, 3.0] + [1e3, -4.0, 0.0]
     codes = rng.integers(0, 3, size=n)
@@ -147,12 +151,21 @@ def _kernel_case(family, groups, n=31, seed=5):
         m = 2
     w = rng.integers(0, 4, size=n)
     w[:2] = [0, 3]
-    spec = resolve_model_spec(
-        family=family, coef_names=["a", "b", "c"], X=X, y=y, n_outputs=m,
-        group_labels=["g0", "g1", "g2"] if groups else None,
-        varying_slopes=["c"] if groups else None,
-    )
-    return spec, spec.standardizer.transform(X), y, codes if groups else None, w
+    spec = resolve_model_spec(family=family, coef_names=["a", "b", "c"], X=X, y=y, n_outputs=m)
+    designs = None
+    if groups:
+        designs = [(np.column_stack([np.ones(n), X[:, 2]]), codes)]
+        terms = resolve_group_terms([("g", ("g0", "g1", "g2"), ("1|g", "c|g"), True)],
+                                    [designs[0][0]], family=family, y=y)
+        spec = dataclasses.replace(spec, group_terms=terms)
+    return spec, spec.standardizer.transform(X), y, designs, w
+
+
+def _repeated(designs, w):
+    """Each group term's design and codes with row ``i`` repeated ``w[i]`` times."""
+    if designs is None:
+        return None
+    return [(np.repeat(Z, w, axis=0), np.repeat(codes, w)) for Z, codes in designs]
 
 
 @pytest.mark.parametrize("case", list(KERNEL_CASES))
@@ -161,15 +174,15 @@ def test_kernel_weighted_log_density_equals_the_duplicated_rows(case):
     from bayes_sklearn.inference.packing import pack_model
 
     opts = KERNEL_CASES[case]
-    spec, X_z, y, codes, w = _kernel_case(opts["family"], opts["groups"])
+    spec, X_z, y, designs, w = _kernel_case(opts["family"], opts["groups"])
     suff = opts["suffstats"]
     repeated = pack_model(
         spec, np.ascontiguousarray(np.repeat(X_z, w, axis=0)), np.repeat(y, w),
-        None if codes is None else np.repeat(codes, w), sufficient_statistics=suff,
+        sufficient_statistics=suff, group_designs=_repeated(designs, w),
     )
-    weighted = pack_model(spec, X_z, y, codes, sufficient_statistics=suff,
-                          sample_weight=w.astype(float))
-    unweighted = pack_model(spec, X_z, y, codes, sufficient_statistics=suff)
+    weighted = pack_model(spec, X_z, y, sufficient_statistics=suff,
+                          sample_weight=w.astype(float), group_designs=designs)
+    unweighted = pack_model(spec, X_z, y, sufficient_statistics=suff, group_designs=designs)
     rng = np.random.default_rng(11)
     for _ in range(3):
         theta = weighted.initial_point + rng.normal(scale=0.3, size=weighted.n_dim)
@@ -186,11 +199,11 @@ def test_kernel_weighted_gradient_matches_finite_differences(case):
     from bayes_sklearn.inference.packing import pack_model
 
     opts = KERNEL_CASES[case]
-    spec, X_z, y, codes, w = _kernel_case(opts["family"], opts["groups"])
+    spec, X_z, y, designs, w = _kernel_case(opts["family"], opts["groups"])
     # Fractional weights: not representable as duplicated rows.
     weight = w + 0.37
-    packed = pack_model(spec, X_z, y, codes, sufficient_statistics=opts["suffstats"],
-                        sample_weight=weight)
+    packed = pack_model(spec, X_z, y, sufficient_statistics=opts["suffstats"],
+                        sample_weight=weight, group_designs=designs)
     theta = packed.initial_point + np.random.default_rng(4).normal(scale=0.3, size=packed.n_dim)
     _, grad = log_density(packed.header, theta)
     step = 1e-6
@@ -209,7 +222,7 @@ def test_pack_model_multiplies_sample_weight_by_the_minibatch_factor():
     from bayes_sklearn.inference import _kernel as k
     from bayes_sklearn.inference.packing import pack_model
 
-    spec, X_z, y, codes, w = _kernel_case("bernoulli", False, n=5)
+    spec, X_z, y, _, w = _kernel_case("bernoulli", False, n=5)
     packed = pack_model(spec, X_z, y, row_weight=2.5, sample_weight=w,
                         sufficient_statistics=False)
     pointed = np.ctypeslib.as_array(
@@ -309,11 +322,12 @@ def test_pymc_model_weighted_log_density_equals_the_duplicated_rows(case):
     from reference_map import reference_model
 
     opts = KERNEL_CASES[case]
-    spec, X_z, y, codes, w = _kernel_case(opts["family"], opts["groups"])
-    weighted = reference_model(spec, X_z, y, codes, sample_weight=w.astype(float))
+    spec, X_z, y, designs, w = _kernel_case(opts["family"], opts["groups"])
+    weighted = reference_model(spec, X_z, y, sample_weight=w.astype(float),
+                               group_designs=designs)
     repeated = reference_model(spec, np.repeat(X_z, w, axis=0), np.repeat(y, w),
-                               None if codes is None else np.repeat(codes, w))
-    plain = reference_model(spec, X_z, y, codes)
+                               group_designs=_repeated(designs, w))
+    plain = reference_model(spec, X_z, y, group_designs=designs)
     # the documented name: new weights go in with pm.set_data("sample_weight", ...)
     assert "sample_weight" in weighted.named_vars
     assert "sample_weight" not in plain.named_vars
@@ -441,7 +455,7 @@ def test_minibatch_rows_keep_their_weight_times_n_over_b():
     from bayes_sklearn.inference.advi import _Minibatches
 
     spec, X_z, y, _, w = _kernel_case("bernoulli", False, n=12)
-    batches = _Minibatches(spec, X_z, y, None, 4, sample_weight=w)
+    batches = _Minibatches(spec, X_z, y, 4, sample_weight=w)
     batches.refill(np.random.default_rng(0))
     pointed = np.ctypeslib.as_array(
         (np.ctypeslib.ctypes.c_double * 4).from_address(int(batches.packed.header[k.P_ROW_WEIGHT]))

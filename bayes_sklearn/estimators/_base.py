@@ -47,7 +47,7 @@ from bayes_sklearn.inference import InferenceSettings, run_inference
 from bayes_sklearn.model.lkj import correlation_draws
 from bayes_sklearn.model.spec import ModelSpec, resolve_model_spec
 from bayes_sklearn.persistence._registry import register
-from bayes_sklearn.posterior import GroupEffects, Posterior, TermEffects
+from bayes_sklearn.posterior import Posterior, TermEffects
 
 
 class ModelInputs(NamedTuple):
@@ -405,9 +405,12 @@ class BayesianGLMBase(BaseEstimator):
         priors: Any = None,
     ) -> ModelSpec:
         """The resolved model; ``priors`` replaces the ``priors`` parameter when given
-        (the hierarchical estimators pass the coefficients' share of it)."""
-        if group_terms is not None:  # pragma: no cover - refused in _fit_design
-            self._refuse_group_terms()
+        (the hierarchical estimators pass the coefficients' share of it).
+
+        ``group_terms`` is None here: :meth:`_fit_design` refuses group terms
+        in a formula of the other estimators, and the hierarchical ones
+        resolve theirs in ``FormulaGroupTermsMixin._resolve_spec``.
+        """
         # fit_intercept=False or a formula without one ("0 +", "- 1"): no intercept
         fit_intercept = bool(self.fit_intercept and design_intercept)
         return resolve_model_spec(
@@ -1028,15 +1031,13 @@ def _check_finite_design(X_design: np.ndarray, names) -> None:
 
 
 def prior_draws(
-    spec: ModelSpec, n_draws: int, rng: np.random.Generator, n_groups: int | None = None,
+    spec: ModelSpec, n_draws: int, rng: np.random.Generator,
     term_levels: list[int] | None = None,
 ) -> Posterior:
     """Draws from the prior of ``spec``, as a :class:`Posterior` value.
 
-    Hierarchical specs also get group effects for ``n_groups`` groups (default:
-    the groups of the spec), drawn through the priors of the group scales;
-    each group term gets its ``term_levels`` entry of levels (default: those
-    seen in fit), through its sd priors and LKJ prior.
+    Each group term gets its ``term_levels`` entry of levels (default: those
+    seen in fit), drawn through its sd priors and LKJ prior.
     """
     m = spec.n_outputs
     intercept_z = spec.intercept_prior.rvs((n_draws, m), rng)
@@ -1045,15 +1046,6 @@ def prior_draws(
     )
     intercept, coef = spec.standardizer.coef_to_original(intercept_z, coef_z)
     sigma = spec.noise_prior.rvs(n_draws, rng) if spec.noise_prior is not None else None
-    groups = None
-    if spec.groups is not None:
-        n_groups = spec.groups.n_groups if n_groups is None else max(n_groups, 1)
-        sd_z = np.column_stack([p.rvs(n_draws, rng) for p in spec.groups.sd_priors])
-        varying = list(spec.groups.varying)
-        groups = GroupEffects.draw(
-            sd_z, n_groups, varying,
-            spec.standardizer.center[varying], spec.standardizer.scale[varying], rng,
-        )
     terms = []
     for k, term in enumerate(spec.group_terms):
         n_levels = term.n_levels if term_levels is None else max(term_levels[k], 1)
@@ -1065,7 +1057,7 @@ def prior_draws(
             corr = corr.reshape(n_draws, m, term.n_effects, term.n_effects)
         empty = TermEffects(np.zeros((n_draws, 0, term.n_effects, m)), sd, corr)
         terms.append(empty.with_new_levels(n_levels, rng))
-    return Posterior(spec.family, intercept, coef, sigma, groups, terms=tuple(terms))
+    return Posterior(spec.family, intercept, coef, sigma, terms=tuple(terms))
 
 
 def _expected_values(posterior: Posterior, X_design: np.ndarray) -> np.ndarray:

@@ -282,8 +282,7 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         if self.inference_method_ == "exact":
             # the line of the exact posterior mean, as coef_ and intercept_ are,
             # through the same row blocks as the draws (sparse X bit for bit as dense)
-            line = Posterior("gaussian", np.array([[self.intercept_]]),
-                             self.coef_[None, :, None], None, None)
+            line = Posterior("gaussian", np.array([[self.intercept_]]), self.coef_[None, :, None])
             mean = line.mean(X_design)
         else:
             mean = posterior.mean(X_design)

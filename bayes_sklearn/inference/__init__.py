@@ -26,14 +26,12 @@ def run_inference(
     X_z: np.ndarray,
     y: np.ndarray,
     settings: InferenceSettings,
-    group_codes: np.ndarray | None = None,
     sample_weight: np.ndarray | None = None,
     group_designs=None,
 ) -> SamplerResult:
     """Fit ``spec`` to standardised design ``X_z`` and response ``y``.
 
-    ``group_codes`` gives each row's group (0..n_groups-1) for hierarchical specs;
-    ``group_designs`` one ``(Z, codes)`` per ``spec.group_terms`` entry.
+    ``group_designs`` gives one ``(Z, codes)`` per ``spec.group_terms`` entry.
     ``sample_weight`` are frequency weights (row ``i``'s likelihood counts
     ``w_i`` times); None means all 1.
     A gaussian response is fitted on unit scale and the draws mapped back
@@ -50,18 +48,16 @@ def run_inference(
 
         X_design = X_z * spec.standardizer.scale + spec.standardizer.center
         sampler = "pymc" if settings.nuts_sampler == "pymc" else "nutpie"
-        result = sample_reference_model(spec, X_design, y, settings, group_codes,
-                                        sample_weight, sampler=sampler,
-                                        group_designs=group_designs)
+        result = sample_reference_model(spec, X_design, y, settings, sample_weight,
+                                        sampler=sampler, group_designs=group_designs)
     elif spec.family == "gaussian":
         response = ResponseScale.fit(y, sample_weight)
         result = _run_backend(response.spec_to_unit(spec), X_z, response.transform(y),
-                              settings, group_codes, sample_weight, group_designs)
+                              settings, sample_weight, group_designs)
         n_rows = len(y) if sample_weight is None else float(np.sum(sample_weight))
         result = _pin_fixed_values(spec, response.result_to_original(result, n_rows))
     else:
-        result = _run_backend(spec, X_z, y, settings, group_codes, sample_weight,
-                              group_designs)
+        result = _run_backend(spec, X_z, y, settings, sample_weight, group_designs)
     return replace(result, engine=engine)
 
 
@@ -141,14 +137,13 @@ def _run_backend(
     X_z: np.ndarray,
     y: np.ndarray,
     settings: InferenceSettings,
-    group_codes: np.ndarray | None,
     sample_weight: np.ndarray | None = None,
     group_designs=None,
 ) -> SamplerResult:
     if settings.method == "exact":
         from bayes_sklearn.inference.exact import sample_exact
 
-        if spec.groups is not None or spec.group_terms:
+        if spec.group_terms:
             raise ValueError(
                 "inference='exact' is not available for hierarchical models: the group "
                 "standard deviations have no closed-form posterior. Use 'nuts' or 'advi'."
@@ -157,10 +152,9 @@ def _run_backend(
     if settings.method == "nuts":
         from bayes_sklearn.inference.fast_nuts import sample_fast_nuts
 
-        return sample_fast_nuts(spec, X_z, y, settings, group_codes, sample_weight,
-                                group_designs)
+        return sample_fast_nuts(spec, X_z, y, settings, sample_weight, group_designs)
     if settings.method in ("advi", "fullrank_advi"):
         from bayes_sklearn.inference.advi import fit_advi
 
-        return fit_advi(spec, X_z, y, settings, group_codes, sample_weight, group_designs)
+        return fit_advi(spec, X_z, y, settings, sample_weight, group_designs)
     raise ValueError(f"Unknown inference method {settings.method!r}.")

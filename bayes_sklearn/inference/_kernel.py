@@ -3,10 +3,11 @@
 NUTS spends its time in ``logp`` and its gradient. Building that function from a
 PyMC graph costs seconds of compilation for every new model shape; here it is
 written once, by hand, for the whole model class (gaussian, bernoulli and
-categorical GLMs with normal, Student-t or Laplace coefficient priors,
-optional group effects, and lme4-style group terms for one output). All sizes, priors and data arrive at run time through
-a small header of integers and pointers, so the machine code never changes and
-numba compiles it once per installation (``cache=True``), not once per fit.
+categorical GLMs with normal, Student-t or Laplace coefficient priors, and
+lme4-style group terms for one output). All sizes, priors and data arrive at
+run time through a small header of integers and pointers, so the machine code
+never changes and numba compiles it once per installation (``cache=True``),
+not once per fit.
 
 Unconstrained parameter vector ``theta`` (``model/pymc_model.py``'s reference
 model is the same model on the original scale, through a linear map); fixed
@@ -14,19 +15,16 @@ values (a constant intercept, coefficient or noise sd) keep their place in it
 but are not sampled (see ``P_FREE``):
 
     intercept_z (m) | coef_z (p, m) row-major | log sigma (gaussian only)
-    | log group_sd (E) | group raw (G, E) row-major (hierarchical only)
     | per lme4-style group term: log sd (E) | logit u (E(E-1)/2, correlated
       terms only) | offsets z (L, E) row-major
 
-where ``raw`` are the offsets ``z`` of ``b = sd * z`` (non-centered) or the
-effects ``b`` themselves (centered). A group term's effects are
-``b = z @ Lc.T * sd`` with ``Lc`` the Cholesky factor of its correlation
-matrix from the partial correlations ``2u - 1`` (``u ~ Beta``, see
-``model/lkj.py``; ``Lc = I`` when independent), and row ``i`` adds
+A group term's effects are ``b = z @ Lc.T * sd`` with ``Lc`` the Cholesky
+factor of its correlation matrix from the partial correlations ``2u - 1``
+(``u ~ Beta``, see ``model/lkj.py``; ``Lc = I`` when independent), and row ``i`` adds
 ``b[codes_i] . Z_i`` to its linear predictor (``model/pymc_model.py``'s
 ``_group_term_effects``). Densities drop additive constants.
 
-For the gaussian family without groups the data enter only through
+For the gaussian family without group terms the data enter only through
 sufficient statistics, so one gradient costs O(p^2) whatever the number of rows.
 """
 
@@ -46,12 +44,10 @@ EXPONENTIAL, HALF_NORMAL, HALF_STUDENT_T, SCALE_CONSTANT = 0, 1, 2, 3
 # Header slots (int64). Pointers are addresses of C-contiguous numpy arrays.
 # N_DIM is the number of free parameters, the sampler's dimension; N_FULL
 # counts the fixed ones too (see P_FREE).
-FAMILY, N_ROWS, N_COEF, N_OUT, N_GROUPS, N_EFFECTS, CENTERED, SUFFSTATS, N_DIM, N_FULL = range(10)
+FAMILY, N_ROWS, N_COEF, N_OUT, SUFFSTATS, N_DIM, N_FULL = range(7)
 (
     P_X,
     P_Y,
-    P_CODES,
-    P_VARYING,
     P_LOC_KIND,
     P_LOC,
     P_SCALE,
@@ -70,8 +66,8 @@ FAMILY, N_ROWS, N_COEF, N_OUT, N_GROUPS, N_EFFECTS, CENTERED, SUFFSTATS, N_DIM, 
     P_INTERCEPT_SHIFT,
     N_TERMS,
     P_TERMS,
-) = range(10, 32)
-HEADER_SIZE = 32
+) = range(7, 27)
+HEADER_SIZE = 27
 # P_TERMS holds N_TERMS rows of TERM_FIELDS int64, one per group term:
 (
     T_LEVELS,  # L
@@ -216,18 +212,14 @@ def _row_fit(family, y, eta, w, inv_var):
 
 
 @numba.njit(cache=True, fastmath={"contract", "reassoc"})
-def _single_output_rows(
-    family, X, y, codes, varying, effects, grad_effects, theta, grad, inv_var, weight,
-):
+def _single_output_rows(family, X, y, theta, grad, inv_var, weight):
     """One fused pass over the rows for a single linear predictor.
 
     Returns the bernoulli log likelihood (0 for gaussian) and the gaussian
     residual sum of squares (0 for bernoulli), row ``i`` counted ``weight[i]``
-    times; adds d logp / d eta times the row into ``grad`` and, per group,
-    into ``grad_effects``.
+    times; adds d logp / d eta times the row into ``grad``.
     """
     n, p = X.shape
-    n_groups, n_effects = effects.shape
     intercept = theta[0]
     coef = theta[1 : 1 + p]
     grad_coef = np.zeros(p)
@@ -238,22 +230,12 @@ def _single_output_rows(
         eta = intercept
         for j in range(p):
             eta += X[i, j] * coef[j]
-        if n_groups > 0:
-            g = codes[i]
-            eta += effects[g, 0]
-            for e in range(1, n_effects):
-                eta += effects[g, e] * X[i, varying[e - 1]]
         row_loglik, row_ssr, resid = _row_fit(family, y[i], eta, weight[i], inv_var)
         loglik += row_loglik
         ssr += row_ssr
         grad_intercept += resid
         for j in range(p):
             grad_coef[j] += resid * X[i, j]
-        if n_groups > 0:
-            g = codes[i]
-            grad_effects[g, 0] += resid
-            for e in range(1, n_effects):
-                grad_effects[g, e] += resid * X[i, varying[e - 1]]
     grad[0] += grad_intercept
     for j in range(p):
         grad[1 + j] += grad_coef[j]
@@ -408,27 +390,15 @@ def _categorical_rows(X, y, theta, grad, m, weight):
 
 
 @numba.njit(cache=True)
-def _row_loglik(header, theta, grad, p, m, sigma_index, group_start):
-    """Log likelihood by a pass over the rows (any family, with group effects)."""
+def _row_loglik(header, theta, grad, p, m, sigma_index):
+    """Log likelihood by a pass over the rows (any family, with group terms)."""
     family = header[FAMILY]
     n = header[N_ROWS]
-    n_groups = header[N_GROUPS]
-    n_effects = header[N_EFFECTS]
     X = numba.carray(_as_pointer(header[P_X]), (n, p), np.float64)
     y = _floats(header, P_Y, n)
     inv_var = 0.0
     if family == GAUSSIAN:
         inv_var = np.exp(-2.0 * theta[sigma_index])
-    codes = _ints(header, P_CODES, n if n_groups > 0 else 0)
-    varying = _ints(header, P_VARYING, n_effects - 1 if n_groups > 0 else 0)
-    effects = np.zeros((n_groups, n_effects))
-    grad_effects = np.zeros((n_groups, n_effects))
-    if n_groups > 0:
-        raw_start = group_start + n_effects
-        for e in range(n_effects):
-            sd = 1.0 if header[CENTERED] else np.exp(theta[group_start + e])
-            for g in range(n_groups):
-                effects[g, e] = sd * theta[raw_start + g * n_effects + e]
     weight = _floats(header, P_ROW_WEIGHT, n)
     n_terms = header[N_TERMS]
     terms = numba.carray(_as_pointer(header[P_TERMS]), (n_terms, TERM_FIELDS), np.int64)
@@ -445,9 +415,7 @@ def _row_loglik(header, theta, grad, p, m, sigma_index, group_start):
     if m > 1:
         loglik, ssr = _categorical_rows(X, y, theta, grad, m, weight)
     elif n_terms == 0:
-        loglik, ssr = _single_output_rows(
-            family, X, y, codes, varying, effects, grad_effects, theta, grad, inv_var, weight,
-        )
+        loglik, ssr = _single_output_rows(family, X, y, theta, grad, inv_var, weight)
     elif ones:
         # measured 1.25-1.6x faster than _term_rows on x + (1 | a) + (1 | b) (gaussian)
         loglik, ssr = _intercept_term_rows(family, X, y, theta, grad, inv_var, weight, terms,
@@ -461,8 +429,6 @@ def _row_loglik(header, theta, grad, p, m, sigma_index, group_start):
             total_weight += weight[i]
         loglik = -total_weight * theta[sigma_index] - 0.5 * ssr * inv_var
         grad[sigma_index] += -total_weight + ssr * inv_var
-    if n_groups > 0:
-        loglik += _group_prior(header, theta, grad, effects, grad_effects, group_start)
     for t in range(n_terms):
         start, stop = term_start[t], term_start[t + 1]
         loglik += _term_prior_and_gradient(terms[t], theta, grad, b[start:stop],
@@ -587,31 +553,6 @@ def _term_prior_and_gradient(term, theta, grad, effects, G):
 
 
 @numba.njit(cache=True)
-def _group_prior(header, theta, grad, effects, grad_effects, group_start):
-    """Prior of the group effects; chains the likelihood gradient through ``b``."""
-    n_groups = header[N_GROUPS]
-    n_effects = header[N_EFFECTS]
-    raw_start = group_start + n_effects
-    logp = 0.0
-    for e in range(n_effects):
-        u = theta[group_start + e]
-        sd = np.exp(u)
-        for g in range(n_groups):
-            index = raw_start + g * n_effects + e
-            raw = theta[index]
-            if header[CENTERED]:
-                z = raw / sd
-                logp += -0.5 * z * z - u
-                grad[index] += grad_effects[g, e] - z / sd
-                grad[group_start + e] += z * z - 1.0
-            else:
-                logp += -0.5 * raw * raw
-                grad[index] += grad_effects[g, e] * sd - raw
-                grad[group_start + e] += grad_effects[g, e] * effects[g, e]
-    return logp
-
-
-@numba.njit(cache=True)
 def _log_density(header, theta, grad):
     """Log density and gradient in the free parameters (all of them, without fixed values)."""
     n_free = header[N_DIM]
@@ -634,12 +575,9 @@ def _full_log_density(header, theta, grad):
     family = header[FAMILY]
     p = header[N_COEF]
     m = header[N_OUT]
-    n_groups = header[N_GROUPS]
-    n_effects = header[N_EFFECTS]
     n_loc = m * (p + 1)
     sigma_index = n_loc
-    group_start = n_loc + (1 if family == GAUSSIAN else 0)
-    n_scale = group_start - n_loc + (n_effects if n_groups > 0 else 0)
+    n_scale = 1 if family == GAUSSIAN else 0
     for i in range(grad.shape[0]):
         grad[i] = 0.0
 
@@ -677,7 +615,7 @@ def _full_log_density(header, theta, grad):
     if header[SUFFSTATS]:
         logp += _gaussian_suffstats_loglik(header, theta, grad, p, sigma_index)
     else:
-        logp += _row_loglik(header, theta, grad, p, m, sigma_index, group_start)
+        logp += _row_loglik(header, theta, grad, p, m, sigma_index)
     return logp
 
 

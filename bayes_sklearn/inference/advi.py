@@ -157,18 +157,15 @@ class _Family:
 class _Minibatches:
     """Preallocated row buffers that the kernel reads, refilled every step."""
 
-    def __init__(self, spec, X_z, y, group_codes, batch_size, sample_weight=None,
-                 group_designs=None):
+    def __init__(self, spec, X_z, y, batch_size, sample_weight=None, group_designs=None):
         # rows are centred once here, where pack_model would centre them (its
         # buffers are refilled, so it must not)
         shift = intercept_shift_for(spec, X_z, sample_weight)
         self.X = np.ascontiguousarray(X_z - shift, dtype=np.float64)
         self.y = y.astype(np.float64)
-        self.codes = None if group_codes is None else group_codes.astype(np.int64)
         self.rows = np.empty(batch_size, dtype=np.int64)
         self.X_batch = np.empty((batch_size, X_z.shape[1]))
         self.y_batch = np.empty(batch_size)
-        self.codes_batch = None if group_codes is None else np.empty(batch_size, dtype=np.int64)
         factor = X_z.shape[0] / batch_size
         # Rows are drawn uniformly and keep their weight: sum over the batch of
         # w_i * n / b * loglik_i is unbiased for the weighted full-data sum.
@@ -191,7 +188,6 @@ class _Minibatches:
             spec,
             self.X_batch,
             self.y_batch,
-            self.codes_batch,
             row_weight=factor if sample_weight is None else 1.0,
             sufficient_statistics=False,
             sample_weight=self.w_batch,
@@ -203,8 +199,6 @@ class _Minibatches:
         self.rows[:] = rng.integers(0, self.X.shape[0], size=self.rows.shape[0])
         np.take(self.X, self.rows, axis=0, out=self.X_batch)
         np.take(self.y, self.rows, out=self.y_batch)
-        if self.codes is not None:
-            np.take(self.codes, self.rows, out=self.codes_batch)
         if self.w is not None:
             np.take(self.w, self.rows, out=self.w_batch)
         for (Z, codes), (Z_batch, codes_batch) in zip(self.terms, self.terms_batch):
@@ -250,15 +244,11 @@ def _log_density_constant(spec: ModelSpec, n_rows: float, dim: int) -> float:
     # fixed values have no density: the kernel adds nothing for them
     constant = sum(float(p.logpdf(p.loc)) for p in location
                    if not isinstance(p, (Constant, Flat)))
-    scales = ([spec.noise_prior] if spec.family == "gaussian" else []) + list(
-        spec.groups.sd_priors if spec.groups is not None else []
-    )
+    scales = [spec.noise_prior] if spec.family == "gaussian" else []
     constant += sum(float(p.logpdf(0.0)) for p in scales if not isinstance(p, Constant))
     half_log_2pi = 0.5 * np.log(2 * np.pi)
     if spec.family == "gaussian":
         constant -= n_rows * half_log_2pi
-    if spec.groups is not None:
-        constant -= spec.groups.n_groups * spec.groups.n_effects * half_log_2pi
     for term in map(check_group_term, spec.group_terms):
         constant += sum(float(p.logpdf(0.0)) for p in term.sd_priors
                         if not isinstance(p, Constant))
@@ -342,7 +332,6 @@ def fit_variational(
     X_z: np.ndarray,
     y: np.ndarray,
     settings: InferenceSettings,
-    group_codes: np.ndarray | None = None,
     full_rank: bool = False,
     sample_weight: np.ndarray | None = None,
     group_designs=None,
@@ -357,15 +346,13 @@ def fit_variational(
     if batch_size is not None and batch_size >= X_z.shape[0]:
         batch_size = None  # a minibatch of all rows is the full batch, without the noise
     if batch_size is None:
-        packed: PackedModel = pack_model(spec, X_z, y, group_codes,
-                                         sample_weight=sample_weight,
+        packed: PackedModel = pack_model(spec, X_z, y, sample_weight=sample_weight,
                                          group_designs=group_designs)
 
         def refill(rng):
             return None
     else:
-        batches = _Minibatches(spec, X_z, y, group_codes, batch_size, sample_weight,
-                               group_designs)
+        batches = _Minibatches(spec, X_z, y, batch_size, sample_weight, group_designs)
         packed, refill = batches.packed, batches.refill
     family = _Family(packed.n_dim, full_rank)
     params, elbo, converged = _optimise(packed, refill, family, settings, rng)
@@ -379,13 +366,12 @@ def fit_advi(
     X_z: np.ndarray,
     y: np.ndarray,
     settings: InferenceSettings,
-    group_codes: np.ndarray | None = None,
     sample_weight: np.ndarray | None = None,
     group_designs=None,
 ) -> SamplerResult:
     """Fit ``spec`` by ADVI and draw ``chains * draws`` samples from the approximation."""
     full_rank = settings.method == "fullrank_advi"
-    fit = fit_variational(spec, X_z, y, settings, group_codes, full_rank=full_rank,
+    fit = fit_variational(spec, X_z, y, settings, full_rank=full_rank,
                           sample_weight=sample_weight, group_designs=group_designs)
     # Draws use their own stream, after the optimiser's.
     rng = np.random.default_rng([settings.seed, 1])

@@ -59,16 +59,8 @@ def kernel_gap(spec: ModelSpec) -> str | None:
     if spec.group_terms:
         if spec.family not in ("gaussian", "bernoulli"):
             return f"group terms in a {spec.family} model"
-        if spec.groups is not None:
-            return "group terms and groups= in one model"
         for term in map(check_group_term, spec.group_terms):
             for name, prior in zip(term.effect_names, term.sd_priors, strict=True):
                 if not _covered(prior, _SCALE_KINDS):
                     return f"the sd of the group effect {name!r} has the prior {prior!r}"
-    if spec.groups is not None and spec.n_outputs > 1:
-        return "group effects in a model of several outputs (categorical)"
-    if spec.groups is not None:
-        for name, prior in zip(spec.groups.effect_names, spec.groups.sd_priors, strict=True):
-            if not _covered(prior, _SCALE_KINDS):
-                return f"the group sd of {name!r} has the prior {prior!r}"
     return None

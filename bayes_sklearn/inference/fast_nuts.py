@@ -44,7 +44,6 @@ def sample_fast_nuts(
     X_z: np.ndarray,
     y: np.ndarray,
     settings: InferenceSettings,
-    group_codes: np.ndarray | None = None,
     sample_weight: np.ndarray | None = None,
     group_designs=None,
 ) -> SamplerResult:
@@ -55,14 +54,14 @@ def sample_fast_nuts(
     """
     from bayes_sklearn.inference import _kernel
 
-    packed = pack_model(spec, X_z, y, group_codes, sample_weight=sample_weight,
+    packed = pack_model(spec, X_z, y, sample_weight=sample_weight,
                         group_designs=group_designs)
     start = None
     if settings.nuts_init == "advi":
         from bayes_sklearn.inference.advi import fit_variational
 
-        start = fit_variational(spec, X_z, y, settings, group_codes,
-                                sample_weight=sample_weight, group_designs=group_designs)
+        start = fit_variational(spec, X_z, y, settings, sample_weight=sample_weight,
+                                group_designs=group_designs)
     # The sampler moves the free parameters; each stored draw is the full
     # vector, fixed values in place.
     density = CDensity(_kernel.logp_cfunc.address, _kernel.expand_cfunc.address,

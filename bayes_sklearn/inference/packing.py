@@ -171,7 +171,6 @@ def pack_model(
     spec: ModelSpec,
     X_z: np.ndarray,
     y: np.ndarray,
-    group_codes: np.ndarray | None = None,
     row_weight: float = 1.0,
     sufficient_statistics: bool = True,
     sample_weight: np.ndarray | None = None,
@@ -184,7 +183,7 @@ def pack_model(
     ``sample_weight`` are frequency weights (default 1), ``row_weight`` the
     factor of a minibatch standing in for the full data. A C-contiguous
     float64 ``sample_weight`` with ``row_weight == 1`` is pointed to in place,
-    so a minibatch can refill it. The gaussian family without groups is
+    so a minibatch can refill it. The gaussian family without group terms is
     reduced to sufficient statistics unless ``sufficient_statistics`` is False
     (for buffers whose rows are rewritten between calls). Data arrays that
     are already C-contiguous float64 (codes: int64) are pointed to in place,
@@ -200,10 +199,9 @@ def pack_model(
     """
     n, p = X_z.shape
     m = spec.n_outputs
-    groups = spec.groups
     gaussian = spec.family == "gaussian"
     terms = [check_group_term(term) for term in spec.group_terms]
-    use_suffstats = gaussian and groups is None and not terms and sufficient_statistics
+    use_suffstats = gaussian and not terms and sufficient_statistics
     X = np.ascontiguousarray(X_z, dtype=np.float64)
     y = np.ascontiguousarray(y, dtype=np.float64)
     if intercept_shift is None:
@@ -215,12 +213,8 @@ def pack_model(
     location = [spec.intercept_prior] * m + [
         prior for prior in spec.sampling_coef_priors() for _ in range(m)
     ]
-    scale_priors = ([spec.noise_prior] if gaussian else []) + list(
-        groups.sd_priors if groups is not None else []
-    )
-    n_groups = groups.n_groups if groups is not None else 0
-    n_effects = groups.n_effects if groups is not None else 0
-    terms_start = m * (p + 1) + len(scale_priors) + n_groups * n_effects
+    scale_priors = [spec.noise_prior] if gaussian else []
+    terms_start = m * (p + 1) + len(scale_priors)
     term_table, term_arrays, term_blocks = _pack_terms(terms, group_designs, n, terms_start)
     n_full = terms_start + sum(n_term_parameters(term) for term in terms)
     full_template = np.zeros(n_full)
@@ -241,11 +235,6 @@ def pack_model(
         raise ValueError("Every parameter of the model is fixed: there is nothing to infer.")
 
     empty_f, empty_i = np.zeros(1), np.zeros(1, dtype=np.int64)
-    codes = empty_i
-    varying = empty_i
-    if groups is not None:
-        codes = np.ascontiguousarray(group_codes, dtype=np.int64)
-        varying = np.array(list(groups.varying) or [0], dtype=np.int64)
     if sample_weight is None:
         weight = np.full(n, float(row_weight))
     elif row_weight == 1.0:
@@ -263,8 +252,6 @@ def pack_model(
     pointed = [
         X if not use_suffstats else empty_f,
         y if not use_suffstats else empty_f,
-        codes,
-        varying,
         *_location_arrays(location),
         *scale_arrays,
         *stats,
@@ -279,9 +266,6 @@ def pack_model(
         n,
         p,
         m,
-        n_groups,
-        n_effects,
-        int(bool(groups is not None and groups.centered)),
         int(use_suffstats),
         n_dim,
         n_full,
@@ -336,14 +320,6 @@ def unpack_draws(
     if spec.family == "gaussian":
         sigma = np.exp(theta[..., index])
         index += 1
-    group_sd = group_effect = None
-    if spec.groups is not None:
-        n_groups, n_effects = spec.groups.n_groups, spec.groups.n_effects
-        group_sd = np.exp(theta[..., index : index + n_effects])
-        raw = theta[..., index + n_effects :].reshape(chains, draws, n_groups, n_effects)
-        group_effect = raw if spec.groups.centered else raw * group_sd[:, :, None, :]
-    if spec.groups is not None:
-        index += spec.groups.n_effects * (1 + spec.groups.n_groups)
     terms = []
     for term in map(check_group_term, spec.group_terms):
         size = n_term_parameters(term)
@@ -354,18 +330,11 @@ def unpack_draws(
     intercept_z = theta[..., :m].copy()
     if intercept_shift is not None and np.any(intercept_shift):
         intercept_z -= np.einsum("cdpm,p->cdm", coef_z, intercept_shift)
-        if group_effect is not None and spec.groups.varying:
-            # the kernel's group intercepts are at the shift too: move them to X_z = 0
-            shift = np.asarray(intercept_shift)[list(spec.groups.varying)]
-            group_effect = group_effect.copy()
-            group_effect[..., 0] -= np.einsum("cdgv,v->cdg", group_effect[..., 1:], shift)
     return SamplerResult(
         intercept_z=intercept_z,
         coef_z=coef_z,
         sigma=sigma,
         method=method,
-        group_effect_z=group_effect,
-        group_sd_z=group_sd,
         **fields,
     )
 

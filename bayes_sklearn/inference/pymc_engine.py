@@ -3,10 +3,10 @@
 Models the kernel does not cover (:mod:`bayes_sklearn.inference.coverage`)
 are sampled here, on :func:`~bayes_sklearn.model.pymc_model.build_reference_model`'s
 ``pm.Model``, the very model ``to_pymc`` returns, with nutpie's NUTS. Its
-data (``X``, ``y_data``, weights, group codes, ``x_mean``) and prior
-parameters are ``pm.Data``, so one compilation
+data (``X``, ``y_data``, weights, group-term designs and codes, ``x_mean``)
+and prior parameters are ``pm.Data``, so one compilation
 (:func:`~bayes_sklearn.inference.compiled_model.compile_model`) serves every
-fit of the same *structure* (family, sizes, prior families, groups layout,
+fit of the same *structure* (family, sizes, prior families, group terms,
 weights present, intercept choices): refits, CV folds and grid points only
 point the compiled functions at new arrays. No data container has a fixed
 length, so folds of different sizes share it too.
@@ -65,11 +65,6 @@ def structure_key(spec: ModelSpec, weighted: bool) -> tuple:
     from bayes_sklearn.model.pymc_model import _slot_key
     from bayes_sklearn.model.spec import check_group_term
 
-    groups = spec.groups
-    group_key = None
-    if groups is not None:
-        group_key = (groups.n_groups, tuple(groups.varying), bool(groups.centered),
-                     tuple(_slot_key(p) for p in groups.sd_priors))
     # labels and effect names name variables and data, so they are structure;
     # lkj_eta is data (pm.Data), as are the designs and codes
     terms = tuple(
@@ -84,7 +79,6 @@ def structure_key(spec: ModelSpec, weighted: bool) -> tuple:
         tuple(_slot_key(p) for p in spec.coef_priors),
         _slot_key(spec.intercept_prior) if spec.fit_intercept else None,
         _slot_key(spec.noise_prior) if spec.family == "gaussian" else None,
-        group_key,
         bool(weighted),
         bool(spec.fit_intercept),
         bool(spec.intercept_at_mean),
@@ -145,7 +139,6 @@ def sample_reference_model(
     X_design: np.ndarray,
     y: np.ndarray,
     settings: InferenceSettings,
-    group_codes: np.ndarray | None = None,
     sample_weight: np.ndarray | None = None,
     *,
     sampler: str = "nutpie",
@@ -167,7 +160,7 @@ def sample_reference_model(
 
         nutpie_run.nutpie_core()  # an unknown nutpie fails here, before compiling
     quiet_pymc_logging()
-    model = build_reference_model(spec, X_design, y, group_codes, sample_weight=sample_weight,
+    model = build_reference_model(spec, X_design, y, sample_weight=sample_weight,
                                   group_designs=group_designs)
     if sampler == "pymc":
         idata = _sample_pymc(model, settings)
@@ -180,15 +173,10 @@ def sample_reference_model(
         adapt = nutpie_run.adapts_mass_matrix_to_gradients(bool(spec.group_terms))
         posterior, stats = _sample_entry(entry, _data_values(model), settings, adapt)
         method = "nuts (nutpie)"
-    center = None
-    if spec.groups is not None:
-        center = np.asarray(model["group_center"].get_value())
-    return reference_to_result(spec, posterior, method=method, sample_stats=stats,
-                               group_center=center)
+    return reference_to_result(spec, posterior, method=method, sample_stats=stats)
 
 
-def reference_to_result(spec: ModelSpec, posterior, method: str,
-                        group_center: np.ndarray | None = None, **fields) -> SamplerResult:
+def reference_to_result(spec: ModelSpec, posterior, method: str, **fields) -> SamplerResult:
     """Original-scale draws of the reference model as a :class:`SamplerResult`.
 
     ``posterior`` maps variable names to ``(chain, draw, ...)`` arrays (an
@@ -196,10 +184,8 @@ def reference_to_result(spec: ModelSpec, posterior, method: str,
 
     The inverse of ``posterior_dataset``'s map: ``coef_z = coef * sd(x)``,
     ``intercept_z = intercept + center @ coef`` (the intercept at the
-    standardiser's centre), slopes' group effects and sds times sd(x), the
-    group intercepts moved from ``group_center`` (the reference model's
-    ``"group_center"``; default the standardiser's centre) to that centre.
-    Fixed values (Constant) are repeated over the draws.
+    standardiser's centre); group terms' draws are on their designs' own
+    scale already. Fixed values (Constant) are repeated over the draws.
     """
     scale = spec.standardizer.scale
     center = spec.standardizer.center
@@ -220,23 +206,11 @@ def reference_to_result(spec: ModelSpec, posterior, method: str,
     if spec.family == "gaussian":
         sigma = (values("sigma") if "sigma" in posterior
                  else np.full((chains, draws), float(spec.noise_prior.value)))
-    group_effect = group_sd = None
-    if spec.groups is not None:
-        varying = list(spec.groups.varying)
-        group_sd = values("group_sd").copy()
-        group_sd[..., 1:] *= scale[varying]
-        group_effect = values("group_effect").copy()
-        if group_center is not None:
-            moved = (np.asarray(group_center) - center)[varying]
-            group_effect[..., 0] -= np.einsum("cdgv,v->cdg", group_effect[..., 1:], moved)
-        group_effect[..., 1:] *= scale[varying]
     return SamplerResult(
         intercept_z=intercept_z,
         coef_z=coef * scale[:, None],
         sigma=sigma,
         method=method,
-        group_effect_z=group_effect,
-        group_sd_z=group_sd,
         group_terms=tuple(
             _term_draws(term, values, (chains, draws) + ((m,) if spec.family == "categorical"
                                                          else ()))

@@ -38,9 +38,6 @@ class ResponseScale:
         """The priors of ``spec`` as priors of the unit-scale model's parameters."""
         factor = 1.0 / self.scale
         intercept = spec.intercept_prior.shifted(-self.center)
-        groups = spec.groups
-        if groups is not None:
-            groups = replace(groups, sd_priors=tuple(p.scaled(factor) for p in groups.sd_priors))
         # a group term's effects are in y's units per unit of its design: sds scale with y
         terms = tuple(
             replace(term, sd_priors=tuple(p.scaled(factor) for p in term.sd_priors))
@@ -51,7 +48,6 @@ class ResponseScale:
             intercept_prior=intercept.scaled(factor),
             coef_priors=tuple(p.scaled(factor) for p in spec.coef_priors),
             noise_prior=spec.noise_prior.scaled(factor),
-            groups=groups,
             group_terms=terms,
         )
 
@@ -76,8 +72,6 @@ class ResponseScale:
             intercept_z=result.intercept_z * self.scale + self.center,
             coef_z=scaled(result.coef_z),
             sigma=scaled(result.sigma),
-            group_effect_z=scaled(result.group_effect_z),
-            group_sd_z=scaled(result.group_sd_z),
             elbo_history=elbo,
             group_terms=tuple(
                 replace(term, effects=term.effects * self.scale, sd=term.sd * self.scale)

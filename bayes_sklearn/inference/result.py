@@ -45,10 +45,6 @@ class SamplerResult:
         method has them, under ArviZ's names.
     method : str
         Name of the inference method that produced the draws.
-    group_effect_z : ndarray of shape (n_chains, n_draws, n_groups, n_effects) or None
-        Group effects on the standardised scale, for hierarchical models.
-    group_sd_z : ndarray of shape (n_chains, n_draws, n_effects) or None
-        Group standard deviations on the standardised scale.
     elbo_history : ndarray or None
         ELBO after each iteration, for variational inference.
     moments : tuple of ndarray or None
@@ -70,8 +66,6 @@ class SamplerResult:
     sigma: np.ndarray | None
     sample_stats: Any
     method: str
-    group_effect_z: np.ndarray | None = None
-    group_sd_z: np.ndarray | None = None
     elbo_history: np.ndarray | None = None
     converged: bool | None = None
     moments: tuple[np.ndarray, np.ndarray] | None = None

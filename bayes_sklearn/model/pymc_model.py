@@ -9,9 +9,7 @@ The default intercept prior is stated at the feature means (see
 :mod:`bayes_sklearn.model.spec`). That is kept exact here by sampling the
 intercept at the means, ``intercept_c``, and exposing
 ``intercept = intercept_c - coef @ x_mean`` as a Deterministic; ``x_mean`` is
-the ``pm.Data`` container ``"x_mean"``. Group effects are treated the same
-way: their intercept column (``group_effect`` / ``group_offset``, dim
-``effect``) is at the feature means and ``group_intercept`` is derived.
+the ``pm.Data`` container ``"x_mean"``.
 
 Without an intercept (``spec.fit_intercept`` False) there is no intercept
 variable; with its prior stated at x = 0 (``spec.intercept_at_mean`` False)
@@ -23,15 +21,14 @@ with each numeric parameter a ``pm.Data`` (``<variable>_<parameter>``, e.g.
 data (``<variable>_fixed_value``; a fixed noise scale is the data ``sigma``),
 so a compiled model takes new priors as new data
 (:mod:`bayes_sklearn.inference.pymc_engine`). Data enter as ``pm.Data`` too:
-``X``, ``y_data``, ``x_mean``, ``group_code`` and ``group_center``
-(hierarchical; see :func:`group_center`) and
+``X``, ``y_data``, ``x_mean``, each group term's design and codes and
 ``sample_weight`` (when weights are given), none of fixed length; the
 observed variable is ``y``, as in ``idata_``'s ``log_likelihood`` group.
 
 lme4-style group terms (``spec.group_terms``, one design each, passed as
-``group_designs``) are a separate path from ``spec.groups``: their effects
-are at x = 0 of their own design, uncentred, with an LKJ prior on the
-correlation of a term's effects (names in :func:`build_reference_model`).
+``group_designs``) have their effects at x = 0 of their own design,
+uncentred, with an LKJ prior on the correlation of a term's effects (names
+in :func:`build_reference_model`).
 """
 
 from __future__ import annotations
@@ -154,55 +151,6 @@ def _scale_variable(name: str, prior, dims: tuple[str, ...] = ()):
     if isinstance(prior, Constant):
         return pm.Data(name, np.asarray(prior.value, dtype=float))
     return _location_variable(name, [prior], dims, None, scalar=True)
-
-
-def group_sd_priors(spec: ModelSpec) -> list:
-    """The group-sd priors on the original scale: slopes' divided by sd(x).
-
-    GroupSpec states them on the standardised scale; every scale prior is a
-    scale family, so ``scaled(1 / sd)`` is the same prior of the original-scale sd.
-    """
-    varying = list(spec.groups.varying)
-    scale = spec.standardizer.scale[varying]
-    priors = list(spec.groups.sd_priors)
-    return priors[:1] + [p.scaled(1.0 / s) for p, s in zip(priors[1:], scale, strict=True)]
-
-
-def group_center(spec: ModelSpec, X_design: np.ndarray,
-                 sample_weight: np.ndarray | None = None) -> np.ndarray:
-    """Where the group effects' intercept column (and its prior) is stated.
-
-    At the standardiser's centre, except for a free intercept whose prior is
-    at x = 0: the design is not centred then, and the group intercepts are
-    at the (weighted) feature means, as the kernel has them (its intercept shift).
-    """
-    if spec.intercept_at_mean or isinstance(spec.intercept_prior, Constant):
-        return np.asarray(spec.standardizer.center, dtype=float)
-    return np.average(np.asarray(X_design, dtype=float), axis=0, weights=sample_weight)
-
-
-def _group_effects(spec: ModelSpec, X, codes, x_mean):
-    """Each row's group contribution to ``eta``; defines the group variables.
-
-    ``x_mean`` is the group effects' centre (:func:`group_center`).
-    """
-    groups = spec.groups
-    varying = list(groups.varying)
-    sd = _location_variable("group_sd", group_sd_priors(spec), ("effect",), None)
-    if groups.centered:
-        effect = pm.Normal("group_effect", mu=0.0, sigma=sd, dims=("group", "effect"))
-    else:
-        offset = pm.Normal("group_offset", mu=0.0, sigma=1.0, dims=("group", "effect"))
-        effect = pm.Deterministic("group_effect", offset * sd, dims=("group", "effect"))
-    slopes = effect[:, 1:]
-    intercept = pm.Deterministic(
-        "group_intercept", effect[:, 0] - pt.dot(slopes, x_mean[varying]), dims="group"
-    )
-    contribution = intercept[codes]
-    if varying:
-        pm.Deterministic("group_slope", slopes, dims=("group", "slope"))
-        contribution = contribution + (slopes[codes] * X[:, varying]).sum(axis=1)
-    return contribution
 
 
 def lkj_cpc_shapes(n_effects: int, eta):
@@ -372,7 +320,6 @@ def build_reference_model(
     spec: ModelSpec,
     X_design: np.ndarray,
     y: np.ndarray,
-    group_codes: np.ndarray | None = None,
     *,
     sample_weight: np.ndarray | None = None,
     output_names: Sequence[Any] | None = None,
@@ -388,8 +335,6 @@ def build_reference_model(
         Design matrix on the user's scale (not standardised).
     y : ndarray of shape (n_samples,)
         Response values, or class codes for the classifiers.
-    group_codes : ndarray of shape (n_samples,), optional
-        Integer group of each row, for hierarchical specs.
     sample_weight : ndarray of shape (n_samples,), optional
         Likelihood weights (each row's log density times its weight).
     output_names : sequence, optional
@@ -408,10 +353,8 @@ def build_reference_model(
         without ``spec.fit_intercept``), ``coef`` (or one
         ``coef_<distribution>`` per prior family, with ``coef`` a
         Deterministic; fixed entries are the data ``coef_fixed_value``),
-        ``sigma`` (gaussian; data when fixed), and for hierarchical specs
-        ``group_sd`` and ``group_offset`` (non-centred) or ``group_effect``
-        (centred); Deterministics ``intercept``, ``group_effect``,
-        ``group_intercept``, ``group_slope``; the observed ``y``.
+        ``sigma`` (gaussian; data when fixed); the Deterministic
+        ``intercept``; the observed ``y``.
 
         Each group term (label ``g``, effects ``"1|g"``, ``"x|g"``) adds the
         data ``g__design`` and ``g__code``, coords ``g__factor_dim`` (its levels)
@@ -431,11 +374,6 @@ def build_reference_model(
         names = output_names if output_names is not None else range(1, spec.n_outputs + 1)
         coords["class"] = list(names)
     output_dims = ("class",) if categorical else ()
-    if spec.groups is not None:
-        coords["group"] = list(spec.groups.labels)
-        coords["effect"] = list(spec.groups.effect_names)
-        if spec.groups.varying:
-            coords["slope"] = list(spec.groups.effect_names[1:])
     terms = [check_group_term(term) for term in spec.group_terms]
     designs = []
     if terms:
@@ -471,11 +409,6 @@ def build_reference_model(
             eta = eta + intercept
         if not categorical:
             eta = eta[:, None]
-        if spec.groups is not None:
-            codes = pm.Data("group_code", np.asarray(group_codes, dtype=np.int64))
-            center = pm.Data("group_center", group_center(spec, X_design, sample_weight),
-                             dims="feature")
-            eta = eta + _group_effects(spec, X, codes, center)[:, None]
         for term, (Z, term_codes) in zip(terms, designs):
             Z_data = pm.Data(f"{term.label}__design", Z)
             code_data = pm.Data(f"{term.label}__code", term_codes)

@@ -39,41 +39,6 @@ from bayes_sklearn.priors import (
 INTERCEPT_KEY = "intercept"
 
 
-@dataclass(frozen=True, eq=False)
-class GroupSpec:
-    """Varying effects by group (partial pooling).
-
-    Attributes
-    ----------
-    labels : tuple
-        Group labels seen in fit; position = integer code.
-    varying : tuple of int
-        Design columns whose slopes vary by group (the intercept always does).
-    effect_names : tuple of str
-        ``("intercept", *slope names)``.
-    sd_priors : tuple of HalfNormal
-        Priors of the group standard deviations, on the standardised scale
-        (intercept at the feature means; slopes per unit sd of the feature).
-    centered : bool
-        Centered (``b ~ Normal(0, tau)``) or non-centered (``b = tau * z``)
-        parameterisation.
-    """
-
-    labels: tuple
-    varying: tuple[int, ...]
-    effect_names: tuple[str, ...]
-    sd_priors: tuple
-    centered: bool = False
-
-    @property
-    def n_groups(self) -> int:
-        return len(self.labels)
-
-    @property
-    def n_effects(self) -> int:
-        return len(self.effect_names)
-
-
 @dataclass(frozen=True)
 class GroupTerm:
     """One lme4/brms/Bambi group term, ``(1 + x | label)``, for the model.
@@ -176,11 +141,9 @@ class ModelSpec:
         Prior of the noise scale, for families that have one.
     standardizer : Standardizer
         Centering and scaling applied to the design before sampling.
-    groups : GroupSpec or None
-        Varying effects, for hierarchical models.
     group_terms : tuple of GroupTerm
         lme4-style group terms, each with its own design (effects at x = 0);
-        empty for none. Independent of ``groups``.
+        empty for none.
     fit_intercept : bool
         False: no intercept; ``intercept_prior`` is ``Constant(0.0)``, the
         intercept at x = 0, and the standardizer does not centre.
@@ -196,7 +159,6 @@ class ModelSpec:
     coef_priors: tuple[CoefficientPrior, ...]
     noise_prior: ScalePrior | None
     standardizer: Standardizer
-    groups: GroupSpec | None = None
     fit_intercept: bool = True
     intercept_at_mean: bool = True
     group_terms: tuple[GroupTerm, ...] = ()
@@ -279,10 +241,6 @@ def resolve_model_spec(
     prior_intercept_scale: float = 2.5,
     priors: object = None,
     prior_noise: ScalePrior | None = None,
-    group_labels: Sequence | None = None,
-    varying_slopes: Sequence[str] | None = None,
-    prior_group_scale: float = 1.0,
-    centered: bool = False,
     sample_weight: np.ndarray | None = None,
     fit_intercept: bool = True,
     center_predictors: bool = True,
@@ -308,15 +266,6 @@ def resolve_model_spec(
         coefficient name, integer index or ``"intercept"``.
     prior_noise : prior or None
         Prior of the noise scale; None autoscales.
-    group_labels : sequence or None
-        Labels of the groups seen in fit; None for no varying effects.
-    varying_slopes : sequence of str or None
-        Design columns whose slopes vary by group.
-    prior_group_scale : float, default=1.0
-        Group standard deviations get ``HalfNormal(prior_group_scale * s_y)``
-        priors on the standardised scale.
-    centered : bool, default=False
-        Parameterisation of the group effects.
     sample_weight : ndarray of shape (n_samples,) or None
         Frequency weights: the autoscaling uses the weighted moments of ``X``
         and ``y``, so weight 2 gives the same priors as the row twice.
@@ -356,16 +305,6 @@ def resolve_model_spec(
             noise_prior = Exponential(scale=y_scale)
         else:
             noise_prior = as_prior(prior_noise, role="scale", what="the noise sd (prior_noise)")
-    groups = None
-    if group_labels is not None:
-        varying = tuple(_varying_index(name, coef_names) for name in (varying_slopes or ()))
-        groups = GroupSpec(
-            labels=tuple(group_labels),
-            varying=varying,
-            effect_names=("intercept",) + tuple(coef_names[j] for j in varying),
-            sd_priors=(HalfNormal(prior_group_scale * y_scale),) * (1 + len(varying)),
-            centered=centered,
-        )
     return ModelSpec(
         family=family,
         coef_names=coef_names,
@@ -374,7 +313,6 @@ def resolve_model_spec(
         coef_priors=coef_priors,
         noise_prior=noise_prior,
         standardizer=standardizer,
-        groups=groups,
         fit_intercept=fit_intercept,
         intercept_at_mean=at_mean,
     )
@@ -464,11 +402,3 @@ def resolve_group_terms(
         )))
     return tuple(out)
 
-
-def _varying_index(name: str, coef_names: tuple[str, ...]) -> int:
-    if name not in coef_names:
-        raise ValueError(
-            f"varying_slopes names {name!r}, which is not a design column. "
-            f"Design columns: {list(coef_names)}."
-        )
-    return coef_names.index(name)

@@ -43,7 +43,8 @@ __all__ = ["FORMAT_VERSION", "check_formula_is_safe", "load", "save"]
 
 FORMAT_NAME = "bayes_sklearn.estimator"
 #: Bumped whenever a stored field changes meaning; files of another version are refused.
-FORMAT_VERSION = 1
+#: 2: the model description has no ``groups`` field (group= is a group term).
+FORMAT_VERSION = 2
 _ENGINE = "h5netcdf"
 
 

@@ -31,12 +31,12 @@ def _dataclasses() -> dict[str, type]:
     from bayes_sklearn.design.standardize import Standardizer
     from bayes_sklearn.diagnostics import ConvergenceDiagnostics
     from bayes_sklearn.design.group_terms import BarTerm
-    from bayes_sklearn.model.spec import GroupSpec, GroupTerm, ModelSpec
+    from bayes_sklearn.model.spec import GroupTerm, ModelSpec
 
     classes = [
         priors.Normal, priors.StudentT, priors.Laplace,
         priors.Exponential, priors.HalfNormal, priors.HalfStudentT, priors.Constant,
-        ArrayDesign, Standardizer, ModelSpec, GroupSpec, ConvergenceDiagnostics,
+        ArrayDesign, Standardizer, ModelSpec, ConvergenceDiagnostics,
         GroupTerm, BarTerm,
         contrasts.ContrastsState, contrasts.TreatmentContrasts, contrasts.SumContrasts,
         contrasts.HelmertContrasts, contrasts.PolyContrasts, contrasts.DiffContrasts,

@@ -82,8 +82,6 @@ def check_posterior(post, spec, design) -> None:
         _refuse("the noise scale sigma is stored for a family without one, or missing")
     if "sigma" in post:
         _check_dims(post, "sigma", cd, {})
-    if spec.groups is not None:
-        _check_groups(post, spec.groups, n_coef)
     _check_group_terms(post, spec.group_terms, spec.n_outputs)
 
 
@@ -101,20 +99,6 @@ def _check_group_terms(post, terms, n_outputs: int) -> None:
             _check_dims(post, f"{name}_sigma", (*cd, *classes), {})
 
 
-def _check_groups(post, groups, n_coef: int) -> None:
-    cd = ("chain", "draw")
-    if any(not 0 <= int(i) < n_coef for i in groups.varying):
-        _refuse(f"varying slopes {groups.varying} name columns outside 0..{n_coef - 1}")
-    if groups.n_effects != 1 + len(groups.varying) or len(groups.sd_priors) != groups.n_effects:
-        _refuse(f"{groups.n_effects} group effects and {len(groups.sd_priors)} sd priors "
-                f"for {len(groups.varying)} varying slopes")
-    _check_dims(post, "group_intercept", (*cd, "group"), {"group": groups.n_groups})
-    _check_dims(post, "group_sd", (*cd, "effect"), {"effect": groups.n_effects})
-    if groups.varying:
-        _check_dims(post, "group_slope", (*cd, "group", "slope"),
-                    {"group": groups.n_groups, "slope": groups.n_effects - 1})
-
-
 def check_fitted(fitted: dict[str, Any], spec) -> None:
     """Fitted attributes agree with the model description."""
     names = fitted.get("feature_names_in_")
@@ -128,10 +112,6 @@ def check_fitted(fitted: dict[str, Any], spec) -> None:
             _refuse(f"{len(classes)} classes for a {spec.family} model of "
                     f"{spec.n_outputs} outputs")
     groups = fitted.get("groups_")
-    if groups is not None and spec.groups is not None:
-        _refuse("it holds a group= fit of the older model (independent effects on the "
-                "standardised design, group_intercept/group_sd); group= now fits the term "
-                "(1 + varying_slopes | group): refit and save it again")
     # group= fits the one group term (1 + varying_slopes | group)
     if groups is not None and (len(spec.group_terms) != 1
                                or len(groups) != spec.group_terms[0].n_levels):
