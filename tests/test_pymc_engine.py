@@ -9,6 +9,7 @@ structures: the linear model with normal priors (forced onto the engine with
 import dataclasses
 import io
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from sklearn.base import clone
 from test_engine_equivalence import LOCATION_EXAMPLES, SCALE_EXAMPLES
 
 from bayes_sklearn import BayesianLinearRegression
+from bayes_sklearn.diagnostics import BayesianConvergenceWarning
 from bayes_sklearn.inference import InferenceSettings, choose_engine, pymc_engine, run_inference
 from bayes_sklearn.inference.coverage import kernel_gap
 from bayes_sklearn.inference.packing import _LOCATION_KINDS, _SCALE_KINDS
@@ -268,11 +270,16 @@ def test_kernel_group_intercepts_without_centring_are_at_x_zero():
     slope = frame["site"].map({"a": 0.5, "b": 0.0, "c": -0.5, "d": 0.2})
     y = (30 + 1.5 * frame["dose"] + frame["site"].map({"a": -3, "b": 0, "c": 2, "d": 5})
          + (frame["dose"] - 50) * slope + rng.normal(scale=1.0, size=n))
-    kw = dict(group="site", varying_slopes=["dose"], draws=300, tune=300, chains=2,
+    # four sites and a correlated (1 + dose | site) far from dose = 0: a hard
+    # posterior (divergences either way), whose warm-up 300 draws did not always
+    # end (one chain stuck, r_hat 2.2, at 300 with the variance-adapted mass matrix)
+    kw = dict(group="site", varying_slopes=["dose"], draws=300, tune=600, chains=2,
               random_state=0, progressbar=False)
-    uncentred = HierarchicalRegression(center_predictors=False, **kw).fit(frame, y)
-    centred = HierarchicalRegression(**kw).fit(frame, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BayesianConvergenceWarning)
+        uncentred = HierarchicalRegression(center_predictors=False, **kw).fit(frame, y)
+        centred = HierarchicalRegression(**kw).fit(frame, y)
     # the two priors differ only in where the intercept prior sits; with 120 rows the
-    # fits agree to well under the noise sd of 1
-    assert np.abs(uncentred.predict(frame) - centred.predict(frame)).max() < 0.2
+    # fits agree to well under the noise sd of 1 (the bug was ~65 off)
+    assert np.abs(uncentred.predict(frame) - centred.predict(frame)).max() < 0.3
     assert np.sqrt(np.mean((uncentred.predict(frame) - y) ** 2)) < 1.2

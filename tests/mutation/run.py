@@ -254,6 +254,11 @@ GROUPS = [
     Group("group_terms", ["bayes_sklearn/design/group_terms.py",
                           "bayes_sklearn/design/multilevel.py", "bayes_sklearn/model/lkj.py"],
           ["tests/test_group_terms.py", "tests/test_lkj.py"]),
+    # The estimators' side of group terms: the spec's sd priors, new_groups per
+    # factor, group_terms= on predictions, the shorthand's term. Short fits on
+    # the kernel (module fixtures, refitted per mutant: seconds each).
+    Group("group_terms_estimator", ["bayes_sklearn/estimators/_group_terms.py"],
+          ["tests/test_multilevel_estimator.py", "tests/test_group_shorthand.py"]),
     # Which models the kernel covers: the tables it reads and the routing.
     # (The equivalence test, which also asks kernel_gap of all its 82 models,
     # costs ~1 min per mutant and is left to the default test command.)
