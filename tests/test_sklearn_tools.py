@@ -169,6 +169,24 @@ def test_a_direct_fit_shows_a_readable_bar(inference, cancer, capfd):
     assert "now left" not in err and "elapsed" not in err
 
 
+def test_the_final_bar_reads_the_trace_not_nutpies_last_report(cancer, capfd, monkeypatch):
+    """nutpie reports progress from its thread every 200 ms; its last report may
+    come after the sampler returns (seen under load: 100% with "0/1 chains
+    done"). The bar's last line is the finished trace's."""
+    from bayes_sklearn.inference import nutpie_run
+
+    monkeypatch.setattr(nutpie_run._ProgressSnapshot, "record", lambda self, line: None)
+    X, y = cancer
+    capfd.readouterr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = BayesianLogisticRegression(**SETTINGS).fit(X, y)
+    final = capfd.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
+    n_divergent = int(model.idata_.sample_stats["diverging"].sum())
+    assert "100%" in final and "1/1 chains done" in final, final
+    assert f"{n_divergent} divergences" in final, final
+
+
 def test_a_clone_fitted_by_hand_in_a_tool_is_silent_but_the_original_is_not(cancer, capfd):
     from sklearn.base import clone
 

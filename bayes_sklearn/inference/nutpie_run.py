@@ -186,11 +186,14 @@ def run_nuts(density: CDensity, settings: InferenceSettings, *,
         except BaseException:
             sampler.abort()
             raise
+        theta, stats = _trace_to_arrays(*sampler.take_results().get_arrow_trace(),
+                                        density.n_expanded)
         if bar is not None:
-            snapshot.show(bar)
-            bar.update_to(total)
+            # from the trace: nutpie's last progress report may not have arrived
+            # (a bar at 100% read "0/1 chains done" on a loaded machine)
+            bar.update_to(total, f"{settings.chains}/{settings.chains} chains done, "
+                                 f"{int(stats['diverging'].sum())} divergences")
     finally:
         if bar is not None:
             bar.close()
-    results = sampler.take_results()
-    return _trace_to_arrays(*results.get_arrow_trace(), density.n_expanded)
+    return theta, stats
