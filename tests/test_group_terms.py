@@ -347,3 +347,23 @@ def test_row_levels_of_a_nested_factor_are_the_pairs():
     frame = pd.DataFrame({"s": ["S1", "S2"], "c": ["c1", "c1"]})
     design = GroupTermsDesign.fit(frame, terms)
     assert [list(v) for v in design.row_levels(frame)] == [["S1", "S2"], ["S1:c1", "S2:c1"]]
+
+
+def test_multilevel_design_passes_handle_unknown_to_both_parts():
+    """Survivors of mutation testing: the policy for unseen categorical levels
+    reaches the fixed part and the bar terms' designs, "error" by default;
+    the design keeps its formula (saved files and ``repr`` read it)."""
+    from bayes_sklearn.design.multilevel import MultilevelDesign
+
+    train = pd.DataFrame({"c": ["u", "v", "u", "v"], "g": ["a", "b", "a", "b"]})
+    formula = "C(c) + (0 + C(c) | g)"
+    design, _, _ = MultilevelDesign.fit(train, formula)
+    assert design.formula == formula
+    new = pd.DataFrame({"c": ["z"], "g": ["a"]})
+    with pytest.raises(ValueError, match="not seen"):
+        design.transform(new)
+    with pytest.raises(ValueError, match=r"In group term.*not seen"):
+        design.group_arrays(new)
+    np.testing.assert_array_equal(design.transform(new, handle_unknown="ignore"), [[0.0]])
+    (arrays,) = design.group_arrays(new, handle_unknown="ignore")
+    assert arrays.matrix.shape == (1, 2)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from bayes_sklearn.model.lkj import correlation_draws, cpc_shapes
+from bayes_sklearn.model.lkj import cholesky_from_cpc, correlation_draws, cpc_shapes
 
 
 @pytest.mark.parametrize("k, eta", [(2, 1.0), (2, 3.0), (3, 1.0), (4, 0.8), (4, 2.5)])
@@ -33,3 +33,19 @@ def test_partial_correlation_shapes_follow_the_vine():
     # b_j = eta + (K - 2 - j) / 2 for the entries (1,0), (2,0), (2,1), (3,0), (3,1), (3,2)
     np.testing.assert_allclose(cpc_shapes(4, 2.0), [3.0, 3.0, 2.5, 3.0, 2.5, 2.0])
     assert cpc_shapes(1, 1.0).shape == (0,)
+
+
+def test_cholesky_factors_of_a_batch_of_any_shape_are_those_of_each_entry():
+    """Survivor of mutation testing: only (draws, n_cpc) inputs were tried, where
+    ``shape[:-1]`` and ``shape[:1]`` agree."""
+    rng = np.random.default_rng(3)
+    cpc = rng.uniform(-0.9, 0.9, size=(2, 3, 6))
+    L = cholesky_from_cpc(cpc, 4)
+    assert L.shape == (2, 3, 4, 4)
+    for index in np.ndindex(2, 3):
+        np.testing.assert_array_equal(L[index], cholesky_from_cpc(cpc[index][None], 4)[0])
+        corr = L[index] @ L[index].T
+        np.testing.assert_allclose(np.diag(corr), 1.0, rtol=1e-12)
+    # the first partial correlations are the correlations with effect 0
+    np.testing.assert_allclose((L @ np.swapaxes(L, -1, -2))[..., 1:, 0], cpc[..., [0, 1, 3]],
+                               rtol=1e-12)
