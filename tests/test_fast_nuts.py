@@ -122,15 +122,17 @@ def test_a_fit_with_a_bar_sizes_it_to_every_draw_and_closes_it(monkeypatch, regr
     bars = []
     monkeypatch.setattr(nutpie_run, "ProgressBar", _recording(bars))
     X, y = regression_data
-    BayesianLinearRegression(draws=30, tune=40, chains=2, random_state=0,
-                             progressbar=True).fit(X, y)
+    model = BayesianLinearRegression(draws=30, tune=40, chains=2, random_state=0,
+                                     progressbar=True).fit(X, y)
     (bar,) = bars
     assert bar.args == (2 * (30 + 40), "NUTS", "draws")
-    # nutpie reports at least once before the end (how far it got varies)
+    # nutpie's reports while it runs (how many arrive varies: none on a fast
+    # run), then the finished trace's numbers
     *reports, last = bar.updates
-    assert reports and all(re.fullmatch(r"[0-2]/2 chains done, \d+ divergences", status)
-                           for _, status in reports)
-    assert last == (140, None)
+    assert all(re.fullmatch(r"[0-2]/2 chains done, \d+ divergences", status)
+               for _, status in reports)
+    n_divergent = int(model.idata_.sample_stats["diverging"].sum())
+    assert last == (140, f"2/2 chains done, {n_divergent} divergences")
     assert bar.closed == 1
 
 
@@ -208,8 +210,11 @@ def test_the_bar_follows_the_sampler_while_it_runs(monkeypatch):
     settings = InferenceSettings(draws=10, tune=10, chains=1, progressbar=True)
     fast_nuts.sample_fast_nuts(spec, X_z, y, settings)
     (bar,) = bars
-    # one refresh in the loop, one after it, then the bar is filled
-    assert [status is not None for _, status in bar.updates] == [True, True, False]
+    # one refresh in the loop from nutpie's report, then the bar is filled
+    # from the finished trace
+    (_, during), (position, final) = bar.updates
+    assert re.fullmatch(r"[01]/1 chains done, \d+ divergences", during)
+    assert position == 20 and re.fullmatch(r"1/1 chains done, \d+ divergences", final)
 
 
 def test_advi_initialisation_starts_every_chain_at_a_variational_draw(monkeypatch):
