@@ -51,9 +51,6 @@ def _fake_core(**overrides):
             setattr(fake, owner, holder)
         elif signature is not None:
             setattr(fake, name, entry(signature))
-    for attribute in _nutpie_core._SETTINGS:
-        if overrides.get(f"PyNutsSettings.{attribute}", "") is not None:
-            setattr(fake.PyNutsSettings, attribute, getattr(real.PyNutsSettings, attribute))
     return fake
 
 
@@ -67,8 +64,6 @@ def test_real_signatures_pass_the_check():
         ({"PySampler.from_pymc": "(settings, cores, model, progress_type, callback, store)"},
          r"PySampler.from_pymc\(settings, cores, model, progress_type, callback, store\)"),
         ({"PyMcModel": None}, "PyMcModel is missing"),
-        ({"PyNutsSettings.use_grad_based_mass_matrix": None},
-         "PyNutsSettings.use_grad_based_mass_matrix is missing"),
     ],
 )
 def test_an_unknown_shape_fails_naming_the_versions(override, expected):

@@ -51,9 +51,6 @@ _KNOWN_SIGNATURES: dict[str, frozenset[str]] = {
     "PyStorage.arrow": frozenset({"()"}),
     "PySampler.from_pymc": frozenset({_FROM_PYMC_WITHOUT_CALLBACK, _FROM_PYMC_WITH_CALLBACK}),
 }
-#: The settings run_nuts writes (properties of PyNutsSettings).
-_SETTINGS = ("num_tune", "num_draws", "num_chains", "target_accept",
-             "use_grad_based_mass_matrix")
 _lib_lock = threading.Lock()
 
 
@@ -98,10 +95,6 @@ def check_core(lib: ModuleType, version: str) -> NutpieCore:
         signature = getattr(entry, "__text_signature__", None) if entry is not None else "missing"
         if signature not in known:
             unknown[name] = signature
-    settings = getattr(lib, "PyNutsSettings", None)
-    for attribute in _SETTINGS:
-        if settings is not None and not hasattr(settings, attribute):
-            unknown[f"PyNutsSettings.{attribute}"] = "missing"
     if unknown:
         found = "; ".join(f"{name}{sig}" if sig != "missing" else f"{name} is missing"
                           for name, sig in unknown.items())
