@@ -28,27 +28,21 @@ def _packed(n=30, seed=0):
     return pack_model(spec, X_z, y)
 
 
-def test_chains_start_within_one_of_the_prior_centre_per_seed():
-    """PyMC's default: U(-1, 1) jitter around the initial point, from the chain's seed."""
+@pytest.mark.parametrize("whitened, jitter", [(False, 1.0), (True, 2.0)])
+def test_chains_start_within_the_jitter_of_the_initial_point_per_seed(whitened, jitter):
+    """PyMC's default U(-1, 1) around the prior centre; in whitened coordinates,
+    U(-2, 2) approximation sds around its mean (the initial point is then 0)."""
     packed = _packed()
-    start = fast_nuts._initial_point_function(packed)
-    expected = packed.initial_point + np.random.default_rng(5).uniform(-1.0, 1.0, packed.n_dim)
+    start = fast_nuts._initial_point_function(packed, whitened)
+    expected = packed.initial_point + np.random.default_rng(5).uniform(-jitter, jitter,
+                                                                       packed.n_dim)
     np.testing.assert_array_equal(start(5), expected)
     points = np.array([start(seed) for seed in range(200)])
     offsets = points - packed.initial_point
-    assert np.abs(offsets).max() < 1.0
-    # the full (-1, 1) range is used, in every coordinate
-    assert np.all(offsets.max(axis=0) > 0.9) and np.all(offsets.min(axis=0) < -0.9)
-
-
-def test_chains_start_at_a_draw_of_the_variational_fit():
-    class Approximation:
-        def draw(self, n, rng):
-            return np.full((n, 3), float(rng.integers(100)))
-
-    start = fast_nuts._initial_point_function(_packed(), Approximation())
-    expected = float(np.random.default_rng(8).integers(100))
-    np.testing.assert_array_equal(start(8), [expected] * 3)
+    assert np.abs(offsets).max() < jitter
+    # the full range is used, in every coordinate
+    assert np.all(offsets.max(axis=0) > 0.9 * jitter)
+    assert np.all(offsets.min(axis=0) < -0.9 * jitter)
 
 
 class _Bar:
@@ -154,7 +148,7 @@ def test_a_seed_gives_the_same_draws_and_the_stats_come_along():
     assert first.coef_z.shape == (2, 15, 2, 1)
     np.testing.assert_array_equal(first.coef_z, again.coef_z)
     assert not np.array_equal(first.coef_z, other.coef_z)
-    assert first.method == "nuts (nutpie, precompiled)"
+    assert first.method == "nuts (nutpie, precompiled, laplace-whitened)"
     assert set(first.sample_stats) == set(nutpie_run._STATS.values())
     assert first.sample_stats["lp"].shape == (2, 15)
 
@@ -217,8 +211,9 @@ def test_the_bar_follows_the_sampler_while_it_runs(monkeypatch):
     assert position == 20 and re.fullmatch(r"1/1 chains done, \d+ divergences", final)
 
 
-def test_advi_initialisation_starts_every_chain_at_a_variational_draw(monkeypatch):
+def test_advi_initialisation_whitens_by_the_variational_fit_group_terms_included(monkeypatch):
     from bayes_sklearn.inference import advi
+    from bayes_sklearn.inference.preconditioning import GaussianApproximation
 
     spec, X_z, y = _spec_and_data()
     designs = [(np.ones((len(y), 1)), np.arange(len(y)) % 2)]
@@ -227,22 +222,29 @@ def test_advi_initialisation_starts_every_chain_at_a_variational_draw(monkeypatc
     spec = dataclasses.replace(spec, group_terms=terms)
     settings = InferenceSettings(draws=5, tune=5, chains=2, nuts_init="advi")
     packed = pack_model(spec, X_z, y, group_designs=designs)
-    calls, draws = [], []
+    calls, whitened_by = [], []
+    approximation = GaussianApproximation(packed.initial_point + 0.1,
+                                          0.5 * np.eye(packed.n_dim), "advi")
 
-    class Approximation:
-        def draw(self, n, rng):
-            draws.append((n, type(rng)))
-            # (nutpie refuses a start with an exactly zero gradient entry)
-            return packed.initial_point + rng.normal(scale=0.1, size=(n, packed.n_dim))
+    class Fit:
+        def gaussian(self):
+            return approximation
 
     def fit_variational(*args, sample_weight=None, group_designs=None):
         calls.append(args)
         assert sample_weight is None and group_designs is designs
-        return Approximation()
+        return Fit()
 
+    def whitened(packed, approximation):
+        whitened_by.append(approximation)
+        return real_whitened(packed, approximation)
+
+    real_whitened = fast_nuts.whitened
     monkeypatch.setattr(advi, "fit_variational", fit_variational)
-    fast_nuts.sample_fast_nuts(spec, X_z, y, settings, group_designs=designs)
+    monkeypatch.setattr(fast_nuts, "whitened", whitened)
+    result = fast_nuts.sample_fast_nuts(spec, X_z, y, settings, group_designs=designs)
     (args,) = calls
     assert len(args) == 4
     assert args[0] is spec and args[1] is X_z and args[2] is y and args[3] is settings
-    assert draws == [(1, np.random.Generator)] * 2
+    assert whitened_by == [approximation]
+    assert result.method == "nuts (nutpie, precompiled, advi-whitened)"

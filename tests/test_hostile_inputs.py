@@ -295,9 +295,12 @@ def _assert_same_posterior_mean(actual, reference, sd, ess):
 def test_linear_predictions_are_scale_equivariant(inference, magnitude):
     """Extreme magnitudes of X or y give the same fit, rescaled: features and
     response are standardised before inference. NUTS and ADVI see the same
-    standardised problem with the same seed and agree to rounding; exact draws
-    rotate with the eigenvectors of X'X, whose signs rounding may flip, so
-    they agree in distribution, up to Monte Carlo error."""
+    standardised problem with the same seed; ADVI's agree to rounding. Exact
+    draws rotate with the eigenvectors of X'X, whose signs rounding may flip,
+    and NUTS samples in the coordinates of a Laplace approximation whose
+    optimiser and finite-difference curvature turn rounding into differences
+    of 1e-11, which chaotic trajectories grow: both agree in distribution, up
+    to Monte Carlo error."""
     X, y = _data()
     params = dict(inference=inference, random_state=0)
     if inference == "nuts":
@@ -308,11 +311,15 @@ def test_linear_predictions_are_scale_equivariant(inference, magnitude):
         scaled_y = BayesianLinearRegression(**params).fit(X, y * magnitude).predict(X) / magnitude
         scaled_X = BayesianLinearRegression(**params).fit(X * magnitude, y).predict(X * magnitude)
     reference = fit.predict(X)
-    if inference == "exact":
+    if inference in ("exact", "nuts"):
+        import arviz as az
+
         sd = fit.predict_draws(X).std(axis=0)
         n_draws = fit.posterior_.sizes["chain"] * fit.posterior_.sizes["draw"]
-        _assert_same_posterior_mean(scaled_y, reference, sd, n_draws)
-        _assert_same_posterior_mean(scaled_X, reference, sd, n_draws)
+        ess = n_draws if inference == "exact" else float(
+            az.ess(fit.posterior_).to_array().min())
+        _assert_same_posterior_mean(scaled_y, reference, sd, ess)
+        _assert_same_posterior_mean(scaled_X, reference, sd, ess)
     else:
         np.testing.assert_allclose(scaled_y, reference, atol=1e-6)
         np.testing.assert_allclose(scaled_X, reference, atol=1e-6)

@@ -23,6 +23,7 @@ from _gaussian_reference import (
 from scipy import stats
 
 from bayes_sklearn import BayesianLinearRegression, BayesianLogisticRegression
+from bayes_sklearn.priors import HalfNormal, Normal
 
 
 #: Independent exact draws are cheap: 40000 make E[sigma^2] accurate enough
@@ -117,6 +118,56 @@ def test_nuts_matches_the_independent_posterior_sigma_included(nuts, reference):
     ess_sigma = float(ess_all["sigma"])
     assert np.all(ess_theta > 400) and ess_sigma > 400
     _check_against_reference(theta, sigma, reference, ess_theta, ess_sigma)
+
+
+def _correlated_case(n=300, p=8, seed=21):
+    """Eight columns of one latent factor (pairwise correlation about 0.995),
+    at means from -500 to 3000 and sds from 0.02 to 40; y about 5000."""
+    rng = np.random.default_rng(seed)
+    latent = rng.standard_normal(n)
+    loc = np.linspace(-500.0, 3000.0, p)
+    scale = np.geomspace(0.02, 40.0, p)
+    X = loc + scale * (latent[:, None] + 0.07 * rng.standard_normal((n, p)))
+    coef = rng.normal(size=p) / scale
+    y = 5000.0 + (X - loc) @ coef + rng.normal(scale=2.0, size=n)
+    prior_mean = np.r_[5000.0, np.zeros(p)]
+    prior_sd = np.r_[50.0, 3.0 / scale]
+    return X, y, prior_mean, prior_sd
+
+
+@pytest.fixture(scope="module")
+def correlated():
+    X, y, prior_mean, prior_sd = _correlated_case()
+    priors = {"intercept": Normal(prior_mean[0], prior_sd[0]),
+              **{j: Normal(m, s) for j, (m, s) in enumerate(zip(prior_mean[1:], prior_sd[1:]))}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # converges at default settings
+        model = BayesianLinearRegression(priors=priors, prior_noise=HalfNormal(NOISE_SD),
+                                         progressbar=False, random_state=3).fit(X, y)
+    return model, GaussianReference(X, y, prior_mean, prior_sd, NOISE_SD)
+
+
+def test_nuts_on_strongly_correlated_columns_matches_the_independent_posterior(correlated):
+    """NUTS samples in the coordinates of the posterior's Laplace approximation
+    (inference/preconditioning.py); the posterior must be the model's."""
+    import arviz as az
+
+    model, reference = correlated
+    X = _correlated_case()[0]
+    corr = np.corrcoef(X, rowvar=False)[~np.eye(X.shape[1], dtype=bool)]
+    assert corr.min() > 0.98
+    assert model.inference_method_ == "nuts (nutpie, precompiled, laplace-whitened)"
+    theta, sigma = _draws(model)
+    ess_all = az.ess(model.posterior_)
+    ess_theta = np.r_[ess_all["intercept"].values.ravel(), ess_all["coef"].values.ravel()]
+    ess_sigma = float(ess_all["sigma"])
+    assert np.all(ess_theta > 1000) and ess_sigma > 1000
+    _check_against_reference(theta, sigma, reference, ess_theta, ess_sigma)
+    # a hard posterior for a diagonal mass matrix: the coefficients' correlation
+    # matrix has condition number above 1000 (scales 30x apart off the axes)
+    _, cov = reference.moments()
+    sd = np.sqrt(np.diag(cov))
+    assert np.linalg.cond(cov[1:, 1:] / np.outer(sd[1:], sd[1:])) > 1000
 
 
 def test_predictive_std_is_line_variance_plus_mean_noise_variance(exact, reference):

@@ -129,7 +129,7 @@ def test_every_family_samples_with_the_installed_core(family):
         if family == "hier_bernoulli":
             y = (y - groups.mean() > 0).astype(int)
         model = cls(group="g", **settings).fit(frame, y)
-    assert model.inference_method_ == "nuts (nutpie, precompiled)"
+    assert model.inference_method_.startswith("nuts (nutpie, precompiled")
     assert (model.posterior_.sizes["chain"], model.posterior_.sizes["draw"]) == (2, 60)
     assert model.convergence_ is not None
     coef = model.posterior_["coef"].values.reshape(120, -1)[:, :2]

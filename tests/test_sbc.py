@@ -22,16 +22,20 @@ SHORT_NUTS = dict(draws=250, tune=300, chains=2, progressbar=False)
 
 
 @pytest.mark.parametrize(
-    "estimator, n_replications",
+    "estimator, design, n_replications",
     [
-        (BayesianLinearRegression(inference="exact", draws=200, chains=1), 200),
-        (BayesianLinearRegression(**SHORT_NUTS), 100),
-        (BayesianLogisticRegression(**SHORT_NUTS), 100),
+        (BayesianLinearRegression(inference="exact", draws=200, chains=1), X, 200),
+        (BayesianLinearRegression(**SHORT_NUTS), X, 100),
+        (BayesianLogisticRegression(**SHORT_NUTS), X, 100),
+        # NUTS in the Laplace approximation's coordinates on columns correlated 0.993
+        (BayesianLinearRegression(**SHORT_NUTS), X_CORRELATED, 100),
+        (BayesianLogisticRegression(**SHORT_NUTS), X_CORRELATED, 100),
     ],
-    ids=["linear-exact", "linear-nuts", "logistic-nuts"],
+    ids=["linear-exact", "linear-nuts", "logistic-nuts", "linear-nuts-correlated",
+         "logistic-nuts-correlated"],
 )
-def test_ranks_are_uniform(estimator, n_replications):
-    result = simulation_based_calibration(estimator, X, n_replications)
+def test_ranks_are_uniform(estimator, design, n_replications):
+    result = simulation_based_calibration(estimator, design, n_replications)
     assert result.ranks.shape == (n_replications, len(result.names))
     assert result.ranks.min() >= 0 and result.ranks.max() <= result.n_draws
     assert result.min_pvalue() > 0.01

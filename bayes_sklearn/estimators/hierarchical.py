@@ -298,8 +298,12 @@ class HierarchicalRegression(GroupedEstimatorMixin, BayesianLinearRegression):
         Jupyter). Always off for clones made by ``sklearn.base.clone``, which
         every sklearn tool that fits the estimator internally uses.
     nuts_init : {"auto", "advi"}, default="auto"
-        NUTS initialisation: PyMC's jittered start, or chain start points
-        drawn from a mean-field ADVI fit (``nuts_sampler="nutpie"`` refuses
+        NUTS initialisation of the default sampler. ``"auto"``: PyMC's
+        jittered start and an adapted diagonal mass matrix (a hierarchical
+        posterior has no useful Gaussian approximation at its mode).
+        ``"advi"``: start around a mean-field ADVI fit's means, its sds as
+        the initial diagonal mass matrix (with ``nuts_sampler="pymc"``,
+        PyMC's ``init="advi+adapt_diag"``; ``nuts_sampler="nutpie"`` refuses
         it).
     batch_size : int or None, default=None
         ADVI only: rows per minibatch. None uses every row at every step.
@@ -504,8 +508,12 @@ class HierarchicalLogisticRegression(GroupedEstimatorMixin, BayesianLogisticRegr
         Jupyter). Always off for clones made by ``sklearn.base.clone``, which
         every sklearn tool that fits the estimator internally uses.
     nuts_init : {"auto", "advi"}, default="auto"
-        NUTS initialisation: PyMC's jittered start, or chain start points
-        drawn from a mean-field ADVI fit (``nuts_sampler="nutpie"`` refuses
+        NUTS initialisation of the default sampler. ``"auto"``: PyMC's
+        jittered start and an adapted diagonal mass matrix (a hierarchical
+        posterior has no useful Gaussian approximation at its mode).
+        ``"advi"``: start around a mean-field ADVI fit's means, its sds as
+        the initial diagonal mass matrix (with ``nuts_sampler="pymc"``,
+        PyMC's ``init="advi+adapt_diag"``; ``nuts_sampler="nutpie"`` refuses
         it).
     batch_size : int or None, default=None
         ADVI only: rows per minibatch. None uses every row at every step.

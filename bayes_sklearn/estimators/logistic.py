@@ -90,10 +90,15 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         Jupyter). Always off for clones made by ``sklearn.base.clone``, which
         every sklearn tool that fits the estimator internally uses.
     nuts_init : {"auto", "advi"}, default="auto"
-        NUTS initialisation: PyMC's jittered start, or chain start points
-        drawn from a mean-field ADVI fit (with ``nuts_sampler="pymc"`` the
-        ADVI fit also sets the initial mass matrix; ``nuts_sampler="nutpie"``
-        refuses it).
+        NUTS initialisation of the default sampler. ``"auto"``: start near
+        the posterior's mode and sample in the coordinates of its Laplace
+        approximation (the inverse curvature at the mode as a dense initial
+        mass matrix, then adapted), which follows correlated coefficients;
+        models with Laplace priors or over 400 parameters keep PyMC's
+        jittered start and a diagonal mass matrix. ``"advi"``: the same
+        with a mean-field ADVI fit's means and sds in place of the mode and
+        curvature (with ``nuts_sampler="pymc"``, PyMC's
+        ``init="advi+adapt_diag"``; ``nuts_sampler="nutpie"`` refuses it).
     batch_size : int or None, default=None
         ADVI only: rows per minibatch (``total_size`` is set for you). None
         uses every row at every step.

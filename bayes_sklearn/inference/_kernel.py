@@ -66,8 +66,9 @@ FAMILY, N_ROWS, N_COEF, N_OUT, SUFFSTATS, N_DIM, N_FULL = range(7)
     P_INTERCEPT_SHIFT,
     N_TERMS,
     P_TERMS,
-) = range(7, 27)
-HEADER_SIZE = 27
+    P_AFFINE,
+) = range(7, 28)
+HEADER_SIZE = 28
 # P_TERMS holds N_TERMS rows of TERM_FIELDS int64, one per group term:
 (
     T_LEVELS,  # L
@@ -94,6 +95,12 @@ TERM_FIELDS = 11
 # P_INTERCEPT_SHIFT holds p floats s: the kernel's design is centred, and an
 # intercept prior stated at x = 0 applies to theta_0 - s . coef (s = 0 when the
 # prior is at the feature means), keeping the sampled intercept decorrelated.
+# P_AFFINE is 0, or holds N_DIM + N_DIM**2 floats [m, A (row-major)]: the
+# sampler then moves z and the free parameters are m + A z. A is the Cholesky
+# factor of an approximation of the posterior covariance (see
+# inference/preconditioning.py), so NUTS sees a near-isotropic posterior; the
+# map is linear, its Jacobian constant, and the posterior of the parameters
+# unchanged.
 
 LOGP_SIGNATURE = types.int64(
     types.uint64,
@@ -619,6 +626,41 @@ def _full_log_density(header, theta, grad):
     return logp
 
 
+@numba.njit(cache=True)
+def _affine_point(header, z):
+    """The free parameters m + A z at the sampler's point ``z`` (see P_AFFINE)."""
+    d = z.shape[0]
+    affine = _floats(header, P_AFFINE, d + d * d)
+    theta = np.empty(d)
+    for i in range(d):
+        value = affine[i]
+        row = d + i * d
+        for j in range(d):
+            value += affine[row + j] * z[j]
+        theta[i] = value
+    return theta
+
+
+@numba.njit(cache=True)
+def _sampled_log_density(header, z, grad):
+    """Log density and gradient in the sampler's coordinates: the free
+    parameters, or ``z`` of P_AFFINE's map (gradient A^T d logp / d theta)."""
+    if header[P_AFFINE] == 0:
+        return _log_density(header, z, grad)
+    d = z.shape[0]
+    affine = _floats(header, P_AFFINE, d + d * d)
+    theta_grad = np.empty(d)
+    value = _log_density(header, _affine_point(header, z), theta_grad)
+    for j in range(d):
+        grad[j] = 0.0
+    for i in range(d):
+        g = theta_grad[i]
+        row = d + i * d
+        for j in range(d):
+            grad[j] += affine[row + j] * g
+    return value
+
+
 @numba.cfunc(LOGP_SIGNATURE, cache=True, nogil=True)
 def logp_cfunc(dim, theta_, grad_, logp_, user_data):
     """nutpie's C calling convention: 0 on success, nonzero for a bad point."""
@@ -628,7 +670,7 @@ def logp_cfunc(dim, theta_, grad_, logp_, user_data):
     theta = numba.carray(theta_, (dim,))
     grad = numba.carray(grad_, (dim,))
     logp = numba.carray(logp_, (1,))
-    value = _log_density(header, theta, grad)
+    value = _sampled_log_density(header, theta, grad)
     logp[0] = value
     if not np.isfinite(value):
         return 4
@@ -646,6 +688,8 @@ def expand_cfunc(dim, n_expanded, theta_, out_, user_data):
     if dim != header[N_DIM] or n_expanded != header[N_FULL]:
         return -1
     theta = numba.carray(theta_, (dim,))
+    if header[P_AFFINE] != 0:
+        theta = _affine_point(header, theta)
     out = numba.carray(out_, (n_expanded,))
     if dim == n_expanded:
         for i in range(dim):
@@ -662,6 +706,14 @@ def expand_cfunc(dim, n_expanded, theta_, out_, user_data):
 
 @numba.njit(cache=True)
 def log_density(header, theta):
-    """Python-callable log density and gradient, for tests and benchmarks."""
+    """Python-callable log density and gradient in the free parameters (P_AFFINE
+    ignored), for optimisers, tests and benchmarks."""
     grad = np.empty(theta.shape[0])
     return _log_density(header, theta, grad), grad
+
+
+@numba.njit(cache=True)
+def sampled_log_density(header, z):
+    """Python-callable log density and gradient in the sampler's coordinates."""
+    grad = np.empty(z.shape[0])
+    return _sampled_log_density(header, z, grad), grad

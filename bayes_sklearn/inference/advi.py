@@ -32,6 +32,7 @@ from bayes_sklearn.inference.packing import (
     pack_model,
     unpack_draws,
 )
+from bayes_sklearn.inference.preconditioning import GaussianApproximation
 from bayes_sklearn.inference.result import SamplerResult
 from bayes_sklearn.inference.settings import InferenceSettings
 from bayes_sklearn.model.lkj import cpc_shapes
@@ -325,6 +326,14 @@ class VariationalFit:
     def draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """``n`` draws ``(n, dim)`` of the free parameters from the approximation."""
         return self.family.draw(self.params, rng.standard_normal((n, self.family.dim)))
+
+    def gaussian(self) -> GaussianApproximation:
+        """The approximation as a mean and a covariance factor (NUTS's whitening)."""
+        dim = self.family.dim
+        scale = self.family.scale_matrix(self.params)
+        factor = scale if self.family.full_rank else np.diag(scale)
+        return GaussianApproximation(self.params[:dim].copy(), np.ascontiguousarray(factor),
+                                     "advi")
 
 
 def fit_variational(

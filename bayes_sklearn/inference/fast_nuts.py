@@ -19,22 +19,29 @@ from bayes_sklearn.inference.nutpie_run import (
     run_nuts,
 )
 from bayes_sklearn.inference.packing import PackedModel, pack_model, unpack_draws
+from bayes_sklearn.inference.preconditioning import (
+    laplace_approximation,
+    whitenable,
+    whitened,
+)
 from bayes_sklearn.inference.result import SamplerResult
 from bayes_sklearn.inference.settings import InferenceSettings
 from bayes_sklearn.model.spec import ModelSpec
 
 _INIT_JITTER = 1.0
+_WHITENED_JITTER = 2.0
 
 
-def _initial_point_function(packed: PackedModel, start=None):
+def _initial_point_function(packed: PackedModel, whitened: bool):
     """Chain start points: PyMC's default jitter of U(-1, 1) around the prior
-    centre, or draws from a fitted variational approximation ``start``."""
+    centre, or, in whitened coordinates, U(-2, 2) around the approximation's
+    mean (Stan's initial range; in units of the approximation's sds, a
+    little wider than the posterior, so that r_hat can see chains that fail to mix)."""
+    jitter = _WHITENED_JITTER if whitened else _INIT_JITTER
 
     def initial_point(seed: int) -> np.ndarray:
         rng = np.random.default_rng(seed)
-        if start is not None:
-            return start.draw(1, rng)[0]
-        return packed.initial_point + rng.uniform(-_INIT_JITTER, _INIT_JITTER, packed.n_dim)
+        return packed.initial_point + rng.uniform(-jitter, jitter, packed.n_dim)
 
     return initial_point
 
@@ -56,18 +63,23 @@ def sample_fast_nuts(
 
     packed = pack_model(spec, X_z, y, sample_weight=sample_weight,
                         group_designs=group_designs)
-    start = None
+    approximation = None
     if settings.nuts_init == "advi":
         from bayes_sklearn.inference.advi import fit_variational
 
-        start = fit_variational(spec, X_z, y, settings, sample_weight=sample_weight,
-                                group_designs=group_designs)
-    # The sampler moves the free parameters; each stored draw is the full
-    # vector, fixed values in place.
+        approximation = fit_variational(spec, X_z, y, settings, sample_weight=sample_weight,
+                                        group_designs=group_designs).gaussian()
+    elif whitenable(spec, packed.n_dim):
+        approximation = laplace_approximation(packed)
+    sampled = packed if approximation is None else whitened(packed, approximation)
+    # The sampler moves the free parameters (or their whitened coordinates);
+    # each stored draw is the full vector, fixed values in place.
     density = CDensity(_kernel.logp_cfunc.address, _kernel.expand_cfunc.address,
-                       packed.header.ctypes.data, packed, packed.n_dim, packed.n_full,
-                       _initial_point_function(packed, start))
+                       sampled.header.ctypes.data, sampled, sampled.n_dim, sampled.n_full,
+                       _initial_point_function(sampled, approximation is not None))
     adapt = adapts_mass_matrix_to_gradients(bool(spec.group_terms))
     theta, stats = run_nuts(density, settings, adapt_to_gradients=adapt)
-    return unpack_draws(spec, theta, method="nuts (nutpie, precompiled)",
+    method = "nuts (nutpie, precompiled" + (
+        f", {approximation.source}-whitened)" if approximation is not None else ")")
+    return unpack_draws(spec, theta, method=method,
                         intercept_shift=packed.intercept_shift, sample_stats=stats)

@@ -28,8 +28,11 @@ class InferenceSettings:
     progressbar : bool
         Whether the sampler shows progress.
     nuts_init : str
-        ``"auto"`` (PyMC's jitter + adapted diagonal mass matrix) or
-        ``"advi"`` (start points and mass matrix from a mean-field ADVI run).
+        ``"auto"`` (the Laplace approximation's coordinates where
+        :func:`~bayes_sklearn.inference.preconditioning.whitenable`, else
+        PyMC's jitter + adapted diagonal mass matrix) or ``"advi"`` (the
+        coordinates of a mean-field ADVI fit: start points and initial mass
+        matrix).
     max_iter : int
         Maximum ADVI iterations.
     tol : float
