@@ -144,3 +144,30 @@ def test_categorical_log_mean_is_exact_where_probabilities_underflow():
     np.testing.assert_allclose(log_p, expected, rtol=1e-12)
     proba = post.mean(X)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=0, atol=4e-16)
+
+
+def test_blocks_are_computed_with_one_blas_thread_and_the_limit_is_lifted_after():
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return {info["num_threads"] for info in threadpool_info()
+                if info["user_api"] == "blas"}
+
+    before = blas_threads()
+    rng = np.random.default_rng(0)
+    post = Posterior("gaussian", rng.normal(size=(50, 1)), rng.normal(size=(50, 2, 1)))
+    seen = [blas_threads() for _ in post.linear_predictor_chunks(rng.normal(size=(10, 2)))]
+    assert seen and all(threads == {1} for threads in seen)
+    assert blas_threads() == before
+
+
+def test_thin_designs_get_blocks_that_fit_a_cache_and_wide_ones_the_memory_bound():
+    from bayes_sklearn.posterior import CACHE_BLOCK_BYTES, CHUNK_BYTES, THIN_DESIGN_COLUMNS
+
+    def rows_per_block(n_features):
+        post = Posterior("bernoulli", np.zeros((4000, 1)), np.zeros((4000, n_features, 1)))
+        return post._rows_per_chunk(CHUNK_BYTES)
+
+    # an intercept column plus the features
+    assert rows_per_block(THIN_DESIGN_COLUMNS - 1) == CACHE_BLOCK_BYTES // (4000 * 8) == 32
+    assert rows_per_block(THIN_DESIGN_COLUMNS) == CHUNK_BYTES // (4000 * 8) == 2097
