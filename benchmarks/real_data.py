@@ -66,7 +66,11 @@ The fit peers get one un-timed warm-up run each (20 draws, disk caches) and
 ``--repeats`` round-robin timed runs (medians); the two CV peers run once
 (no warm-up: the fit peers of the same model warmed the caches) to keep the
 run time bounded. ``REAL_DATA_SETS=diabetes,wine`` (environment) restricts
-the data sets; the selection is recorded in the results.
+the data sets; the selection is recorded in the results. On 2 cores the
+quick run of all six takes about 20 minutes and a full run of ``diabetes``
+and ``wine`` about 23; a full run of all six is estimated at 3-4 hours,
+most of it ``correlated_linear``, whose raw-scale PyMC peers sample at
+large tree depths (and its CV loop samples five of them).
 
 Peers
 -----
