@@ -29,4 +29,5 @@ WORKLOADS = (
     "model_forms",
     "crossed_gradient",
     "radon_correlated",
+    "real_data",
 )
