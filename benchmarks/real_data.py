@@ -81,9 +81,8 @@ bayes_sklearn fits (the baseline); nutpie (``compile_pymc_model`` +
 the same likelihood, priors and ``intercept_c`` parameterisation (the prior
 parameters and the design matrix are read off the ``to_pymc`` model before
 timing; float64 via ``numpyro.enable_x64()``, as the other peers;
-``numpyro.set_host_device_count(2)``, ``chain_method="parallel"`` when the
-chains fit on the 2 host devices, otherwise ``"sequential"``, recorded per
-run); Bambi with the equivalent formula and **its own default priors**
+``numpyro.set_host_device_count(chains)`` and ``chain_method="parallel"``,
+so its chains share the cores as every other peer's do, recorded per run); Bambi with the equivalent formula and **its own default priors**
 (wine: ``family="categorical"``; radon: ``(1 + floor | county)`` as in
 ``radon``); sklearn's point fit for scale (``LogisticRegression``, or
 ``BayesianRidge`` for the regressions; radon: on ``floor`` and the county
@@ -455,8 +454,9 @@ def numpyro_native(dataset: str, seed: int, draws: int, tune: int, chains: int
     imports = {"numpyro": timed_import("numpyro"), "jax": timed_import("jax")}
     import numpyro
 
-    # before JAX's backend starts: two host devices (one per core), float64
-    numpyro.set_host_device_count(2)
+    # before JAX's backend starts: one host device per chain, so that the
+    # chains run in parallel on the cores as every other peer's do; float64
+    numpyro.set_host_device_count(max(2, chains))
     numpyro.enable_x64()
     import arviz as az
     import jax
