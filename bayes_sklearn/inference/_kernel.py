@@ -96,8 +96,8 @@ TERM_FIELDS = 11
 # intercept prior stated at x = 0 applies to theta_0 - s . coef (s = 0 when the
 # prior is at the feature means), keeping the sampled intercept decorrelated.
 # P_AFFINE is 0, or holds N_DIM + N_DIM**2 floats [m, A (row-major)]: the
-# sampler then moves z and the free parameters are m + A z. A is the Cholesky
-# factor of an approximation of the posterior covariance (see
+# sampler then moves z and the free parameters are m + A z. A A^T is an
+# approximation of the posterior covariance (see
 # inference/preconditioning.py), so NUTS sees a near-isotropic posterior; the
 # map is linear, its Jacobian constant, and the posterior of the parameters
 # unchanged.

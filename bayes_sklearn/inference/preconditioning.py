@@ -74,7 +74,9 @@ def whitenable(spec: ModelSpec, n_dim: int) -> bool:
 
 def laplace_approximation(packed: PackedModel) -> GaussianApproximation | None:
     """The posterior's mode and inverse curvature there, or None when the
-    optimiser fails or the curvature is not positive definite."""
+    optimiser fails, the curvature is not positive definite, or the
+    approximation does not describe the density where chains start
+    (:func:`_describes_the_mode`)."""
 
     def negative(theta: np.ndarray) -> tuple[float, np.ndarray]:
         value, grad = k.log_density(packed.header, theta)
