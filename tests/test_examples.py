@@ -56,7 +56,9 @@ def test_radon_walkthrough(run_example):
     # the formula form: correlated county effects, and the population level without them
     assert "county_corr" in g["correlated"].posterior_
     assert np.all((g["rho"] >= -1) & (g["rho"] <= 1))
-    assert np.ptp(g["population"]) == 0 and np.ptp(g["with_county"]) > 0.1
+    # (identical rows, equal to rounding: BLAS may round rows of one block
+    # differently in the last bit)
+    assert np.ptp(g["population"]) < 1e-12 and np.ptp(g["with_county"]) > 0.1
     # each county's prediction lies inside its own 90% interval
     assert np.all((g["low"] <= g["with_county"]) & (g["with_county"] <= g["high"]))
 
