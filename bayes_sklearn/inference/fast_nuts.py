@@ -32,12 +32,12 @@ _INIT_JITTER = 1.0
 _WHITENED_JITTER = 2.0
 
 
-def _initial_point_function(packed: PackedModel, whitened: bool):
+def _initial_point_function(packed: PackedModel, in_whitened_coordinates: bool):
     """Chain start points: PyMC's default jitter of U(-1, 1) around the prior
     centre, or, in whitened coordinates, U(-2, 2) around the approximation's
     mean (Stan's initial range; in units of the approximation's sds, a
     little wider than the posterior, so that r_hat can see chains that fail to mix)."""
-    jitter = _WHITENED_JITTER if whitened else _INIT_JITTER
+    jitter = _WHITENED_JITTER if in_whitened_coordinates else _INIT_JITTER
 
     def initial_point(seed: int) -> np.ndarray:
         rng = np.random.default_rng(seed)
