@@ -1,13 +1,21 @@
-"""Between the samplers' standardised draws, ``idata_`` and :class:`Posterior`.
+"""Between the samplers' standardised draws, ``posterior_`` and :class:`Posterior`.
 
-Backends return draws of the standardised model; users see them on the
-original scale in ``idata_`` with named coordinates; prediction reads them
-back from ``idata_`` as flat views. ``idata_`` is the single stored copy.
+Backends return draws of the standardised model; a fit stores them on the
+original scale as :class:`Draws`: NumPy arrays with xarray's dims and
+coordinates, but no xarray. Users see them as ``posterior_`` (and in
+``idata_``), an ``xarray.Dataset`` wrapped around the same arrays on first
+access; prediction reads them as flat views. The arrays are the single
+stored copy.
+
+Fitting never builds a Dataset because the first one in a process costs
+0.6-0.9 s where dask is installed (xarray imports ``dask.array`` to recognise
+its arrays): more than a whole fit of a small model.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,16 +25,67 @@ from bayes_sklearn.model.spec import GroupTerm, ModelSpec
 from bayes_sklearn.posterior import Posterior, TermEffects
 
 
-def posterior_dataset(
+@dataclass(frozen=True, eq=False)
+class Draws:
+    """Posterior draws as an ``xarray.Dataset`` would hold them, in NumPy arrays.
+
+    Attributes
+    ----------
+    variables : dict of str to (tuple of str, ndarray)
+        Each variable's dims (``"chain"``, ``"draw"`` first) and values.
+    coords : dict of str to array-like
+        The coordinates of the dims that have them.
+    """
+
+    variables: Mapping[str, tuple[tuple[str, ...], np.ndarray]]
+    coords: Mapping[str, Any]
+
+    @property
+    def n_chains(self) -> int:
+        return self._first.shape[0]
+
+    @property
+    def n_draws(self) -> int:
+        """Draws per chain."""
+        return self._first.shape[1]
+
+    @property
+    def _first(self) -> np.ndarray:
+        return next(iter(self.variables.values()))[1]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.variables
+
+    def values(self, name: str) -> np.ndarray:
+        """The array of variable ``name``."""
+        return self.variables[name][1]
+
+    def to_dataset(self):
+        """An ``xarray.Dataset`` around the same arrays (no copy)."""
+        import xarray as xr
+
+        return xr.Dataset(dict(self.variables), coords=dict(self.coords))
+
+    @classmethod
+    def from_dataset(cls, dataset) -> Draws:
+        """The draws of a posterior ``xarray.Dataset`` (a loaded file's), without copying."""
+        variables = {str(name): (tuple(str(d) for d in var.dims), np.asarray(var.values))
+                     for name, var in dataset.data_vars.items()}
+        coords = {"chain": np.arange(dataset.sizes["chain"]),
+                  "draw": np.arange(dataset.sizes["draw"])}
+        coords.update((str(name), np.asarray(coord.values))
+                      for name, coord in dataset.coords.items())
+        return cls(variables, coords)
+
+
+def posterior_draws(
     spec: ModelSpec, result: SamplerResult, output_names: Sequence[Any] | None
-):
-    """Original-scale draws as an ``xarray.Dataset`` with named coordinates.
+) -> Draws:
+    """Original-scale draws with named coordinates, as ``posterior_`` shows them.
 
     ``output_names`` names the non-reference classes of a categorical model
     (None for single-output models, whose output axis is dropped).
     """
-    import xarray as xr
-
     standardizer = spec.standardizer
     intercept, coef = standardizer.coef_to_original(result.intercept_z, result.coef_z)
     chains, draws = intercept.shape[:2]
@@ -51,7 +110,7 @@ def posterior_dataset(
     for term, draws_of in zip(spec.group_terms, result.group_terms):
         _add_term_variables(term, draws_of, coords, variables, output_names is not None)
     used = {dim for dims, _ in variables.values() for dim in dims}
-    return xr.Dataset(variables, coords={k: v for k, v in coords.items() if k in used})
+    return Draws(variables, {k: v for k, v in coords.items() if k in used})
 
 
 def term_dims(label: str) -> tuple[str, str, str]:
@@ -87,13 +146,12 @@ def _term_effects(post, term: GroupTerm, flat, n_outputs: int) -> TermEffects:
     return TermEffects(effects, sd, corr)
 
 
-def posterior_from_dataset(post, spec: ModelSpec) -> Posterior:
-    """Flat views (no copy) of the draws in a posterior ``xarray.Dataset``."""
-    chains, draws = post.sizes["chain"], post.sizes["draw"]
-    n_draws = chains * draws
+def posterior_from_draws(post: Draws, spec: ModelSpec) -> Posterior:
+    """Flat views (no copy) of the draws."""
+    n_draws = post.n_chains * post.n_draws
 
     def flat(name: str, *trailing: int) -> np.ndarray:
-        return np.asarray(post[name].values).reshape((n_draws,) + trailing)
+        return post.values(name).reshape((n_draws,) + trailing)
 
     return Posterior(
         family=spec.family,

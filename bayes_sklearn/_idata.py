@@ -14,28 +14,30 @@ from typing import Any
 
 import numpy as np
 
+from bayes_sklearn._draws import Draws
+
 #: Groups that describe the fit itself; every other group holds per-row data.
 MODEL_GROUPS = ("posterior", "sample_stats")
 
 
-def sample_stats_groups(posterior: Any, sample_stats: dict[str, np.ndarray] | None) -> dict:
+def sample_stats_groups(draws: Draws, sample_stats: dict[str, np.ndarray] | None) -> dict:
     """``{"sample_stats": Dataset}`` of NUTS statistics (empty for other methods)."""
     import xarray as xr
 
     if sample_stats is None:
         return {}
-    coords = {"chain": posterior["chain"].values, "draw": posterior["draw"].values}
+    coords = {"chain": draws.coords["chain"], "draw": draws.coords["draw"]}
     return {"sample_stats": xr.Dataset(
         {name: (("chain", "draw"), values) for name, values in sample_stats.items()},
         coords=coords,
     )}
 
 
-def pointwise_dataset(posterior: Any, values: np.ndarray):
+def pointwise_dataset(draws: Draws, values: np.ndarray):
     """A ``(chain, draw, obs)`` dataset with variable ``y`` (log likelihood, predictions)."""
     import xarray as xr
 
-    coords = {"chain": posterior["chain"].values, "draw": posterior["draw"].values,
+    coords = {"chain": draws.coords["chain"], "draw": draws.coords["draw"],
               "obs": np.arange(values.shape[2])}
     return xr.Dataset({"y": (("chain", "draw", "obs"), values)}, coords=coords)
 

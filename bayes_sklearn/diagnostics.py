@@ -195,16 +195,16 @@ def compute_diagnostics(posterior, sample_stats) -> ConvergenceDiagnostics:
 
     Parameters
     ----------
-    posterior : xarray.Dataset
+    posterior : Draws
         Draws with leading ``chain`` and ``draw`` dimensions.
     sample_stats : dict of str to ndarray or None
         Sampler statistics; ``"diverging"`` is counted.
     """
-    n_chains, n_draws = posterior.sizes["chain"], posterior.sizes["draw"]
+    n_chains, n_draws = posterior.n_chains, posterior.n_draws
     draws = np.concatenate(
         [
-            np.asarray(variable.values, dtype=np.float64).reshape(n_chains, n_draws, -1)
-            for variable in posterior.data_vars.values()
+            np.asarray(values, dtype=np.float64).reshape(n_chains, n_draws, -1)
+            for _, values in posterior.variables.values()
         ],
         axis=-1,
     )

@@ -9,7 +9,7 @@ import dataclasses
 
 import numpy as np
 
-from bayes_sklearn._draws import posterior_dataset, posterior_from_dataset
+from bayes_sklearn._draws import Draws, posterior_draws, posterior_from_draws
 from bayes_sklearn.design.standardize import Standardizer
 from bayes_sklearn.inference.result import SamplerResult, TermDraws
 from bayes_sklearn.model.spec import GroupTerm, ModelSpec
@@ -50,7 +50,8 @@ def _check_chain_draw(ds):
 
 def test_linear_posterior_has_feature_named_coefficients_on_the_original_scale():
     result = _result()
-    ds = posterior_dataset(_spec("gaussian"), result, None)
+    draws_ = posterior_draws(_spec("gaussian"), result, None)
+    ds = draws_.to_dataset()
     intercept, coef = _original(result)
     assert set(ds.data_vars) == {"intercept", "coef", "sigma"}
     assert set(ds.coords) == {"chain", "draw", "feature"}
@@ -64,7 +65,7 @@ def test_linear_posterior_has_feature_named_coefficients_on_the_original_scale()
     np.testing.assert_allclose(ds["coef"].sel(feature="dose").values, coef[:, :, 1, 0], rtol=1e-12)
     np.testing.assert_array_equal(ds["sigma"].values, result.sigma)
     # and back: a flat draw axis, chain after chain
-    post = posterior_from_dataset(ds, _spec("gaussian"))
+    post = posterior_from_draws(draws_, _spec("gaussian"))
     assert post.family == "gaussian" and post.terms == ()
     np.testing.assert_allclose(post.intercept, intercept.reshape(-1, 1), rtol=1e-12)
     np.testing.assert_allclose(post.coef, coef.reshape(-1, 3, 1), rtol=1e-12)
@@ -75,7 +76,8 @@ def test_linear_posterior_has_feature_named_coefficients_on_the_original_scale()
 def test_categorical_posterior_has_one_class_coordinate_per_non_reference_class():
     result = _result(n_outputs=2, sigma=False)
     spec = _spec("categorical", n_outputs=2)
-    ds = posterior_dataset(spec, result, ["b", "c"])
+    draws_ = posterior_draws(spec, result, ["b", "c"])
+    ds = draws_.to_dataset()
     intercept, coef = _original(result)
     assert set(ds.data_vars) == {"intercept", "coef"}
     assert set(ds.coords) == {"chain", "draw", "feature", "class"}
@@ -87,7 +89,7 @@ def test_categorical_posterior_has_one_class_coordinate_per_non_reference_class(
                                rtol=1e-12)
     np.testing.assert_allclose(ds["coef"].sel(feature="income", **{"class": "b"}).values,
                                coef[:, :, 2, 0], rtol=1e-12)
-    post = posterior_from_dataset(ds, spec)
+    post = posterior_from_draws(draws_, spec)
     assert post.sigma is None
     np.testing.assert_allclose(post.intercept, intercept.reshape(-1, 2), rtol=1e-12)
     np.testing.assert_allclose(post.coef, coef.reshape(-1, 3, 2), rtol=1e-12)
@@ -118,7 +120,8 @@ def test_group_terms_are_stored_as_drawn_under_bambis_names():
     region, site = _term_draws(3, 2, True, seed=1), _term_draws(2, 1, False, seed=2)
     result = dataclasses.replace(_result(), group_terms=(region, site))
     before = region.effects.copy()
-    ds = posterior_dataset(spec, result, None)
+    draws_ = posterior_draws(spec, result, None)
+    ds = draws_.to_dataset()
     np.testing.assert_array_equal(region.effects, before)  # the result is not modified
     assert set(ds.data_vars) == {
         "intercept", "coef", "sigma", "1|region", "dose|region", "1|region_sigma",
@@ -140,7 +143,7 @@ def test_group_terms_are_stored_as_drawn_under_bambis_names():
                                   site.effects[:, :, 1, 0])
 
     n = CHAINS * DRAWS
-    post_region, post_site = posterior_from_dataset(ds, spec).terms
+    post_region, post_site = posterior_from_draws(draws_, spec).terms
     np.testing.assert_array_equal(post_region.effects, region.effects.reshape(n, 3, 2, 1))
     np.testing.assert_array_equal(post_region.sd, region.sd.reshape(n, 2, 1))
     np.testing.assert_array_equal(post_region.corr, region.corr.reshape(n, 1, 2, 2))
@@ -155,7 +158,8 @@ def test_multiclass_group_terms_have_the_class_axis_last():
     spec = dataclasses.replace(_spec("categorical", n_outputs=2), group_terms=(term,))
     draws = _term_draws(3, 2, True, n_outputs=2, seed=4)
     result = dataclasses.replace(_result(n_outputs=2, sigma=False), group_terms=(draws,))
-    ds = posterior_dataset(spec, result, ["b", "c"])
+    draws_ = posterior_draws(spec, result, ["b", "c"])
+    ds = draws_.to_dataset()
     assert ds["income|site"].dims == ("chain", "draw", "site__factor_dim", "class")
     assert ds["income|site_sigma"].dims == ("chain", "draw", "class")
     assert ds["site_corr"].dims == ("chain", "draw", "class", "site__effect", "site__effect2")
@@ -164,8 +168,27 @@ def test_multiclass_group_terms_have_the_class_axis_last():
         draws.effects[:, :, 1, 1, 1])
     np.testing.assert_array_equal(ds["site_corr"].sel(**{"class": "b"}).values,
                                   draws.corr[:, :, 0])
-    (post_term,) = posterior_from_dataset(ds, spec).terms
+    (post_term,) = posterior_from_draws(draws_, spec).terms
     n = CHAINS * DRAWS
     np.testing.assert_array_equal(post_term.effects, draws.effects.reshape(n, 3, 2, 2))
     np.testing.assert_array_equal(post_term.sd, draws.sd.reshape(n, 2, 2))
     np.testing.assert_array_equal(post_term.corr, draws.corr.reshape(n, 2, 2, 2))
+
+
+def test_a_loaded_datasets_draws_are_its_arrays_and_predict_the_same():
+    """``Draws.from_dataset`` (a loaded file's posterior) gives back the variables,
+    dims and coordinates the Dataset was built from, sharing its arrays."""
+    spec = _spec("gaussian")
+    draws = posterior_draws(spec, _result(seed=3), None)
+    ds = draws.to_dataset()
+    back = Draws.from_dataset(ds)
+    assert set(back.variables) == set(draws.variables)
+    for name, (dims, values) in draws.variables.items():
+        assert back.variables[name][0] == dims
+        np.testing.assert_array_equal(back.values(name), values)
+        assert np.shares_memory(back.values(name), ds[name].values)
+    assert (back.n_chains, back.n_draws) == (CHAINS, DRAWS)
+    assert list(back.coords["feature"]) == list(NAMES)
+    assert "sigma" in back and "county" not in back
+    np.testing.assert_array_equal(posterior_from_draws(back, spec).coef,
+                                  posterior_from_draws(draws, spec).coef)

@@ -49,6 +49,51 @@ def test_idata_is_one_object_that_keeps_added_groups_until_refit():
     assert model.idata_.groups() == ["posterior"]
 
 
+def test_posterior_is_one_dataset_around_the_fits_arrays_until_refit():
+    X, y = _linear_problem(60)
+    model = _exact().fit(X, y)
+    post = model.posterior_
+    assert post is model.posterior_ and post is model.idata_.posterior
+    # the Dataset wraps the arrays prediction reads: one stored copy
+    assert np.shares_memory(post["coef"].values, model._posterior().coef)
+    np.testing.assert_array_equal(post["coef"].values.reshape(-1, 3),
+                                  model._posterior().coef[..., 0])
+    size = len(pickle.dumps(model))
+    # the cached Dataset is not pickled beside the arrays
+    assert size < len(pickle.dumps(_exact().fit(X, y))) + 2_000
+    copy = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(copy.posterior_["coef"].values, post["coef"].values)
+    model.fit(X[:40], y[:40])
+    assert model.posterior_ is not post
+    assert not np.array_equal(model.posterior_["coef"].values, post["coef"].values)
+    with pytest.raises(AttributeError, match="fit it first"):
+        _exact().posterior_
+
+
+def test_fitting_and_predicting_never_import_xarray():
+    """The first xarray Dataset of a process costs 0.6-0.9 s where dask is
+    installed: NUTS fits and predictions use the arrays only."""
+    import subprocess
+    import sys
+
+    code = """
+import sys
+import numpy as np
+from bayes_sklearn import BayesianLinearRegression, BayesianLogisticRegression
+rng = np.random.default_rng(0)
+X = rng.normal(size=(80, 2))
+reg = BayesianLinearRegression(draws=50, tune=50, chains=2, random_state=0).fit(X, X @ [1.0, 2.0])
+reg.predict(X, return_std=True)
+clf = BayesianLogisticRegression(draws=50, tune=50, chains=2, random_state=0)
+clf.fit(X, X[:, 0] > 0).predict_proba(X)
+print("xarray" in sys.modules, reg.convergence_ is not None)
+reg.posterior_
+print("xarray" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True", "True"], out.stdout + out.stderr
+
+
 def test_a_failed_fit_keeps_the_previous_idata():
     X, y = _linear_problem(60)
     model = _exact().fit(X, y)
@@ -72,7 +117,7 @@ def test_unpickling_a_model_whose_idata_was_used_needs_no_arviz(tmp_path):
 import pickle, sys
 model = pickle.loads(open({str(path)!r}, "rb").read())
 model.predict([[0.0, 1e3, 5.0]])
-print("arviz" in sys.modules, sorted(model._idata_groups))
+print("arviz" in sys.modules, sorted(model._idata_datasets()))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False ['log_likelihood', 'observed_data']"

@@ -27,6 +27,7 @@ from bayes_sklearn import (
     ConvergenceDiagnostics,
 )
 from bayes_sklearn import _mcmc_stats
+from bayes_sklearn._draws import Draws
 from bayes_sklearn.diagnostics import compute_diagnostics
 from bayes_sklearn.inference.result import SamplerResult
 
@@ -75,13 +76,13 @@ def _sticky_tails_ess(n_total: int, a: float, b: float, scale: float) -> float:
     return n_total / (1.0 + 2.0 * c * lam / (1.0 - lam))
 
 
-def _posterior(draws: np.ndarray) -> xr.Dataset:
-    """(chains, draws, k) as a posterior dataset with one vector variable."""
+def _posterior(draws: np.ndarray) -> Draws:
+    """(chains, draws, k) as a fit's posterior draws with one vector variable."""
     chains, n, k = draws.shape
-    return xr.Dataset(
+    return Draws.from_dataset(xr.Dataset(
         {"coef": (("chain", "draw", "feature"), draws)},
         coords={"chain": np.arange(chains), "draw": np.arange(n), "feature": np.arange(k)},
-    )
+    ))
 
 
 def _scale_mismatch(rng, n: int = 1000) -> np.ndarray:
@@ -164,9 +165,9 @@ def test_sticky_tails_give_low_tail_ess_high_bulk_ess_and_the_minimum_is_reporte
     assert diagnostics.min_ess_tail == pytest.approx(tail[2], rel=1e-12)
     assert diagnostics.min_ess_bulk == pytest.approx(bulk.min(), rel=1e-12)
     # Also when the parameters are spread over several variables.
-    split = xr.Dataset(
+    split = Draws.from_dataset(xr.Dataset(
         {"a": (("chain", "draw"), draws[..., 2]), "b": (("chain", "draw", "k"), draws[..., :2])}
-    )
+    ))
     assert compute_diagnostics(split, None).min_ess_tail == pytest.approx(tail[2], rel=1e-12)
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import pymc as pm
 import pytest
 
-from bayes_sklearn._draws import posterior_dataset
+from bayes_sklearn._draws import posterior_draws
 from bayes_sklearn.inference import nuts, pymc_engine
 from bayes_sklearn.inference.settings import InferenceSettings
 from bayes_sklearn.model import pymc_model
@@ -81,7 +81,7 @@ def _posterior(chains=2, draws=3, n_coef=2, dtype=np.float32):
 
 
 def test_reference_draws_map_to_the_pipelines_layout_and_back():
-    """reference_to_result is the inverse of posterior_dataset's map to the original scale."""
+    """reference_to_result is the inverse of posterior_draws's map to the original scale."""
     spec, X_z, y = _spec_and_data()
     values = _posterior()
     stats = {"diverging": np.zeros((2, 3), bool)}
@@ -91,9 +91,9 @@ def test_reference_draws_map_to_the_pipelines_layout_and_back():
     assert result.method == "m" and result.sample_stats is stats
     np.testing.assert_allclose(result.coef_z[..., 0],
                                values["coef"] * spec.standardizer.scale, rtol=1e-6)
-    back = posterior_dataset(spec, result, None)
+    back = posterior_draws(spec, result, None)
     for name in ("intercept", "coef", "sigma"):
-        np.testing.assert_allclose(back[name].values, values[name], rtol=1e-6, err_msg=name)
+        np.testing.assert_allclose(back.values(name), values[name], rtol=1e-6, err_msg=name)
     assert result.group_terms == ()
 
 

@@ -2,10 +2,10 @@
 
 Public ``fit`` validates once and fits in private steps; a fit that fails or
 is interrupted restores the estimator's previous state. All fitted state is
-plain data: the design, the resolved model description and the draws as
-xarray datasets; prediction reads the draws from ``posterior_``, and
-``idata_`` wraps the datasets as ArviZ ``InferenceData`` on first access and
-keeps it until the next fit.
+plain data: the design, the resolved model description, and the draws and
+sampler statistics as NumPy arrays. Prediction reads the arrays;
+``posterior_`` wraps them as an ``xarray.Dataset`` and ``idata_`` as ArviZ
+``InferenceData`` on first access, and both are kept until the next fit.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from bayes_sklearn._draws import posterior_dataset, posterior_from_dataset
+from bayes_sklearn._draws import Draws, posterior_draws, posterior_from_draws
 from bayes_sklearn._idata import (
     build_inference_data,
     groups_of,
@@ -204,14 +204,10 @@ class BayesianGLMBase(BaseEstimator):
         result = run_inference(spec, spec.standardizer.transform(inputs.X_design), inputs.y,
                                settings, sample_weight=inputs.sample_weight,
                                group_designs=inputs.group_designs)
-        draws_ds = posterior_dataset(spec, result, inputs.output_names)
         return FitResult(
             design=inputs.design,
             spec=spec,
-            posterior=draws_ds,
-            # Only groups whose size grows with draws x parameters: per-row groups
-            # (log likelihood, predictions) are computed on request.
-            idata_groups=sample_stats_groups(draws_ds, result.sample_stats),
+            posterior=posterior_draws(spec, result, inputs.output_names),
             settings=settings,
             method=result.method,
             elbo_history=result.elbo_history,
@@ -325,15 +321,19 @@ class BayesianGLMBase(BaseEstimator):
         """Store the fit: the fitted attributes, all from ``result`` and its diagnostics."""
         self.design_ = result.design
         self.model_spec_ = result.spec
-        self.posterior_ = result.posterior
-        self._idata_groups = result.idata_groups
+        self._draws = result.posterior
+        self._posterior_dataset = None  # built on first access of posterior_
+        # Only groups whose size grows with draws x parameters: per-row groups
+        # (log likelihood, predictions) are computed on request.
+        self._sample_stats = result.sample_stats
+        self._idata_groups = None  # the sample_stats group, built on request
         self._idata = None  # built on first access of idata_
         self.inference_method_ = result.method
         self.engine_ = result.engine
         self.convergence_ = diagnostics
         self.elbo_history_ = result.elbo_history
         self.n_iter_ = result.n_iter
-        self._set_point_estimates(posterior_from_dataset(result.posterior, result.spec),
+        self._set_point_estimates(posterior_from_draws(result.posterior, result.spec),
                                   result.moments)
 
     def _likelihood_weights(self, y, sample_weight: np.ndarray | None) -> np.ndarray | None:
@@ -448,6 +448,31 @@ class BayesianGLMBase(BaseEstimator):
     # -- reading the fit -----------------------------------------------------
 
     @property
+    def posterior_(self):
+        """The posterior draws as an ``xarray.Dataset``, named by feature.
+
+        ``intercept``, ``coef`` (over ``feature``, and ``class`` for more than
+        two classes), ``sigma`` for the regressions and each group term's
+        variables, all over ``chain`` and ``draw``, on the original scale of
+        the features. Wraps the fit's arrays (no copy) on first access; kept
+        until the next fit.
+        """
+        dataset = self.__dict__.get("_posterior_dataset")
+        if dataset is None:
+            draws = self.__dict__.get("_draws")
+            if draws is None:
+                raise AttributeError(f"{type(self).__name__} has no posterior_: fit it first.")
+            dataset = draws.to_dataset()
+            self._posterior_dataset = dataset
+        return dataset
+
+    @posterior_.setter
+    def posterior_(self, dataset) -> None:
+        # A loaded file's posterior: prediction reads the same arrays.
+        self._draws = Draws.from_dataset(dataset)
+        self._posterior_dataset = dataset
+
+    @property
     def idata_(self):
         """The fit as ``arviz.InferenceData``: one object per fit.
 
@@ -482,22 +507,31 @@ class BayesianGLMBase(BaseEstimator):
         idata = self.__dict__.get("_idata")
         if idata is None:
             # AttributeError before fit, like any fitted attribute
-            idata = build_inference_data(self.posterior_, self._idata_groups)
+            idata = build_inference_data(self.posterior_, self._idata_datasets())
             self._idata = idata
         return idata
 
     def _idata_datasets(self) -> dict:
         """The groups of ``idata_`` but the posterior, as datasets, without importing ArviZ."""
         idata = self.__dict__.get("_idata")
-        return self._idata_groups if idata is None else groups_of(idata)
+        if idata is not None:
+            return groups_of(idata)
+        groups = self.__dict__.get("_idata_groups")
+        if groups is None:
+            groups = sample_stats_groups(self._draws, self.__dict__.get("_sample_stats"))
+            self._idata_groups = groups
+        return groups
 
     def __getstate__(self):
         # The cached InferenceData is pickled as its datasets, so unpickling
-        # needs no ArviZ and groups added by the user are kept.
+        # needs no ArviZ and groups added by the user are kept. The cached
+        # posterior_ Dataset is left out: the draws are its arrays.
         state = dict(super().__getstate__())
         if state.get("_idata") is not None:
             state["_idata_groups"] = self._idata_datasets()
             state["_idata"] = None
+        if state.get("_posterior_dataset") is not None:
+            state["_posterior_dataset"] = None
         return state
 
     def compute_log_likelihood(self, X, y, sample_weight=None):
@@ -549,13 +583,13 @@ class BayesianGLMBase(BaseEstimator):
         """
         log_lik = self.log_likelihood(X, y, sample_weight=sample_weight)
         idata = self.idata_
-        set_group(idata, "log_likelihood", pointwise_dataset(self.posterior_, log_lik))
+        set_group(idata, "log_likelihood", pointwise_dataset(self._draws, log_lik))
         set_group(idata, "observed_data", observed_dataset(np.asarray(y).ravel()))
         return idata
 
     def _posterior(self) -> Posterior:
-        """Flat views of the draws in ``posterior_`` (no copy)."""
-        return posterior_from_dataset(self.posterior_, self.model_spec_)
+        """Flat views of the draws (no copy)."""
+        return posterior_from_draws(self._draws, self.model_spec_)
 
     def _prepare(self, X) -> tuple[np.ndarray, Posterior]:
         """Design matrix of new rows and the posterior that predicts them."""
@@ -628,8 +662,7 @@ class BayesianGLMBase(BaseEstimator):
             )
         if sample_weight is not None:
             sample_weight = _validate_sample_weight(sample_weight, X_design)
-        post = self.posterior_
-        shape = (post.sizes["chain"], post.sizes["draw"], -1)
+        shape = (self._draws.n_chains, self._draws.n_draws, -1)
         log_lik = posterior.log_likelihood(X_design, y_fit).reshape(shape)
         if sample_weight is None:
             return log_lik
@@ -679,11 +712,11 @@ class BayesianGLMBase(BaseEstimator):
         check_is_fitted(self)
         defaults = var_names is None
         if defaults:
-            var_names = [v for v in ("intercept", "coef", "sigma") if v in self.posterior_]
+            var_names = [v for v in ("intercept", "coef", "sigma") if v in self._draws]
             terms = self.model_spec_.group_terms
             var_names += [f"{name}_sigma" for term in terms for name in term.effect_names]
             var_names += [f"{term.label}_corr" for term in terms
-                          if f"{term.label}_corr" in self.posterior_]
+                          if f"{term.label}_corr" in self._draws]
         table = az.summary(self.idata_, var_names=var_names, **kwargs)
         if defaults and self.model_spec_.group_terms:
             # a correlation matrix's diagonal is 1 and its upper triangle repeats the lower
@@ -849,9 +882,9 @@ class BayesianGLMBase(BaseEstimator):
         posterior = posterior.subset(_draw_index(posterior.n_draws, n_samples, rng))
         outcomes = self._decode_outcomes(posterior.sample_outcomes(X_design, rng))
         if extend_inferencedata:
-            shape = (self.posterior_.sizes["chain"], self.posterior_.sizes["draw"], -1)
+            shape = (self._draws.n_chains, self._draws.n_draws, -1)
             set_group(self.idata_, "posterior_predictive",
-                      pointwise_dataset(self.posterior_, outcomes.reshape(shape)))
+                      pointwise_dataset(self._draws, outcomes.reshape(shape)))
         return outcomes
 
     def sample_prior_predictive(

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from bayes_sklearn._draws import Draws
 from bayes_sklearn.diagnostics import (
     BayesianConvergenceError,
     BayesianConvergenceWarning,
@@ -37,10 +38,8 @@ class FitResult:
         The fitted design, replayed on new rows.
     spec : ModelSpec
         The resolved model description.
-    posterior : xarray.Dataset
-        The draws, on the original scale (becomes ``posterior_``).
-    idata_groups : dict of str to xarray.Dataset
-        The other groups of ``idata_`` (sampler statistics, if any).
+    posterior : Draws
+        The draws, on the original scale (``posterior_`` wraps them).
     settings : InferenceSettings
         The settings inference ran with (the requested method, ``max_iter``, ``tol``).
     method : str
@@ -50,7 +49,7 @@ class FitResult:
     n_iter : int
         Iterations per chain: NUTS warm-up plus draws, ADVI steps, 1 for exact.
     sample_stats : dict of str to ndarray, or None
-        Sampler statistics, for the diagnostics.
+        Sampler statistics, for the diagnostics and ``idata_``'s ``sample_stats``.
     converged : bool or None
         Whether variational inference met its convergence rule.
     group_labels : ndarray or None
@@ -64,8 +63,7 @@ class FitResult:
 
     design: Any
     spec: ModelSpec
-    posterior: Any
-    idata_groups: dict
+    posterior: Draws
     settings: InferenceSettings
     method: str
     elbo_history: np.ndarray | None

@@ -182,7 +182,7 @@ def reference_to_result(spec: ModelSpec, posterior, method: str, **fields) -> Sa
     ``posterior`` maps variable names to ``(chain, draw, ...)`` arrays (an
     ArviZ posterior group or a dict).
 
-    The inverse of ``posterior_dataset``'s map: ``coef_z = coef * sd(x)``,
+    The inverse of ``posterior_draws``'s map: ``coef_z = coef * sd(x)``,
     ``intercept_z = intercept + center @ coef`` (the intercept at the
     standardiser's centre); group terms' draws are on their designs' own
     scale already. Fixed values (Constant) are repeated over the draws.

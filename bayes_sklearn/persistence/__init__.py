@@ -203,6 +203,7 @@ def load(path: str | os.PathLike, expected_class: type | None = None):
     estimator.__dict__.update(fitted)
     estimator.posterior_ = groups.pop("posterior")
     estimator._idata_groups = groups
+    estimator._sample_stats = None  # in groups already, as the file stores them
     estimator._idata = None
     return estimator
 
