@@ -47,8 +47,7 @@ def test_decision_boundary_needs_two_features(regression_data):
 
     X, y = regression_data
     clf = BayesianLogisticRegression()
-    clf.n_features_in_, clf.classes_ = 3, np.array([0, 1])
-    clf.posterior_ = None
+    clf.n_features_in_, clf.classes_ = 3, np.array([0, 1])  # looks fitted to check_is_fitted
     with pytest.raises(ValueError, match="exactly two input features"):
         plot_decision_boundary(clf, X, y > y.mean())
 

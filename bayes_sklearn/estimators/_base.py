@@ -456,6 +456,21 @@ class BayesianGLMBase(BaseEstimator):
         variables, all over ``chain`` and ``draw``, on the original scale of
         the features. Wraps the fit's arrays (no copy) on first access; kept
         until the next fit.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayes_sklearn import BayesianLinearRegression
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(50, 2))
+        >>> y = 1.0 + X @ [2.0, -1.0] + rng.normal(scale=0.5, size=50)
+        >>> model = BayesianLinearRegression(inference="exact", random_state=0).fit(X, y)
+        >>> model.posterior_["coef"].dims
+        ('chain', 'draw', 'feature')
+        >>> model.posterior_["coef"].coords["feature"].values.tolist()
+        ['x0', 'x1']
+        >>> model.posterior_ is model.posterior_
+        True
         """
         dataset = self.__dict__.get("_posterior_dataset")
         if dataset is None:
