@@ -179,12 +179,22 @@ CASES = {
     "categorical-weighted": dict(
         family="categorical", priors={"c": Laplace(0.0, 2.0)}, row_weight=1.5
     ),
+    # more rows than the kernel's blocks of BLOCK_ROWS, the last one partial
+    "bernoulli-blocks": dict(family="bernoulli", n=600),
+    "bernoulli-crossed-intercepts-blocks": dict(
+        family="bernoulli", terms=(("g", 3, ("1",), True), ("h", 4, ("1",), True)), n=600
+    ),
+    "bernoulli-term-blocks": dict(family="bernoulli", terms=(("g", 3, ("1", "a"), True),), n=600),
+    "categorical-blocks": dict(family="categorical", n=600),
+    "gaussian-crossed-intercepts-blocks": dict(
+        family="gaussian", terms=(("g", 3, ("1",), True), ("h", 4, ("1",), True)), n=600
+    ),
 }
 
 
 def _case(family, terms=(), lkj_eta=1.0, sd_priors=None, priors=None, prior_noise=None,
-          row_weight=1.0, sufficient_statistics=True, standardise=True):
-    X, y, codes = _data(family)
+          row_weight=1.0, sufficient_statistics=True, standardise=True, n=40):
+    X, y, codes = _data(family, n=n)
     spec = resolve_model_spec(
         family=family,
         coef_names=["a", "b", "c"],
@@ -229,3 +239,49 @@ def test_log_density_and_gradient_match_the_hand_written_model(case):
         expected = _finite_differences(hand, theta)
         np.testing.assert_allclose(grad, expected, rtol=1e-5, atol=1e-5 * np.abs(expected).max())
     np.testing.assert_allclose(np.diff(ours), np.diff(theirs), rtol=1e-9, atol=1e-8)
+
+
+def test_the_block_cases_cross_block_boundaries():
+    from bayes_sklearn.inference._kernel import BLOCK_ROWS
+
+    n = CASES["bernoulli-blocks"]["n"]
+    assert n > 2 * BLOCK_ROWS and n % BLOCK_ROWS != 0
+
+
+def test_the_kernels_exp_is_nps_to_rounding_and_clamped_below():
+    from bayes_sklearn.inference._kernel import _EXP_MIN, _exp_nonpositive_block
+
+    x = np.concatenate([np.linspace(-750.0, 0.0, 200_001), [-1e-300, -0.0, -0.5 * np.log(2)]])
+    t = np.empty_like(x)
+    _exp_nonpositive_block(x, t, np.empty(x.size, np.int64), x.size)
+    normal = x >= _EXP_MIN
+    # a few ulp: the reduction, the polynomial's roundings, the scaling
+    np.testing.assert_allclose(t[normal], np.exp(x[normal]), rtol=1e-15, atol=0.0)
+    # below the clamp: exp(-708) ~ 3e-308 stands for anything smaller
+    assert np.all(t[~normal] <= 1e-307) and np.all(t[~normal] > 0.0)
+
+
+def test_the_kernels_log1p_is_nps_to_rounding_on_the_unit_interval():
+    from bayes_sklearn.inference._kernel import _log1p_unit
+
+    t = np.concatenate([np.linspace(0.0, 1.0, 10_001), [1e-300, 1e-17, 1e-9]])
+    ours = np.array([_log1p_unit(v) for v in t])
+    # a few ulp: the division, the series' roundings and the final product
+    np.testing.assert_allclose(ours, np.log1p(t), rtol=1e-15, atol=0.0)
+
+
+def test_bernoulli_rows_at_extreme_linear_predictors():
+    """Softplus and sigmoid where exp(-|eta|) underflows, is tiny or is 1:
+    against scipy's log_expit, which rounds neither."""
+    from bayes_sklearn.inference._kernel import BLOCK_ROWS, _bernoulli_block
+
+    eta = np.array([-800.0, -745.0, -708.5, -40.0, -1e-12, 0.0, 1e-12, 3.0, 40.0, 708.5, 800.0])
+    for y in (np.zeros(eta.size), np.ones(eta.size)):
+        weight = np.full(eta.size, 2.0)
+        resid = eta.copy()
+        loglik = _bernoulli_block(y, weight, resid, np.empty(BLOCK_ROWS),
+                                  np.empty(BLOCK_ROWS, np.int64), eta.size)
+        rows = np.where(y == 1.0, special.log_expit(eta), special.log_expit(-eta))
+        np.testing.assert_allclose(loglik, 2.0 * rows.sum(), rtol=1e-15)
+        np.testing.assert_allclose(resid, 2.0 * (y - special.expit(eta)), rtol=1e-15,
+                                   atol=1e-300)

@@ -218,9 +218,98 @@ def _row_fit(family, y, eta, w, inv_var):
     return loglik, 0.0, (y - (1.0 / (1.0 + t) if eta >= 0.0 else t / (1.0 + t))) * w
 
 
-@numba.njit(cache=True, fastmath={"contract", "reassoc"})
+# exp(x) for x <= 0 without a call into libm, so that a loop of it
+# vectorises (llvmlite has no vector math library here): x = k ln 2 + f with
+# |f| <= ln(2) / 2 (Cody-Waite: ln 2 in two parts), exp(f) by its Taylor
+# polynomial to degree 13 (relative truncation error < 1e-17), 2^k from its
+# bits. Below -708, 2^k would leave the normal range: x is clamped there, an
+# absolute error under 1e-307. Measured 1.1 ns a value, against 6.4 for
+# np.exp in a loop. Callers compile with error_model="numpy": numba's
+# ZeroDivisionError check on a float division stops the loop vectoriser.
+_INV_LN2 = 1.4426950408889634
+_LN2_HI = 0.6931471803691238  # its low 32 bits are zero: k * _LN2_HI is exact
+_LN2_LO = 1.9082149292705877e-10
+_EXP_MIN = -708.0
+BLOCK_ROWS = 256
+
+
+@numba.njit(cache=True, inline="always")
+def _exp_nonpositive_block(x, t, bits, size):
+    """``t[:size] = exp(x[:size])`` for ``x <= 0``, in two vectorised loops;
+    ``bits`` is int64 scratch space of ``size``."""
+    for r in range(size):
+        value = max(x[r], _EXP_MIN)
+        k = np.floor(value * _INV_LN2 + 0.5)
+        f = (value - k * _LN2_HI) - k * _LN2_LO
+        poly = 1.0 / 6227020800.0
+        poly = poly * f + 1.0 / 479001600.0
+        poly = poly * f + 1.0 / 39916800.0
+        poly = poly * f + 1.0 / 3628800.0
+        poly = poly * f + 1.0 / 362880.0
+        poly = poly * f + 1.0 / 40320.0
+        poly = poly * f + 1.0 / 5040.0
+        poly = poly * f + 1.0 / 720.0
+        poly = poly * f + 1.0 / 120.0
+        poly = poly * f + 1.0 / 24.0
+        poly = poly * f + 1.0 / 6.0
+        poly = poly * f + 0.5
+        poly = poly * f + 1.0
+        t[r] = poly * f + 1.0
+        bits[r] = (np.int64(k) + 1023) << 52  # 2^k
+    scale = bits.view(np.float64)
+    for r in range(size):
+        t[r] *= scale[r]
+
+
+@numba.njit(cache=True, inline="always")
+def _log1p_unit(t):
+    """log(1 + t) for 0 <= t <= 1: 2 atanh(s), s = t / (2 + t) <= 1/3, by its
+    series to s^31 (relative truncation error < 1e-17)."""
+    s = t / (2.0 + t)
+    s2 = s * s
+    poly = 1.0 / 31.0
+    poly = poly * s2 + 1.0 / 29.0
+    poly = poly * s2 + 1.0 / 27.0
+    poly = poly * s2 + 1.0 / 25.0
+    poly = poly * s2 + 1.0 / 23.0
+    poly = poly * s2 + 1.0 / 21.0
+    poly = poly * s2 + 1.0 / 19.0
+    poly = poly * s2 + 1.0 / 17.0
+    poly = poly * s2 + 1.0 / 15.0
+    poly = poly * s2 + 1.0 / 13.0
+    poly = poly * s2 + 1.0 / 11.0
+    poly = poly * s2 + 1.0 / 9.0
+    poly = poly * s2 + 1.0 / 7.0
+    poly = poly * s2 + 1.0 / 5.0
+    poly = poly * s2 + 1.0 / 3.0
+    poly = poly * s2 + 1.0
+    return 2.0 * s * poly
+
+
+@numba.njit(cache=True, inline="always")
+def _bernoulli_block(y, w, eta, t, bits, size):
+    """The bernoulli log likelihood of a block of rows, each counted ``w[r]``
+    times; overwrites ``eta[:size]`` with d logp / d eta.
+
+    Softplus and sigmoid share t = exp(-|eta|). Three loops with no call
+    into libm, each vectorised, where one loop calling exp and log per row
+    took 1.6-1.8x the time on 569 x 30 and 6366 x 16 designs.
+    """
+    for r in range(size):
+        t[r] = -abs(eta[r])
+    _exp_nonpositive_block(t, t, bits, size)
+    loglik = 0.0
+    for r in range(size):
+        value, tr = eta[r], t[r]
+        loglik += w[r] * (y[r] * value - max(value, 0.0) - _log1p_unit(tr))
+        sigmoid = (1.0 if value >= 0.0 else tr) / (1.0 + tr)
+        eta[r] = (y[r] - sigmoid) * w[r]
+    return loglik
+
+
+@numba.njit(cache=True, fastmath={"contract", "reassoc"}, error_model="numpy")
 def _single_output_rows(family, X, y, theta, grad, inv_var, weight):
-    """One fused pass over the rows for a single linear predictor.
+    """One pass over the rows, block by block, for a single linear predictor.
 
     Returns the bernoulli log likelihood (0 for gaussian) and the gaussian
     residual sum of squares (0 for bernoulli), row ``i`` counted ``weight[i]``
@@ -233,16 +322,29 @@ def _single_output_rows(family, X, y, theta, grad, inv_var, weight):
     grad_intercept = 0.0
     loglik = 0.0
     ssr = 0.0
-    for i in range(n):
-        eta = intercept
-        for j in range(p):
-            eta += X[i, j] * coef[j]
-        row_loglik, row_ssr, resid = _row_fit(family, y[i], eta, weight[i], inv_var)
-        loglik += row_loglik
-        ssr += row_ssr
-        grad_intercept += resid
-        for j in range(p):
-            grad_coef[j] += resid * X[i, j]
+    eta = np.empty(BLOCK_ROWS)  # then d logp / d eta
+    exp_neg = np.empty(BLOCK_ROWS)  # exp(-|eta|)
+    bits = np.empty(BLOCK_ROWS, np.int64)
+    for first in range(0, n, BLOCK_ROWS):
+        size = min(BLOCK_ROWS, n - first)
+        for r in range(size):
+            value = intercept
+            for j in range(p):
+                value += X[first + r, j] * coef[j]
+            eta[r] = value
+        if family == GAUSSIAN:
+            for r in range(size):
+                row_loglik, row_ssr, resid = _row_fit(family, y[first + r], eta[r],
+                                                      weight[first + r], inv_var)
+                ssr += row_ssr
+                eta[r] = resid
+        else:
+            loglik += _bernoulli_block(y[first:], weight[first:], eta, exp_neg, bits, size)
+        for r in range(size):
+            resid = eta[r]
+            grad_intercept += resid
+            for j in range(p):
+                grad_coef[j] += resid * X[first + r, j]
     grad[0] += grad_intercept
     for j in range(p):
         grad[1 + j] += grad_coef[j]
@@ -267,11 +369,10 @@ def _term_block(term, start, n, first):
 # Measured at 100,000 rows on (1 + x | a) + (1 | b): 0.72-0.88 of the time of
 # one pass over all rows per term and step, while adding the terms row by row
 # in one loop took 1.1-1.3 of it (register spills, and a loop over each term's
-# effects per row).
-BLOCK_ROWS = 256
+# effects per row). BLOCK_ROWS is defined above.
 
 
-@numba.njit(cache=True, fastmath={"contract", "reassoc"})
+@numba.njit(cache=True, fastmath={"contract", "reassoc"}, error_model="numpy")
 def _term_rows(family, X, y, theta, grad, inv_var, weight, terms, term_start, b, grad_b):
     """:func:`_single_output_rows` of a model with group terms.
 
@@ -288,6 +389,8 @@ def _term_rows(family, X, y, theta, grad, inv_var, weight, terms, term_start, b,
     loglik = 0.0
     ssr = 0.0
     eta = np.empty(BLOCK_ROWS)  # then d logp / d eta
+    exp_neg = np.empty(BLOCK_ROWS)  # exp(-|eta|)
+    bits = np.empty(BLOCK_ROWS, np.int64)
     for first in range(0, n, BLOCK_ROWS):
         size = min(BLOCK_ROWS, n - first)
         for r in range(size):
@@ -300,15 +403,19 @@ def _term_rows(family, X, y, theta, grad, inv_var, weight, terms, term_start, b,
             for e in range(E):
                 for r in range(size):
                     eta[r] += b[at + level[r] * E + e] * Z[r, e]
+        if family == GAUSSIAN:
+            for r in range(size):
+                row_loglik, row_ssr, resid = _row_fit(family, y[first + r], eta[r],
+                                                      weight[first + r], inv_var)
+                ssr += row_ssr
+                eta[r] = resid
+        else:
+            loglik += _bernoulli_block(y[first:], weight[first:], eta, exp_neg, bits, size)
         for r in range(size):
-            i = first + r
-            row_loglik, row_ssr, resid = _row_fit(family, y[i], eta[r], weight[i], inv_var)
-            loglik += row_loglik
-            ssr += row_ssr
+            resid = eta[r]
             grad_intercept += resid
             for j in range(p):
-                grad_coef[j] += resid * X[i, j]
-            eta[r] = resid
+                grad_coef[j] += resid * X[first + r, j]
         for t in range(n_terms):
             level, Z, at, E = _term_block(terms[t], term_start[t], n, first)
             for e in range(E):
@@ -320,11 +427,12 @@ def _term_rows(family, X, y, theta, grad, inv_var, weight, terms, term_start, b,
     return loglik, ssr
 
 
-@numba.njit(cache=True, fastmath={"contract", "reassoc"})
+@numba.njit(cache=True, fastmath={"contract", "reassoc"}, error_model="numpy")
 def _intercept_term_rows(family, X, y, theta, grad, inv_var, weight, terms, term_start, b,
                          grad_b):
     """:func:`_term_rows` when every term's design is one column of ones,
-    ``(1 | a) + (1 | b)``: row by row, without reading the designs."""
+    ``(1 | a) + (1 | b)``: without reading the designs, each term inside the
+    row loops."""
     n, p = X.shape
     n_terms = terms.shape[0]
     # read once: in the row loop, a store to grad_b might alias the table
@@ -339,60 +447,103 @@ def _intercept_term_rows(family, X, y, theta, grad, inv_var, weight, terms, term
     grad_intercept = 0.0
     loglik = 0.0
     ssr = 0.0
-    for i in range(n):
-        eta = intercept
-        for j in range(p):
-            eta += X[i, j] * coef[j]
-        row = np.uint64(i)
-        for t in range(n_terms):
-            eta += b[at[t] + numba.carray(_as_pointer(codes[t]), (n,), np.uint64)[row]]
-        row_loglik, row_ssr, resid = _row_fit(family, y[i], eta, weight[i], inv_var)
-        loglik += row_loglik
-        ssr += row_ssr
-        grad_intercept += resid
-        for j in range(p):
-            grad_coef[j] += resid * X[i, j]
-        for t in range(n_terms):
-            grad_b[at[t] + numba.carray(_as_pointer(codes[t]), (n,), np.uint64)[row]] += resid
+    eta = np.empty(BLOCK_ROWS)  # then d logp / d eta
+    exp_neg = np.empty(BLOCK_ROWS)  # exp(-|eta|)
+    bits = np.empty(BLOCK_ROWS, np.int64)
+    for first in range(0, n, BLOCK_ROWS):
+        size = min(BLOCK_ROWS, n - first)
+        for r in range(size):
+            value = intercept
+            for j in range(p):
+                value += X[first + r, j] * coef[j]
+            row = np.uint64(first + r)
+            for t in range(n_terms):
+                value += b[at[t] + numba.carray(_as_pointer(codes[t]), (n,), np.uint64)[row]]
+            eta[r] = value
+        if family == GAUSSIAN:
+            for r in range(size):
+                row_loglik, row_ssr, resid = _row_fit(family, y[first + r], eta[r],
+                                                      weight[first + r], inv_var)
+                ssr += row_ssr
+                eta[r] = resid
+        else:
+            loglik += _bernoulli_block(y[first:], weight[first:], eta, exp_neg, bits, size)
+        for r in range(size):
+            resid = eta[r]
+            grad_intercept += resid
+            for j in range(p):
+                grad_coef[j] += resid * X[first + r, j]
+            row = np.uint64(first + r)
+            for t in range(n_terms):
+                grad_b[at[t] + numba.carray(_as_pointer(codes[t]), (n,), np.uint64)[row]] += resid
     grad[0] += grad_intercept
     for j in range(p):
         grad[1 + j] += grad_coef[j]
     return loglik, ssr
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath={"contract", "reassoc"}, error_model="numpy")
 def _categorical_rows(X, y, theta, grad, m, weight):
-    """Softmax over ``m`` logits plus the reference class 0 (logit 0)."""
+    """Softmax over ``m`` logits plus the reference class 0 (logit 0).
+
+    Block by block, as :func:`_single_output_rows`: the logits, then every
+    ``exp`` of the block in one vectorised loop (one ``log`` a row remains),
+    then the gradient; measured 5-6x faster than a row at a time calling
+    ``np.exp`` for each class, on wine's 178 x 13 (3 classes).
+    """
     n, p = X.shape
-    eta = np.empty(m)
-    resid = np.empty(m)
+    width = m + 1  # the shifted logits of a row, reference class first
+    # by class, so that each logit and each gradient row is a contiguous loop over j
+    coef_by_class = np.empty((m, p))
+    for j in range(p):
+        for k in range(m):
+            coef_by_class[k, j] = theta[m + j * m + k]
+    grad_intercept = np.zeros(m)
+    grad_by_class = np.zeros((m, p))
+    eta = np.empty((BLOCK_ROWS, m))  # then d logp / d eta
+    top = np.empty(BLOCK_ROWS)
+    shifted = np.empty(BLOCK_ROWS * width)  # then their exp
+    bits = np.empty(BLOCK_ROWS * width, np.int64)
     loglik = 0.0
-    for i in range(n):
-        for k in range(m):
-            eta[k] = theta[k]
-        for j in range(p):
-            x = X[i, j]
+    for first in range(0, n, BLOCK_ROWS):
+        size = min(BLOCK_ROWS, n - first)
+        for r in range(size):
+            highest = 0.0
             for k in range(m):
-                eta[k] += x * theta[m + j * m + k]
-        top = 0.0
-        for k in range(m):
-            top = max(top, eta[k])
-        total = np.exp(-top)
-        for k in range(m):
-            total += np.exp(eta[k] - top)
-        label = int(y[i])
-        w = weight[i]
-        loglik -= w * (top + np.log(total))
-        if label > 0:
-            loglik += w * eta[label - 1]
-        for k in range(m):
-            resid[k] = w * ((1.0 if label == k + 1 else 0.0) - np.exp(eta[k] - top) / total)
-        for k in range(m):
-            grad[k] += resid[k]
-        for j in range(p):
-            x = X[i, j]
+                value = theta[k]
+                for j in range(p):
+                    value += X[first + r, j] * coef_by_class[k, j]
+                eta[r, k] = value
+                highest = max(highest, value)
+            top[r] = highest
+            shifted[r * width] = -highest
             for k in range(m):
-                grad[m + j * m + k] += resid[k] * x
+                shifted[r * width + 1 + k] = eta[r, k] - highest
+        _exp_nonpositive_block(shifted, shifted, bits, size * width)
+        for r in range(size):
+            total = 0.0
+            for k in range(width):
+                total += shifted[r * width + k]
+            label = int(y[first + r])
+            w = weight[first + r]
+            loglik -= w * (top[r] + np.log(total))
+            if label > 0:
+                loglik += w * eta[r, label - 1]
+            inverse = 1.0 / total
+            for k in range(m):
+                eta[r, k] = w * ((1.0 if label == k + 1 else 0.0)
+                                 - shifted[r * width + 1 + k] * inverse)
+        for r in range(size):
+            for k in range(m):
+                resid = eta[r, k]
+                grad_intercept[k] += resid
+                for j in range(p):
+                    grad_by_class[k, j] += resid * X[first + r, j]
+    for k in range(m):
+        grad[k] += grad_intercept[k]
+    for j in range(p):
+        for k in range(m):
+            grad[m + j * m + k] += grad_by_class[k, j]
     return loglik, 0.0
 
 
