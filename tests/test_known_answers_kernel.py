@@ -248,12 +248,30 @@ def test_the_block_cases_cross_block_boundaries():
     assert n > 2 * BLOCK_ROWS and n % BLOCK_ROWS != 0
 
 
-def test_the_kernels_exp_is_nps_to_rounding_and_clamped_below():
+def _as_the_row_loops_compile_it(name):
+    """The kernel's ``name`` inlined into a caller with the row loops' numba
+    flags (whose "reassoc" would be free to undo the exp's two-part ln 2)."""
+    import numba
+
+    from bayes_sklearn.inference import _kernel
+
+    function = getattr(_kernel, name)
+    flags = dict(fastmath={"contract", "reassoc"}, error_model="numpy")
+    if name == "_exp_nonpositive_block":
+        return numba.njit(**flags)(lambda x, t, bits, size: function(x, t, bits, size))
+    return numba.njit(**flags)(
+        lambda y, w, eta, t, bits, size: function(y, w, eta, t, bits, size))
+
+
+@pytest.mark.parametrize("inlined", [False, True], ids=["alone", "inlined"])
+def test_the_kernels_exp_is_nps_to_rounding_and_clamped_below(inlined):
     from bayes_sklearn.inference._kernel import _EXP_MIN, _exp_nonpositive_block
 
+    exp_block = _as_the_row_loops_compile_it("_exp_nonpositive_block") if inlined \
+        else _exp_nonpositive_block
     x = np.concatenate([np.linspace(-750.0, 0.0, 200_001), [-1e-300, -0.0, -0.5 * np.log(2)]])
     t = np.empty_like(x)
-    _exp_nonpositive_block(x, t, np.empty(x.size, np.int64), x.size)
+    exp_block(x, t, np.empty(x.size, np.int64), x.size)
     normal = x >= _EXP_MIN
     # a few ulp: the reduction, the polynomial's roundings, the scaling
     np.testing.assert_allclose(t[normal], np.exp(x[normal]), rtol=1e-15, atol=0.0)
@@ -270,16 +288,20 @@ def test_the_kernels_log1p_is_nps_to_rounding_on_the_unit_interval():
     np.testing.assert_allclose(ours, np.log1p(t), rtol=1e-15, atol=0.0)
 
 
-def test_bernoulli_rows_at_extreme_linear_predictors():
+@pytest.mark.parametrize("inlined", [False, True], ids=["alone", "inlined"])
+def test_bernoulli_rows_at_extreme_linear_predictors(inlined):
     """Softplus and sigmoid where exp(-|eta|) underflows, is tiny or is 1:
     against scipy's log_expit, which rounds neither."""
     from bayes_sklearn.inference._kernel import BLOCK_ROWS, _bernoulli_block
+
+    bernoulli_block = _as_the_row_loops_compile_it("_bernoulli_block") if inlined \
+        else _bernoulli_block
 
     eta = np.array([-800.0, -745.0, -708.5, -40.0, -1e-12, 0.0, 1e-12, 3.0, 40.0, 708.5, 800.0])
     for y in (np.zeros(eta.size), np.ones(eta.size)):
         weight = np.full(eta.size, 2.0)
         resid = eta.copy()
-        loglik = _bernoulli_block(y, weight, resid, np.empty(BLOCK_ROWS),
+        loglik = bernoulli_block(y, weight, resid, np.empty(BLOCK_ROWS),
                                   np.empty(BLOCK_ROWS, np.int64), eta.size)
         rows = np.where(y == 1.0, special.log_expit(eta), special.log_expit(-eta))
         np.testing.assert_allclose(loglik, 2.0 * rows.sum(), rtol=1e-15)

@@ -203,19 +203,15 @@ def _gaussian_suffstats_loglik(header, theta, grad, p, sigma_index):
 
 
 @numba.njit(cache=True, inline="always")
-def _row_fit(family, y, eta, w, inv_var):
-    """One row's bernoulli log likelihood (0 for gaussian), squared error (0
-    for bernoulli) and d logp / d eta, each counted ``w`` times."""
-    if family == GAUSSIAN:
-        err = y - eta
-        return 0.0, w * err * err, err * inv_var * w
-    # One exp and one log per row: softplus and sigmoid share
-    # t = exp(-|eta|). log(1 + t) rather than log1p(t): measured 1.6x
-    # faster here, and its absolute error (<= 1.2e-16 per row) is all a
-    # log likelihood summed over rows can register anyway.
-    t = np.exp(-abs(eta))
-    loglik = w * (y * eta - max(eta, 0.0) - np.log(1.0 + t))
-    return loglik, 0.0, (y - (1.0 / (1.0 + t) if eta >= 0.0 else t / (1.0 + t))) * w
+def _gaussian_block(y, w, eta, inv_var, size):
+    """The weighted residual sum of squares of a block of rows; overwrites
+    ``eta[:size]`` with d logp / d eta."""
+    ssr = 0.0
+    for r in range(size):
+        err = y[r] - eta[r]
+        ssr += w[r] * err * err
+        eta[r] = err * inv_var * w[r]
+    return ssr
 
 
 # exp(x) for x <= 0 without a call into libm, so that a loop of it
@@ -333,11 +329,7 @@ def _single_output_rows(family, X, y, theta, grad, inv_var, weight):
                 value += X[first + r, j] * coef[j]
             eta[r] = value
         if family == GAUSSIAN:
-            for r in range(size):
-                row_loglik, row_ssr, resid = _row_fit(family, y[first + r], eta[r],
-                                                      weight[first + r], inv_var)
-                ssr += row_ssr
-                eta[r] = resid
+            ssr += _gaussian_block(y[first:], weight[first:], eta, inv_var, size)
         else:
             loglik += _bernoulli_block(y[first:], weight[first:], eta, exp_neg, bits, size)
         for r in range(size):
@@ -404,11 +396,7 @@ def _term_rows(family, X, y, theta, grad, inv_var, weight, terms, term_start, b,
                 for r in range(size):
                     eta[r] += b[at + level[r] * E + e] * Z[r, e]
         if family == GAUSSIAN:
-            for r in range(size):
-                row_loglik, row_ssr, resid = _row_fit(family, y[first + r], eta[r],
-                                                      weight[first + r], inv_var)
-                ssr += row_ssr
-                eta[r] = resid
+            ssr += _gaussian_block(y[first:], weight[first:], eta, inv_var, size)
         else:
             loglik += _bernoulli_block(y[first:], weight[first:], eta, exp_neg, bits, size)
         for r in range(size):
@@ -461,11 +449,7 @@ def _intercept_term_rows(family, X, y, theta, grad, inv_var, weight, terms, term
                 value += b[at[t] + numba.carray(_as_pointer(codes[t]), (n,), np.uint64)[row]]
             eta[r] = value
         if family == GAUSSIAN:
-            for r in range(size):
-                row_loglik, row_ssr, resid = _row_fit(family, y[first + r], eta[r],
-                                                      weight[first + r], inv_var)
-                ssr += row_ssr
-                eta[r] = resid
+            ssr += _gaussian_block(y[first:], weight[first:], eta, inv_var, size)
         else:
             loglik += _bernoulli_block(y[first:], weight[first:], eta, exp_neg, bits, size)
         for r in range(size):

@@ -224,6 +224,10 @@ GROUPS = [
     Group("fast_nuts", ["bayes_sklearn/inference/fast_nuts.py"],
           ["tests/test_fast_nuts.py", "tests/test_nutpie_core.py",
            "tests/test_weights.py::test_nuts_weighted_posterior_equals_duplicated_rows_within_mc_error"]),
+    # The Laplace and ADVI approximations NUTS is whitened by: mode, curvature
+    # and their checks on the cached kernel, plus short whitened fits.
+    Group("preconditioning", ["bayes_sklearn/inference/preconditioning.py"],
+          ["tests/test_preconditioning.py"]),
     # The cross-check samplers: stand-ins for pm.sample / nutpie record what
     # they are given; one tiny PyMC fit (~2 s, 1 chain) checks the real trace.
     Group("nuts", ["bayes_sklearn/inference/nuts.py", "bayes_sklearn/inference/pymc_engine.py"],
