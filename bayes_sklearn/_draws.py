@@ -136,7 +136,7 @@ def _add_term_variables(term: GroupTerm, draws: TermDraws, coords: dict, variabl
                                            draws.corr)
 
 
-def _term_effects(post, term: GroupTerm, flat, n_outputs: int) -> TermEffects:
+def _term_effects(term: GroupTerm, flat, n_outputs: int) -> TermEffects:
     o = n_outputs
     effects = np.stack([flat(name, term.n_levels, o) for name in term.effect_names], axis=2)
     sd = np.stack([flat(f"{name}_sigma", o) for name in term.effect_names], axis=1)
@@ -158,6 +158,6 @@ def posterior_from_draws(post: Draws, spec: ModelSpec) -> Posterior:
         intercept=flat("intercept", -1),
         coef=flat("coef", spec.n_coef, spec.n_outputs),
         sigma=flat("sigma") if "sigma" in post else None,
-        terms=tuple(_term_effects(post, term, flat, spec.n_outputs)
+        terms=tuple(_term_effects(term, flat, spec.n_outputs)
                     for term in spec.group_terms),
     )

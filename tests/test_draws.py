@@ -192,3 +192,19 @@ def test_a_loaded_datasets_draws_are_its_arrays_and_predict_the_same():
     assert "sigma" in back and "county" not in back
     np.testing.assert_array_equal(posterior_from_draws(back, spec).coef,
                                   posterior_from_draws(draws, spec).coef)
+
+
+def test_a_dataset_without_chain_and_draw_coordinates_gets_them_numbered():
+    """A Dataset whose ``chain`` and ``draw`` dims carry no coordinates (as
+    xarray writes a bare array) reads back with ``0..n-1`` for each, as ArviZ
+    numbers them."""
+    import xarray as xr
+
+    ds = xr.Dataset({"intercept": (("chain", "draw"), np.zeros((2, 5)))})
+    assert "chain" not in ds.coords and "draw" not in ds.coords
+    back = Draws.from_dataset(ds)
+    np.testing.assert_array_equal(back.coords["chain"], [0, 1])
+    np.testing.assert_array_equal(back.coords["draw"], np.arange(5))
+    # the ones a Dataset has are kept
+    ds = ds.assign_coords(draw=np.arange(5) + 100)
+    np.testing.assert_array_equal(Draws.from_dataset(ds).coords["draw"], np.arange(5) + 100)
