@@ -22,6 +22,7 @@ from bayes_sklearn.inference.packing import pack_model
 from bayes_sklearn.model.spec import resolve_group_terms, resolve_model_spec
 from bayes_sklearn.priors import (
     Exponential,
+    Flat,
     HalfNormal,
     HalfStudentT,
     Laplace,
@@ -35,6 +36,8 @@ def _location_logpdf(prior, x):
         return stats.norm.logpdf(x, prior.loc, prior.scale)
     if isinstance(prior, StudentT):
         return stats.t.logpdf(x, prior.nu, prior.loc, prior.scale)
+    if isinstance(prior, Flat):
+        return 0.0
     assert isinstance(prior, Laplace)
     return stats.laplace.logpdf(x, prior.loc, prior.scale)
 
@@ -169,6 +172,8 @@ CASES = {
     "gaussian-one-level": dict(family="gaussian", terms=(("g", 1, ("1", "a"), True),)),
     "bernoulli-one-level": dict(family="bernoulli", terms=(("g", 1, ("1",), True),)),
     "bernoulli": dict(family="bernoulli", priors=Normal(0.3, 1.5)),
+    # an improper flat prior contributes neither density nor gradient
+    "bernoulli-flat-prior": dict(family="bernoulli", priors={"b": Flat()}),
     "bernoulli-term-weighted": dict(
         family="bernoulli", terms=(("g", 3, ("1", "a"), True),), row_weight=3.0
     ),
@@ -189,6 +194,8 @@ CASES = {
     "gaussian-crossed-intercepts-blocks": dict(
         family="gaussian", terms=(("g", 3, ("1",), True), ("h", 4, ("1",), True)), n=600
     ),
+    "gaussian-rows-blocks": dict(family="gaussian", sufficient_statistics=False, n=600),
+    "gaussian-term-blocks": dict(family="gaussian", terms=(("g", 3, ("1", "a"), True),), n=600),
 }
 
 

@@ -191,3 +191,44 @@ def test_an_improper_posterior_is_not_whitened_and_still_fits():
     model = BayesianLinearRegression(draws=30, tune=40, chains=1, progressbar=False,
                                      random_state=0).fit(X, X[:, 0])
     assert model.inference_method_ == "nuts (nutpie, precompiled)"
+
+
+def test_whitenable_from_one_free_parameter_to_the_limit():
+    spec, _, _ = _model("gaussian")
+    limit = preconditioning.MAX_WHITENED_DIM
+    assert [preconditioning.whitenable(spec, d) for d in (0, 1, limit, limit + 1)] \
+        == [False, True, True, False]
+
+
+def test_the_mode_check_refuses_an_approximation_off_the_mode_or_too_wide():
+    """``_describes_the_mode`` passes the Laplace approximation itself, and
+    refuses one whose mean is 0.01 sd off the mode (tolerance 1e-3 sd) or
+    whose sds are 5x too wide (at "2 sds" the density has dropped by ~50,
+    the limit is 20)."""
+    _, packed = _packed("bernoulli")
+    laplace = preconditioning.laplace_approximation(packed)
+    assert laplace.source == "laplace"
+    check = preconditioning._describes_the_mode
+    assert check(packed.header, laplace)
+    off = preconditioning.GaussianApproximation(
+        laplace.mean + 0.01 * laplace.factor[:, 0], laplace.factor, "laplace")
+    assert not check(packed.header, off)
+    wide = preconditioning.GaussianApproximation(laplace.mean, 5.0 * laplace.factor, "laplace")
+    assert not check(packed.header, wide)
+
+
+def test_whitened_starts_at_the_mean_and_keeps_the_map_it_points_to():
+    """Chains start at z = 0 (the approximation's mean), and the packed model
+    holds the array whose address the header carries (else it could be freed
+    while the sampler reads it)."""
+    import dataclasses
+
+    _, packed = _packed("bernoulli")
+    approximation = preconditioning.laplace_approximation(packed)
+    # a start away from zero in the free parameters, as PyMC's jitter gives
+    packed = dataclasses.replace(packed, initial_point=np.ones(packed.n_dim))
+    sampled = preconditioning.whitened(packed, approximation)
+    np.testing.assert_array_equal(sampled.initial_point, np.zeros(packed.n_dim))
+    addresses = [a.ctypes.data for a in sampled.arrays if isinstance(a, np.ndarray)]
+    assert sampled.header[k.P_AFFINE] in addresses
+    assert packed.header[k.P_AFFINE] == 0  # the original is left as it was

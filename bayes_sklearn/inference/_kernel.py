@@ -472,8 +472,9 @@ def _categorical_rows(X, y, theta, grad, m, weight):
 
     Block by block, as :func:`_single_output_rows`: the logits, then every
     ``exp`` of the block in one vectorised loop (one ``log`` a row remains),
-    then the gradient; measured 5-6x faster than a row at a time calling
-    ``np.exp`` for each class, on wine's 178 x 13 (3 classes).
+    then the gradient; the whole log density took 3-4x less time than with
+    a row at a time calling ``np.exp`` for each class, on wine's 178 x 13
+    (3 classes), and 4-5x less on 5000 x 10 (4 classes).
     """
     n, p = X.shape
     width = m + 1  # the shifted logits of a row, reference class first

@@ -94,7 +94,8 @@ def _python_kernel(copy: Path) -> None:
         "def _as_pointer(address):\n    import ctypes\n\n    return ctypes.c_void_p(int(address))\n",
         text, flags=re.M | re.S)
     text, n_cfunc = re.subn(r"^@numba\.cfunc\(.*?\n(?=\n\n)", "", text, flags=re.M | re.S)
-    if (n_ptr, n_cfunc) != (1, 2) or n_jit == 0 or "@" in re.sub(r"#.*", "", text):
+    # any decorator left (a matrix product's "@" in a docstring is no decorator)
+    if (n_ptr, n_cfunc) != (1, 2) or n_jit == 0 or re.search(r"^\s*@", text, flags=re.M):
         raise RuntimeError(f"{KERNEL} no longer has the shape _python_kernel rewrites")
     path.write_text(text)
 
@@ -293,6 +294,8 @@ GROUPS = [
             # the direct kernel checks only: a fit would run the pure-Python kernel
             *[t for t in WEIGHTS if "kernel_weighted" in t],
             *FORMS_KERNEL,
+            # the whitened coordinates (P_AFFINE): _affine_point, sampled_log_density
+            "tests/test_preconditioning.py::test_the_sampled_density_is_the_density_at_the_mapped_point",
         ],
         env={"NUMBA_DISABLE_JIT": "1"},
         prepare=_python_kernel,
