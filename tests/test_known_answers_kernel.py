@@ -271,7 +271,7 @@ def _as_the_row_loops_compile_it(name):
 
 
 @pytest.mark.parametrize("inlined", [False, True], ids=["alone", "inlined"])
-def test_the_kernels_exp_is_nps_to_rounding_and_clamped_below(inlined):
+def test_the_kernels_exp_matches_numpys_to_rounding_and_is_clamped_below(inlined):
     from bayes_sklearn.inference._kernel import _EXP_MIN, _exp_nonpositive_block
 
     exp_block = _as_the_row_loops_compile_it("_exp_nonpositive_block") if inlined \
@@ -286,7 +286,7 @@ def test_the_kernels_exp_is_nps_to_rounding_and_clamped_below(inlined):
     assert np.all(t[~normal] <= 1e-307) and np.all(t[~normal] > 0.0)
 
 
-def test_the_kernels_log1p_is_nps_to_rounding_on_the_unit_interval():
+def test_the_kernels_log1p_matches_numpys_to_rounding_on_the_unit_interval():
     from bayes_sklearn.inference._kernel import _log1p_unit
 
     t = np.concatenate([np.linspace(0.0, 1.0, 10_001), [1e-300, 1e-17, 1e-9]])
