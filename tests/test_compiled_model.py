@@ -33,10 +33,25 @@ def _spec_and_data(n, seed):
     return spec, X, y
 
 
-@pytest.fixture
+def _pytensor_caches_compilations_on_disk() -> bool:
+    try:
+        from pytensor.link.numba import cache
+    except ImportError:
+        return False
+    return hasattr(cache, "CACHED_SRC_FUNCTIONS")
+
+
+def _compile_scope(fixture_name, config):
+    # Older PyTensors (CI's lowest-version step has 2.26) have no numba disk
+    # cache: there each compilation took 28-38 s, ten of them in this file.
+    return "function" if _pytensor_caches_compilations_on_disk() else "module"
+
+
+@pytest.fixture(scope=_compile_scope)
 def compiled():
     """Compiled per test (about 1 s from the disk caches), so that every test
-    checks the compilation it uses."""
+    checks the compilation it uses; once per module where PyTensor cannot
+    cache it on disk. No test changes it."""
     spec, X, y = _spec_and_data(50, 0)
     model = build_reference_model(spec, X, y)
     return model, compiled_model.compile_model(model)
@@ -215,8 +230,8 @@ def test_another_structure_gets_its_own_compilation(compiled):
 
 
 def _skip_without_pytensor_cache():
-    cache = pytest.importorskip("pytensor.link.numba.cache")
-    if not hasattr(cache, "CACHED_SRC_FUNCTIONS"):
+    pytest.importorskip("pytensor.link.numba.cache")
+    if not _pytensor_caches_compilations_on_disk():
         pytest.skip("this PyTensor gives no disk-cache keys: wrappers compile per process")
 
 
