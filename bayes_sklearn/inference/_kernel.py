@@ -303,6 +303,16 @@ def _bernoulli_block(y, w, eta, t, bits, size):
     return loglik
 
 
+@numba.njit(cache=True, inline="always")
+def _fit_block(family, y, w, eta, inv_var, exp_neg, bits, size):
+    """A block's bernoulli log likelihood (0 for gaussian) and gaussian
+    residual sum of squares (0 for bernoulli); overwrites ``eta[:size]`` with
+    d logp / d eta. ``exp_neg`` and ``bits`` are scratch space of ``size``."""
+    if family == GAUSSIAN:
+        return 0.0, _gaussian_block(y, w, eta, inv_var, size)
+    return _bernoulli_block(y, w, eta, exp_neg, bits, size), 0.0
+
+
 @numba.njit(cache=True, fastmath={"contract", "reassoc"}, error_model="numpy")
 def _single_output_rows(family, X, y, theta, grad, inv_var, weight):
     """One pass over the rows, block by block, for a single linear predictor.
@@ -328,10 +338,10 @@ def _single_output_rows(family, X, y, theta, grad, inv_var, weight):
             for j in range(p):
                 value += X[first + r, j] * coef[j]
             eta[r] = value
-        if family == GAUSSIAN:
-            ssr += _gaussian_block(y[first:], weight[first:], eta, inv_var, size)
-        else:
-            loglik += _bernoulli_block(y[first:], weight[first:], eta, exp_neg, bits, size)
+        block_loglik, block_ssr = _fit_block(family, y[first:], weight[first:], eta, inv_var,
+                                             exp_neg, bits, size)
+        loglik += block_loglik
+        ssr += block_ssr
         for r in range(size):
             resid = eta[r]
             grad_intercept += resid
@@ -395,10 +405,10 @@ def _term_rows(family, X, y, theta, grad, inv_var, weight, terms, term_start, b,
             for e in range(E):
                 for r in range(size):
                     eta[r] += b[at + level[r] * E + e] * Z[r, e]
-        if family == GAUSSIAN:
-            ssr += _gaussian_block(y[first:], weight[first:], eta, inv_var, size)
-        else:
-            loglik += _bernoulli_block(y[first:], weight[first:], eta, exp_neg, bits, size)
+        block_loglik, block_ssr = _fit_block(family, y[first:], weight[first:], eta, inv_var,
+                                             exp_neg, bits, size)
+        loglik += block_loglik
+        ssr += block_ssr
         for r in range(size):
             resid = eta[r]
             grad_intercept += resid
@@ -448,10 +458,10 @@ def _intercept_term_rows(family, X, y, theta, grad, inv_var, weight, terms, term
             for t in range(n_terms):
                 value += b[at[t] + numba.carray(_as_pointer(codes[t]), (n,), np.uint64)[row]]
             eta[r] = value
-        if family == GAUSSIAN:
-            ssr += _gaussian_block(y[first:], weight[first:], eta, inv_var, size)
-        else:
-            loglik += _bernoulli_block(y[first:], weight[first:], eta, exp_neg, bits, size)
+        block_loglik, block_ssr = _fit_block(family, y[first:], weight[first:], eta, inv_var,
+                                             exp_neg, bits, size)
+        loglik += block_loglik
+        ssr += block_ssr
         for r in range(size):
             resid = eta[r]
             grad_intercept += resid
