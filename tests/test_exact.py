@@ -83,3 +83,26 @@ def test_exact_is_stable_for_noise_free_data():
     assert sigma.max() < 1e-6
     coef = theta[:, 1:] / spec.standardizer.scale
     np.testing.assert_allclose(coef.mean(axis=0), [1, 0, 0, 0], atol=1e-6)
+
+
+def test_the_covariance_keeps_its_digits_when_the_mean_is_many_sds_away():
+    """Known sigma: the posterior is N((A'A/s2 + S^-1)^-1 (A'y/s2 + S^-1 m), (A'A/s2 + S^-1)^-1),
+    computed here directly. The slope is about 2e4 posterior sds from 0 (and from
+    the prior's centre), where E[tt'] - E[t]E[t]' would keep only 8 of the
+    covariance's 16 digits."""
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=4000)
+    y = 5e3 + 3.0 * x + rng.normal(scale=0.01, size=4000)
+    X = x[:, None]
+    spec = resolve_model_spec(family="gaussian", coef_names=["x"], X=X, y=y, prior_noise=0.01)
+    X_z = spec.standardizer.transform(X)
+    mean, cov = exact_posterior(spec, X_z, y).moments()
+    A = np.column_stack([np.ones(4000), X_z])
+    prior_mean = np.array([spec.intercept_prior.mu, spec.sampling_coef_priors()[0].mu])
+    prior_var = np.array([spec.intercept_prior.sigma, spec.sampling_coef_priors()[0].sigma]) ** 2
+    precision = A.T @ A / 0.01**2 + np.diag(1.0 / prior_var)
+    expected_cov = np.linalg.inv(precision)
+    expected_mean = expected_cov @ (A.T @ y / 0.01**2 + prior_mean / prior_var)
+    assert np.abs(mean / np.sqrt(np.diag(cov))).min() > 1e4
+    np.testing.assert_allclose(cov, expected_cov, rtol=1e-10, atol=1e-12 * expected_cov.max())
+    np.testing.assert_allclose(mean, expected_mean, rtol=1e-12)

@@ -113,8 +113,9 @@ class ExactPosterior:
         sigma = np.exp(self.log_sigma_grid)
         d, mean_w = self._conditional(sigma)
         mean_whitened = weights @ mean_w
-        second = (mean_w * weights[:, None]).T @ mean_w + np.diag(weights @ d)
-        cov_whitened = second - np.outer(mean_whitened, mean_whitened)
+        # about the mean, not E[xx'] - mean mean': the mean can be thousands of sds
+        centred = mean_w - mean_whitened
+        cov_whitened = (centred * weights[:, None]).T @ centred + np.diag(weights @ d)
         to_theta = (self.prior_sd * self.y_scale)[:, None] * self.eigvecs
         mean = self.fixed_theta.copy()
         mean[self.free] = to_theta @ mean_whitened
