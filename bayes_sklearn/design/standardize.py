@@ -82,7 +82,14 @@ class Standardizer:
         the origin: centres are 0 and only the scales are learnt. A constant
         column then keeps its values, so it is scaled by its magnitude.
         """
-        mean, scale, magnitude = column_moments(X, sample_weight)
+        return cls.from_moments(*column_moments(X, sample_weight), center=center)
+
+    @classmethod
+    def from_moments(
+        cls, mean: np.ndarray, scale: np.ndarray, magnitude: np.ndarray, center: bool = True
+    ) -> Standardizer:
+        """:meth:`fit` from the columns' moments (:func:`column_moments`' values),
+        wherever they were computed: in memory or merged over chunks."""
         # A column is constant when its spread is at rounding level of its values.
         constant = scale <= 1e-12 * magnitude
         fallback = 1.0 if center else np.where(magnitude > 0, magnitude, 1.0)

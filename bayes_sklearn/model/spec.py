@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from bayes_sklearn.design.standardize import Standardizer, location_scale
+from bayes_sklearn.design.standardize import Standardizer, column_moments, location_scale
 from bayes_sklearn.model.families import FAMILIES, Family
 from bayes_sklearn.priors import (
     Constant,
@@ -244,6 +244,7 @@ def resolve_model_spec(
     sample_weight: np.ndarray | None = None,
     fit_intercept: bool = True,
     center_predictors: bool = True,
+    moments: tuple | None = None,
 ) -> ModelSpec:
     """Resolve the estimator's prior parameters against the training data.
 
@@ -274,17 +275,30 @@ def resolve_model_spec(
     center_predictors : bool, default=True
         Whether the intercept's prior is stated at the feature means (True)
         or at x = 0 (False). Without an intercept the design is never centred.
+    moments : tuple, optional
+        The data's moments where the rows are not at hand (merged chunk
+        statistics): ``(mean, sd, magnitude)`` of the columns of ``X`` as
+        :func:`~bayes_sklearn.design.standardize.column_moments` returns
+        them, then ``y``'s mean and sd. ``X`` and ``y`` are not read then.
 
     Returns
     -------
     ModelSpec
     """
     coef_names = tuple(coef_names)
+    if moments is None:
+        x_moments = column_moments(X, sample_weight)
+        y_center, y_scale = _response_scale(family, y, sample_weight)
+    else:
+        *x_moments, y_center, y_scale = moments
+        if family != "gaussian":
+            y_center, y_scale = 0.0, 1.0
+        elif not y_scale > 0:
+            y_scale = 1.0
     # The autoscaled priors are per unit sd of each feature, centred or not.
-    feature_sd = Standardizer.fit(X, sample_weight).scale
+    feature_sd = Standardizer.from_moments(*x_moments).scale
     at_mean = fit_intercept and center_predictors
-    standardizer = Standardizer.fit(X, sample_weight, center=at_mean)
-    y_center, y_scale = _response_scale(family, y, sample_weight)
+    standardizer = Standardizer.from_moments(*x_moments, center=at_mean)
     user_coef, user_intercept = _user_priors(priors, coef_names)
     coef_priors = tuple(
         user_coef.get(j, Normal(0.0, prior_scale * y_scale / feature_sd[j]))
