@@ -27,6 +27,7 @@ def _dataclasses() -> dict[str, type]:
     from formulaic.transforms import contrasts
 
     from bayes_sklearn import priors
+    from bayes_sklearn.chunked.statistics import GaussianStatistics
     from bayes_sklearn.design.arrays import ArrayDesign
     from bayes_sklearn.design.standardize import Standardizer
     from bayes_sklearn.diagnostics import ConvergenceDiagnostics
@@ -37,7 +38,7 @@ def _dataclasses() -> dict[str, type]:
         priors.Normal, priors.StudentT, priors.Laplace,
         priors.Exponential, priors.HalfNormal, priors.HalfStudentT, priors.Constant,
         ArrayDesign, Standardizer, ModelSpec, ConvergenceDiagnostics,
-        GroupTerm, BarTerm,
+        GroupTerm, BarTerm, GaussianStatistics,
         contrasts.ContrastsState, contrasts.TreatmentContrasts, contrasts.SumContrasts,
         contrasts.HelmertContrasts, contrasts.PolyContrasts, contrasts.DiffContrasts,
         contrasts.CustomContrasts,
