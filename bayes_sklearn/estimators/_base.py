@@ -10,6 +10,7 @@ sampler statistics as NumPy arrays. Prediction reads the arrays;
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from numbers import Integral, Real
 from typing import Any, NamedTuple
 
@@ -36,6 +37,7 @@ from bayes_sklearn._idata import (
     set_group,
 )
 from bayes_sklearn._progress import CLONE_FLAG, shows_progress
+from bayes_sklearn.chunked.sources import is_chunked
 from bayes_sklearn.design.arrays import ArrayDesign
 from bayes_sklearn.design.formula import HANDLE_UNKNOWN_OPTIONS, FormulaDesign, as_frame
 from bayes_sklearn.design.frames import pandas_if_frame
@@ -124,7 +126,7 @@ class BayesianGLMBase(BaseEstimator):
 
     # -- fitting -------------------------------------------------------------
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Fit the posterior to training data.
 
         Parameters
@@ -133,13 +135,20 @@ class BayesianGLMBase(BaseEstimator):
             Training features. Data frames of any library (pandas, polars,
             ...) keep their column names; a sparse matrix (no formula) is
             densified for fitting and kept sparse for prediction.
+            ``BayesianLinearRegression`` also fits data in chunks without
+            gathering them: a Dask array or data frame, a parquet path or
+            list of paths, or a function returning an iterable of ``(X, y)``
+            or ``(X, y, sample_weight)`` chunks (see the user guide's
+            scaling page).
         y : array-like of shape (n_samples,)
-            Targets.
+            Targets: a Dask array or Series with Dask ``X``, a column name
+            with parquet files, None with a function of chunks.
         sample_weight : array-like of shape (n_samples,), default=None
             Frequency weights of the rows' likelihood: weight 2 gives the same
             posterior as the row twice, weight 0 as the row removed (the
             autoscaled priors use the weighted moments too). Non-negative and
-            finite, not all zero. None means all 1.
+            finite, not all zero. None means all 1. With data in chunks, as
+            ``y``.
 
         Returns
         -------
@@ -172,22 +181,32 @@ class BayesianGLMBase(BaseEstimator):
         True
         """
         self._validate_params()
+        with self._unchanged_on_failure():
+            self._fit(X, y, sample_weight)
+        return self
+
+    @contextmanager
+    def _unchanged_on_failure(self):
+        """Nothing half-written: a failed or interrupted fit leaves the
+        estimator exactly as it was (fitted or not)."""
         previous_state = self.__dict__.copy()
         try:
-            self._fit(X, y, sample_weight)
+            yield
         except BaseException:
-            # Nothing half-written: a failed or interrupted fit leaves the
-            # estimator exactly as it was (fitted or not).
             self.__dict__.clear()
             self.__dict__.update(previous_state)
             raise
-        return self
 
     def _fit(self, X, y, sample_weight=None) -> None:
-        result = self._infer(X, y, sample_weight)
-        # stacklevel 3 from here: the warning points at the user's fit() call
+        if is_chunked(X):
+            self._finish_fit(self._infer_chunked(X, y, sample_weight))
+        else:
+            self._finish_fit(self._infer(X, y, sample_weight))
+
+    def _finish_fit(self, result: FitResult) -> None:
+        """Check convergence (a warning names the user's call) and store the fit."""
         diagnostics = check_convergence(result, type(self).__name__,
-                                        self.on_convergence_problem, stacklevel=3)
+                                        self.on_convergence_problem)
         self._set_fitted(result, diagnostics)
 
     def _infer(self, X, y, sample_weight=None) -> FitResult:
@@ -204,20 +223,35 @@ class BayesianGLMBase(BaseEstimator):
         result = run_inference(spec, spec.standardizer.transform(inputs.X_design), inputs.y,
                                settings, sample_weight=inputs.sample_weight,
                                group_designs=inputs.group_designs)
+        return self._fit_result(inputs.design, spec, settings, result, inputs.output_names,
+                                inputs.group_labels)
+
+    def _fit_result(self, design, spec: ModelSpec, settings: InferenceSettings, result,
+                    output_names=None, group_labels=None, statistics=None) -> FitResult:
+        """Inference's result with the draws named and mapped to the data's scale."""
         return FitResult(
-            design=inputs.design,
+            statistics=statistics,
+            design=design,
             spec=spec,
-            posterior=posterior_draws(spec, result, inputs.output_names),
+            posterior=posterior_draws(spec, result, output_names),
             settings=settings,
             method=result.method,
             elbo_history=result.elbo_history,
             n_iter=_iterations(settings, result),
             sample_stats=result.sample_stats,
             converged=result.converged,
-            group_labels=inputs.group_labels,
+            group_labels=group_labels,
             engine=result.engine,
             moments=None if result.moments is None
             else spec.standardizer.moments_to_original(*result.moments),
+        )
+
+    def _infer_chunked(self, X, y, sample_weight=None) -> FitResult:
+        """Inference on data in chunks (Dask, parquet, an iterator factory)."""
+        raise ValueError(
+            f"{type(self).__name__} fits data in memory (arrays and data frames); X is "
+            f"{type(X).__name__}, data in chunks. BayesianLinearRegression fits Dask "
+            "collections, parquet files and iterators of chunks without gathering them."
         )
 
     def _model_inputs(self, X, y, sample_weight=None):
@@ -333,6 +367,10 @@ class BayesianGLMBase(BaseEstimator):
         self.convergence_ = diagnostics
         self.elbo_history_ = result.elbo_history
         self.n_iter_ = result.n_iter
+        if result.statistics is None:
+            self.__dict__.pop("statistics_", None)
+        else:
+            self.statistics_ = result.statistics
         self._set_point_estimates(posterior_from_draws(result.posterior, result.spec),
                                   result.moments)
 
@@ -403,13 +441,15 @@ class BayesianGLMBase(BaseEstimator):
         design_intercept: bool = True,
         group_terms=None,
         priors: Any = None,
+        moments: tuple | None = None,
     ) -> ModelSpec:
         """The resolved model; ``priors`` replaces the ``priors`` parameter when given
         (the hierarchical estimators pass the coefficients' share of it).
 
         ``group_terms`` is None here: :meth:`_fit_design` refuses group terms
         in a formula of the other estimators, and the hierarchical ones
-        resolve theirs in ``FormulaGroupTermsMixin._resolve_spec``.
+        resolve theirs in ``FormulaGroupTermsMixin._resolve_spec``. ``moments``
+        stand in for ``X_design`` and ``y_fit`` (see ``resolve_model_spec``).
         """
         # fit_intercept=False or a formula without one ("0 +", "- 1"): no intercept
         fit_intercept = bool(self.fit_intercept and design_intercept)
@@ -426,6 +466,7 @@ class BayesianGLMBase(BaseEstimator):
             sample_weight=sample_weight,
             fit_intercept=fit_intercept,
             center_predictors=self.center_predictors,
+            moments=moments,
         )
 
     def _inference_settings(self) -> InferenceSettings:

@@ -10,6 +10,8 @@ half-written.
 
 from __future__ import annotations
 
+import inspect
+import os
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -59,6 +61,9 @@ class FitResult:
         original scale, when inference computed them (exact inference).
     engine : str
         The engine that ran: ``"kernel"``, ``"pymc"`` or ``"exact"``.
+    statistics : GaussianStatistics or None
+        The merged data statistics a fit on chunks (or ``partial_fit``) was
+        computed from, which later ``partial_fit`` calls extend.
     """
 
     design: Any
@@ -73,23 +78,38 @@ class FitResult:
     group_labels: np.ndarray | None = None
     moments: tuple[np.ndarray, np.ndarray] | None = None
     engine: str = "kernel"
+    statistics: Any = None
 
 
 def check_convergence(
-    result: FitResult, estimator_name: str, on_problem: str, *, stacklevel: int
+    result: FitResult, estimator_name: str, on_problem: str
 ) -> ConvergenceDiagnostics | None:
     """The diagnostics of ``result`` (NUTS only); warn or raise on a problem.
 
-    ``on_problem`` is ``"warn"`` or ``"raise"``. ``stacklevel`` counts from
-    the caller of this function, as in :func:`warnings.warn`.
+    ``on_problem`` is ``"warn"`` or ``"raise"``. The warning points at the
+    first caller outside this package: the user's ``fit`` or ``partial_fit``
+    call, or the sklearn tool that made it.
     """
     diagnostics, problem = _diagnose(result, estimator_name)
     if problem is None:
         return diagnostics
     if on_problem == "raise":
         raise BayesianConvergenceError(problem, diagnostics)
-    warnings.warn(BayesianConvergenceWarning(problem, diagnostics), stacklevel=stacklevel + 1)
+    warnings.warn(BayesianConvergenceWarning(problem, diagnostics),
+                  stacklevel=user_stacklevel())
     return diagnostics
+
+
+def user_stacklevel() -> int:
+    """``stacklevel`` for :func:`warnings.warn` called by this function's caller
+    that names the first frame outside the package (as pandas' ``find_stack_level``)."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    frame, level = inspect.currentframe(), 0
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    # level counts the package's frames from this one; the caller's stacklevel 1
+    # is its own frame, so the first outside frame is at ``level``
+    return max(level, 1)
 
 
 def _diagnose(

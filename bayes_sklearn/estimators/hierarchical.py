@@ -46,6 +46,17 @@ class GroupedEstimatorMixin(FormulaGroupTermsMixin):
     drawn from the fitted distribution of groups), by ``new_groups``.
     """
 
+    #: group terms need the rows: no statistics summarise them (no partial_fit)
+    _fits_statistics = False
+
+    def _infer_chunked(self, X, y, sample_weight=None):
+        raise ValueError(
+            f"{type(self).__name__} fits data in memory: its group effects need every row, "
+            f"which no statistics merged over chunks summarise; X is {type(X).__name__}, "
+            "data in chunks. Gather the rows (a sample of groups), or fit the population "
+            "model with BayesianLinearRegression, which fits data in chunks."
+        )
+
     def _group_label(self, X) -> str | None:
         """The term's grouping factor: the group column's name, or ``"group"`` for arrays."""
         if self.group is None:

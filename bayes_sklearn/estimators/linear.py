@@ -13,10 +13,11 @@ from bayes_sklearn.estimators._base import (
     BayesianGLMBase,
     check_prob,
 )
+from bayes_sklearn.estimators._statistics import GaussianStatisticsMixin
 from bayes_sklearn.posterior import Posterior
 
 
-class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
+class BayesianLinearRegression(GaussianStatisticsMixin, RegressorMixin, BayesianGLMBase):
     """Bayesian linear regression fitted with NUTS (PyMC) or exactly.
 
     The model is ``y ~ Normal(intercept + X @ coef, sigma)``. Default priors
@@ -152,6 +153,10 @@ class BayesianLinearRegression(RegressorMixin, BayesianGLMBase):
         (the ``to_pymc`` model, compiled once per model structure and
         process; any other prior, or ``nuts_sampler="pymc"``/``"nutpie"``),
         or closed-form exact inference.
+    statistics_ : GaussianStatistics
+        The merged statistics of the training rows (weighted count, means,
+        scatter triangle) the posterior was computed from; ``partial_fit``
+        extends them.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (``n_features_in_``,)
