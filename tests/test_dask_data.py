@@ -145,3 +145,88 @@ def test_bad_dask_inputs_get_clear_errors(client):
         model.fit(broken, y)
     assert not hasattr(model, "coef_")
 
+
+@pytest.fixture(scope="module")
+def classifier():
+    from bayes_sklearn import BayesianLogisticRegression
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 2)) * [1.0, 50.0]
+    y = np.where(X[:, 0] + X[:, 1] / 50 + rng.logistic(size=300) > 0.5, "yes", "no")
+    y[:60] = "maybe"
+    model = BayesianLogisticRegression(inference="advi", random_state=0, draws=200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model.fit(X, y), X, y
+
+
+def _graph_nodes_holding(lazy, estimator):
+    """How many nodes of the task graph hold a pickled copy of the estimator."""
+    import pickle
+
+    size = len(pickle.dumps(estimator))
+    return sum(len(pickle.dumps(node)) >= size // 2 for node in dict(lazy.__dask_graph__()).values())
+
+
+def test_predictions_on_a_dask_array_are_lazy_and_equal_in_memory_ones(client):
+    X, y, _ = _lazy_data(n_blocks=3)
+    X_local, y_local = X.compute(), y.compute()
+    model = BayesianLinearRegression(**EXACT).fit(X_local, y_local)
+    mean, std = model.predict(X, return_std=True)
+    assert isinstance(mean, da.Array) and mean.chunks == (X.chunks[0],)
+    expected_mean, expected_std = model.predict(X_local, return_std=True)
+    np.testing.assert_allclose(mean.compute(), expected_mean, rtol=1e-14)
+    np.testing.assert_allclose(std.compute(), expected_std, rtol=1e-14)
+    np.testing.assert_allclose(model.predict_interval(X, prob=0.8, kind="mean").compute(),
+                               model.predict_interval(X_local, prob=0.8, kind="mean"), rtol=1e-14)
+    log_lik = model.log_likelihood(X, y)
+    assert log_lik.chunks[2] == X.chunks[0] and log_lik.shape == (4, 1000, len(y_local))
+    np.testing.assert_allclose(log_lik.compute(), model.log_likelihood(X_local, y_local),
+                               rtol=1e-14)
+    # the posterior is one node of the graph, whatever the number of blocks
+    assert _graph_nodes_holding(mean, model) == 1
+    assert _graph_nodes_holding(log_lik, model) == 1
+
+
+def test_classifier_predictions_on_dask_equal_in_memory_ones(client, classifier):
+    model, X_local, _ = classifier
+    X = da.from_array(X_local, chunks=(70, 2))
+    proba, proba_std = model.predict_proba(X, return_std=True)
+    assert proba.chunks == (X.chunks[0], (3,))
+    np.testing.assert_allclose(proba.compute(), model.predict_proba(X_local), rtol=1e-14)
+    np.testing.assert_allclose(proba_std.compute(),
+                               model.predict_proba(X_local, return_std=True)[1], rtol=1e-14)
+    np.testing.assert_array_equal(model.predict(X).compute(), model.predict(X_local))
+    np.testing.assert_allclose(model.predict_log_proba(X).compute(),
+                               model.predict_log_proba(X_local), rtol=1e-14)
+    np.testing.assert_allclose(model.decision_function(X).compute(),
+                               model.decision_function(X_local), rtol=1e-14)
+    np.testing.assert_allclose(model.predict_proba_interval(X, prob=0.5).compute(),
+                               model.predict_proba_interval(X_local, prob=0.5), rtol=1e-14)
+    assert _graph_nodes_holding(proba, model) == 1
+
+
+def test_a_dask_dataframe_predicts_by_partition(client):
+    from bayes_sklearn import HierarchicalRegression
+
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"x": rng.normal(size=400), "g": rng.integers(0, 5, size=400)})
+    y = 1.0 + 2.0 * frame["x"] + rng.normal(size=5)[frame["g"]] + rng.normal(size=400)
+    model = HierarchicalRegression(group="g", inference="advi", random_state=0, draws=200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(frame, y)
+    lazy = model.predict(dd.from_pandas(frame, npartitions=3))
+    np.testing.assert_allclose(lazy.compute(), model.predict(frame), rtol=1e-14)
+    with pytest.raises(ValueError, match="group effects need every row"):
+        model.fit(dd.from_pandas(frame, npartitions=3), dd.from_pandas(y, npartitions=3))
+
+
+def test_lazy_log_likelihood_needs_aligned_dask_inputs(client):
+    X, y, _ = _lazy_data(n_blocks=2)
+    model = BayesianLinearRegression(**EXACT).fit(X.compute(), y.compute())
+    with pytest.raises(ValueError, match="must be Dask collections too"):
+        model.log_likelihood(X, y.compute())
+    frame = dd.from_pandas(pd.DataFrame(X.compute(), columns=["a", "b", "c"]), npartitions=2)
+    with pytest.raises(ValueError, match="to_dask_array"):
+        model.log_likelihood(frame, y)

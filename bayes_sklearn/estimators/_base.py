@@ -38,6 +38,7 @@ from bayes_sklearn._idata import (
 )
 from bayes_sklearn._progress import CLONE_FLAG, shows_progress
 from bayes_sklearn.chunked.sources import is_chunked
+from bayes_sklearn.chunked.lazy import lazy_on_dask, per_draw_and_row
 from bayes_sklearn.design.arrays import ArrayDesign
 from bayes_sklearn.design.formula import HANDLE_UNKNOWN_OPTIONS, FormulaDesign, as_frame
 from bayes_sklearn.design.frames import pandas_if_frame
@@ -664,6 +665,7 @@ class BayesianGLMBase(BaseEstimator):
         _check_finite_design(X_design, self.design_.column_names)
         return X_design
 
+    @lazy_on_dask(per_draw_and_row, n_aligned=2)
     def log_likelihood(self, X, y, sample_weight=None) -> np.ndarray:
         """Pointwise log likelihood of ``(X, y)`` under every posterior draw.
 
@@ -671,6 +673,9 @@ class BayesianGLMBase(BaseEstimator):
         ----------
         X : array-like of shape (n_samples, n_features)
             Rows to evaluate (training or held-out).
+            A Dask array or data frame (with ``y`` and ``sample_weight`` as
+            Dask collections) gives a lazy Dask array instead, chunked along
+            the rows as ``X``.
         y : array-like of shape (n_samples,)
             Their targets.
         sample_weight : array-like of shape (n_samples,), default=None

@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.utils._param_validation import StrOptions
 
+from bayes_sklearn.chunked.lazy import lazy_on_dask, per_row, per_row_bounds
 from bayes_sklearn.estimators._base import (
     COMMON_PARAMETER_CONSTRAINTS,
     BayesianGLMBase,
@@ -256,6 +257,7 @@ class BayesianLinearRegression(GaussianStatisticsMixin, RegressorMixin, Bayesian
         self.coef_cov_ = cov
         self.sigma_ = float(_draw_mean(posterior.sigma[:, None])[0])
 
+    @lazy_on_dask(per_row)
     def predict(self, X, return_std: bool = False):
         """Posterior mean prediction, optionally with its predictive std.
 
@@ -263,6 +265,8 @@ class BayesianLinearRegression(GaussianStatisticsMixin, RegressorMixin, Bayesian
         ----------
         X : array-like of shape (n_samples, n_features)
             Rows to predict.
+            A Dask array or data frame gives lazy Dask arrays instead, with
+            the row chunks of ``X`` (one task per block).
         return_std : bool, default=False
             Also return the standard deviation of a new observation, which
             includes the noise (as :class:`sklearn.linear_model.BayesianRidge`).
@@ -335,6 +339,7 @@ class BayesianLinearRegression(GaussianStatisticsMixin, RegressorMixin, Bayesian
         """
         return self._expected_value_draws(X, n_draws, random_state)
 
+    @lazy_on_dask(per_row_bounds)
     def predict_interval(self, X, prob: float = 0.9, kind: str = "predictive") -> np.ndarray:
         """Central posterior interval per row.
 
@@ -342,6 +347,8 @@ class BayesianLinearRegression(GaussianStatisticsMixin, RegressorMixin, Bayesian
         ----------
         X : array-like of shape (n_samples, n_features)
             Rows to predict.
+            A Dask array or data frame gives lazy Dask arrays instead, with
+            the row chunks of ``X`` (one task per block).
         prob : float, default=0.9
             Probability mass inside the interval.
         kind : {"predictive", "mean"}, default="predictive"

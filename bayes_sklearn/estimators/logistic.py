@@ -11,6 +11,13 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 
 from bayes_sklearn._messages import format_items
+from bayes_sklearn.chunked.lazy import (
+    lazy_on_dask,
+    per_row_and_class,
+    per_row_class_bounds,
+    per_row_label,
+    per_row_scores,
+)
 from bayes_sklearn.estimators._base import (
     COMMON_PARAMETER_CONSTRAINTS,
     BayesianGLMBase,
@@ -295,6 +302,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         self.intercept_ = intercept
         self.coef_ = coef
 
+    @lazy_on_dask(per_row_and_class)
     def predict_proba(self, X, return_std: bool = False):
         """Class probabilities averaged over the posterior.
 
@@ -302,6 +310,8 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         ----------
         X : array-like of shape (n_samples, n_features)
             Rows to predict.
+            A Dask array or data frame gives lazy Dask arrays instead, with
+            the row chunks of ``X`` (one task per block).
         return_std : bool, default=False
             Also return the posterior standard deviation of each probability.
 
@@ -375,6 +385,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         """
         return self._expected_value_draws(X, n_draws, random_state)
 
+    @lazy_on_dask(per_row_class_bounds)
     def predict_proba_interval(self, X, prob: float = 0.9) -> np.ndarray:
         """Central credible interval of each class probability.
 
@@ -382,6 +393,8 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         ----------
         X : array-like of shape (n_samples, n_features)
             Rows to predict.
+            A Dask array or data frame gives lazy Dask arrays instead, with
+            the row chunks of ``X`` (one task per block).
         prob : float, default=0.9
             Posterior mass inside the interval.
 
@@ -413,6 +426,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         q = np.array([(1 - prob) / 2, (1 + prob) / 2])
         return posterior.quantiles(X_design, q)
 
+    @lazy_on_dask(per_row_and_class)
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`.
 
@@ -420,6 +434,8 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         ----------
         X : array-like of shape (n_samples, n_features)
             Rows to predict.
+            A Dask array or data frame gives lazy Dask arrays instead, with
+            the row chunks of ``X`` (one task per block).
 
         Returns
         -------
@@ -447,6 +463,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         X_design, posterior = self._prepare(X)
         return posterior.log_mean(X_design)
 
+    @lazy_on_dask(per_row_scores)
     def decision_function(self, X):
         """Log-odds of the posterior-averaged probabilities.
 
@@ -454,6 +471,8 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         ----------
         X : array-like of shape (n_samples, n_features)
             Rows to score.
+            A Dask array or data frame gives lazy Dask arrays instead, with
+            the row chunks of ``X`` (one task per block).
 
         Returns
         -------
@@ -487,6 +506,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
             return log_proba[:, 1] - log_proba[:, 0]
         return log_proba
 
+    @lazy_on_dask(per_row_label)
     def predict(self, X):
         """Most probable class under the posterior-averaged probabilities.
 
@@ -494,6 +514,8 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         ----------
         X : array-like of shape (n_samples, n_features)
             Rows to classify.
+            A Dask array or data frame gives lazy Dask arrays instead, with
+            the row chunks of ``X`` (one task per block).
 
         Returns
         -------
