@@ -12,7 +12,7 @@ which is all the sampler sees of the data.
 import numpy as np
 import pytest
 
-from bayes_sklearn import BayesianLinearRegression, BayesianLogisticRegression
+from bayes_sklearn import BayesianLinearRegression
 from bayes_sklearn.chunked import GaussianStatistics, merge_statistics
 from bayes_sklearn.inference._kernel import log_density
 from bayes_sklearn.inference.packing import pack_model
@@ -275,10 +275,15 @@ def test_bad_chunks_get_clear_errors_and_leave_the_estimator_as_it_was(data, tmp
     assert model.statistics_.n_rows == len(y)
 
 
-def test_other_estimators_refuse_chunked_data(data):
+def test_hierarchical_estimators_refuse_chunked_data(data):
+    from bayes_sklearn import HierarchicalLogisticRegression, HierarchicalRegression
+
     X, y, _ = data
-    with pytest.raises(ValueError, match="BayesianLinearRegression fits Dask collections"):
-        BayesianLogisticRegression().fit(_factory(X, (y > y.mean()).astype(int)))
+    for model, target in ((HierarchicalRegression(group=0), y),
+                          (HierarchicalLogisticRegression(group=0), (y > y.mean()).astype(int))):
+        with pytest.raises(ValueError, match="group effects need every row"):
+            model.fit(_factory(X, target))
+        assert not hasattr(model, "partial_fit")
 
 
 def test_a_saved_model_keeps_its_statistics_for_partial_fit(data, tmp_path):

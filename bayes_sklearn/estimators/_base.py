@@ -247,6 +247,20 @@ class BayesianGLMBase(BaseEstimator):
             else spec.standardizer.moments_to_original(*result.moments),
         )
 
+    def _set_chunked_features(self, names, n_features: int) -> None:
+        """``n_features_in_`` and ``feature_names_in_`` (when named) of data not in memory."""
+        if names is not None and len(names) != n_features:
+            raise ValueError(f"{len(names)} feature names for {n_features} features.")
+        self.n_features_in_ = n_features
+        if names is None:
+            self.__dict__.pop("feature_names_in_", None)
+        else:
+            self.feature_names_in_ = np.asarray([str(name) for name in names], dtype=object)
+
+    def _named_design(self) -> ArrayDesign:
+        return ArrayDesign.fit(np.empty((0, self.n_features_in_)),
+                               getattr(self, "feature_names_in_", None))
+
     def _infer_chunked(self, X, y, sample_weight=None) -> FitResult:
         """Inference on data in chunks (Dask, parquet, an iterator factory)."""
         raise ValueError(

@@ -202,20 +202,6 @@ class GaussianStatisticsMixin:
                 "replays it on later chunks)."
             )
 
-    def _set_chunked_features(self, names, n_features: int) -> None:
-        """``n_features_in_`` and ``feature_names_in_`` (when named) of data not in memory."""
-        if names is not None and len(names) != n_features:
-            raise ValueError(f"{len(names)} feature names for {n_features} features.")
-        self.n_features_in_ = n_features
-        if names is None:
-            self.__dict__.pop("feature_names_in_", None)
-        else:
-            self.feature_names_in_ = np.asarray([str(name) for name in names], dtype=object)
-
-    def _named_design(self) -> ArrayDesign:
-        return ArrayDesign.fit(np.empty((0, self.n_features_in_)),
-                               getattr(self, "feature_names_in_", None))
-
     def _infer_statistics(self, statistics: GaussianStatistics, design,
                           rows: tuple | None = None) -> FitResult:
         """Inference from merged statistics: on rows with their moments, or on

@@ -23,10 +23,11 @@ from bayes_sklearn.estimators._base import (
     BayesianGLMBase,
     check_prob,
 )
+from bayes_sklearn.estimators._streaming import StreamedADVIMixin
 from bayes_sklearn.posterior import Posterior
 
 
-class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
+class BayesianLogisticRegression(StreamedADVIMixin, ClassifierMixin, BayesianGLMBase):
     """Bayesian logistic regression (softmax for more than two classes) with NUTS.
 
     Two classes: ``P(y = classes_[1]) = expit(intercept + X @ coef)``. More
@@ -130,6 +131,14 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         frequency weights of the likelihood, so a dict changes the effective
         sample size and with it the posterior width; ``"balanced"`` keeps the
         total weight at ``n``.
+    shuffle : bool, default=False
+        Data in chunks only (a Dask collection or parquet files read through
+        Dask): redistribute the rows at random over the partitions before
+        streaming them to minibatch ADVI (a Dask shuffle on the workers).
+        Needed when the partitions are sorted (by time, group or outcome):
+        the approximation is the average of ADVI's last steps, which then
+        see only the last few partitions and land near their posterior.
+        Partitions are visited in a random order either way.
 
     Attributes
     ----------
@@ -184,6 +193,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         **COMMON_PARAMETER_CONSTRAINTS,
         "inference": [StrOptions({"nuts", "advi", "fullrank_advi"})],
         "class_weight": [dict, StrOptions({"balanced"}), None],
+        "shuffle": ["boolean"],
     }
 
     def __init__(
@@ -210,6 +220,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         tol: float = 1e-2,
         on_convergence_problem: str = "warn",
         class_weight: dict | str | None = None,
+        shuffle: bool = False,
     ):
         self.formula = formula
         self.handle_unknown = handle_unknown
@@ -232,6 +243,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
         self.tol = tol
         self.on_convergence_problem = on_convergence_problem
         self.class_weight = class_weight
+        self.shuffle = shuffle
 
     def _validate_params(self) -> None:
         if self.inference == "exact":
@@ -259,22 +271,28 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianGLMBase):
             return sample_weight
         y = np.asarray(y).ravel()
         codes = np.searchsorted(self.classes_, y)
+        counts = np.bincount(codes, weights=sample_weight, minlength=len(self.classes_))
+        weight = self._class_weights(counts, y)[codes].astype(np.float64)
+        # a new array: the caller's sample_weight is never written to
+        return weight if sample_weight is None else weight * sample_weight
+
+    def _class_weights(self, counts: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
+        """The weight of each class of ``classes_`` from its weighted count."""
         if isinstance(self.class_weight, str):  # "balanced", with the weighted class counts
-            counts = np.bincount(codes, weights=sample_weight, minlength=len(self.classes_))
             with np.errstate(divide="ignore"):
                 per_class = counts.sum() / (len(self.classes_) * counts.astype(np.float64))
-        else:
+        elif y is not None:
             # compute_class_weight has no sample_weight in scikit-learn 1.6
             per_class = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
+        else:  # no rows at hand: the dict itself, missing classes 1
+            per_class = np.array([float(self.class_weight.get(c, 1.0)) for c in self.classes_])
         if not np.all(np.isfinite(per_class)):
             empty = self.classes_[~np.isfinite(per_class)]
             raise ValueError(
                 "class_weight='balanced' needs a positive total sample weight in every "
                 f"class; the weights of class(es) {format_items(empty)} sum to zero."
             )
-        weight = per_class[codes].astype(np.float64)
-        # a new array: the caller's sample_weight is never written to
-        return weight if sample_weight is None else weight * sample_weight
+        return per_class
 
     def _encode_new_target(self, y: np.ndarray) -> np.ndarray:
         y = np.asarray(y).ravel()
