@@ -267,8 +267,8 @@ def test_bad_chunks_get_clear_errors_and_leave_the_estimator_as_it_was(data, tmp
         model.fit(paths, "cost")
     with pytest.raises(ValueError, match="y must name the target column"):
         model.fit(paths, y)
-    with pytest.raises(ValueError, match="A formula is learnt from rows in memory"):
-        BayesianLinearRegression(formula="dose + age", **EXACT).fit(paths, "price")
+    with pytest.raises(ValueError, match="A formula on data in chunks needs them as a Dask"):
+        BayesianLinearRegression(formula="x0 + x1", **EXACT).fit(_factory(X, y))
     with pytest.raises(ValueError, match="partial_fit takes a chunk of rows in memory"):
         model.partial_fit(paths, "price")
     np.testing.assert_array_equal(model.coef_, coef)

@@ -256,3 +256,57 @@ def test_streamed_advi_shuffles_partitions_sorted_by_outcome(client):
     # other row blocks, other BLAS sums: small probabilities differ at 1e-13 relative
     np.testing.assert_allclose(proba.compute(), shuffled.predict_proba(frame[["a", "b"]]),
                                rtol=1e-12)
+
+
+@pytest.fixture(scope="module")
+def frame_with_levels():
+    """A level ("d") that only the last partition has; doses over four decades."""
+    rng = np.random.default_rng(5)
+    n = 1200
+    site = rng.choice(["a", "b", "c"], n).astype(object)
+    site[-50:] = "d"
+    frame = pd.DataFrame({"dose": 10 ** rng.uniform(0, 4, n), "site": site})
+    effect = frame["site"].map({"a": 0.0, "b": 5.0, "c": -2.0, "d": 9.0})
+    y = 3.0 + 2.0 * np.log(frame["dose"]) + effect + rng.normal(size=n)
+    return frame.assign(y=y)
+
+
+def test_a_formula_on_a_dask_dataframe_uses_every_level(client, frame_with_levels):
+    frame = frame_with_levels
+    lazy = dd.from_pandas(frame, npartitions=4, sort=False)
+    formula = {"formula": "np.log(dose) + C(site)", **EXACT}
+    model = BayesianLinearRegression(**formula).fit(lazy[["dose", "site"]], lazy["y"])
+    in_memory = BayesianLinearRegression(**formula).fit(frame[["dose", "site"]], frame["y"])
+    assert model.design_.column_names == in_memory.design_.column_names
+    assert "C(site)[T.d]" in model.design_.column_names
+    _close(model, in_memory)
+    assert list(model.feature_names_in_) == ["dose", "site"]
+    lazy_prediction = model.predict(lazy[["dose", "site"]])
+    np.testing.assert_allclose(lazy_prediction.compute(), in_memory.predict(frame), rtol=1e-10)
+
+
+def test_a_streamed_logistic_fit_takes_a_formula(client, frame_with_levels):
+    from bayes_sklearn import BayesianLogisticRegression
+
+    frame = frame_with_levels.assign(high=lambda f: (f["y"] > f["y"].median()).astype(int))
+    lazy = dd.from_pandas(frame, npartitions=3, sort=False)
+    model = BayesianLogisticRegression(formula="np.log(dose) + C(site)", inference="advi",
+                                       batch_size=100, random_state=0, draws=100,
+                                       progressbar=False)
+    with warnings.catch_warnings(), distributed.get_task_stream(client) as tasks:
+        warnings.simplefilter("ignore")
+        model.fit(lazy[["dose", "site"]], lazy["high"])
+    assert model.design_.column_names[-1] == "C(site)[T.d]"
+    assert model.coef_.shape == (1, 4)
+    # ADVI visits each 400-row partition every 4 steps; small partitions are kept
+    # after their first fetch: one split for the first pass, one for the fetch
+    splits = [task for task in tasks.data if "_split_frame" in str(task["key"])]
+    assert len(splits) <= 2 * lazy.npartitions
+
+
+def test_stateful_transforms_are_refused_on_chunks(client, frame_with_levels):
+    lazy = dd.from_pandas(frame_with_levels, npartitions=2)
+    for formula in ("center(dose) + C(site)", "bs(dose, df=4)"):
+        with pytest.raises(ValueError, match="stateful transforms"):
+            BayesianLinearRegression(formula=formula, **EXACT).fit(lazy[["dose", "site"]],
+                                                                   lazy["y"])

@@ -186,14 +186,18 @@ def _class_members(cls: type, qualname: str, options: dict[str, str], skip) -> l
         listed, candidates = listed or {"object"}, dir(cls)
     else:
         listed, candidates = set(), list(vars(cls))
+    excluded = {c.strip() for c in options.get("exclude-members", "").split(",")}
     names = []
     for name in candidates:
-        if name.startswith("_"):
+        if name.startswith("_") or name in excluded:
             continue
         defining = next(k for k in cls.__mro__ if name in vars(k))
         member = vars(defining)[name]
         if isinstance(member, (classmethod, staticmethod)):
             member = member.__func__
+        if callable(getattr(member, "check", None)) and inspect.isfunction(
+                getattr(member, "fn", None)):
+            member = member.fn  # sklearn's available_if: the method it guards
         if not (inspect.isfunction(member) or isinstance(member, property)):
             continue  # data attributes: documented only with a #: comment
         doc = (member.fget if isinstance(member, property) else member).__doc__

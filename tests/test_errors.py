@@ -11,7 +11,7 @@ from bayes_sklearn import (
     BayesianLinearRegression,
     BayesianLogisticRegression,
 )
-from bayes_sklearn.estimators import _base
+from bayes_sklearn.estimators import _base, _statistics
 
 
 def test_failed_or_interrupted_fit_leaves_estimator_unchanged(regression_data, monkeypatch):
@@ -23,7 +23,9 @@ def test_failed_or_interrupted_fit_leaves_estimator_unchanged(regression_data, m
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(_base, "run_inference", interrupted)
+    # the linear estimator infers through its statistics' module
+    for module in (_base, _statistics):
+        monkeypatch.setattr(module, "run_inference", interrupted)
     with pytest.raises(KeyboardInterrupt):
         model.fit(X[:, :2], y)
     assert model.__dict__.keys() == state.keys()

@@ -127,7 +127,9 @@ def test_without_group_it_is_the_linear_model(regression_data):
     X, y = regression_data
     hier = HierarchicalRegression(inference="exact", random_state=0).fit(X, y)
     linear = BayesianLinearRegression(inference="exact", random_state=0).fit(X, y)
-    np.testing.assert_array_equal(hier.predict(X), linear.predict(X))
+    # the linear estimator reduces the rows to merged statistics first: the same
+    # posterior, computed in another order, so equal to rounding
+    np.testing.assert_allclose(hier.predict(X), linear.predict(X), rtol=1e-13)
     with pytest.raises(ValueError, match="not available for hierarchical"):
         HierarchicalRegression(group=0, inference="exact").fit(
             np.column_stack([np.arange(len(X)) % 3, X]), y)

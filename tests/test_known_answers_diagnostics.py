@@ -282,7 +282,7 @@ def test_divergences_are_counted_over_all_chains():
 
 def _crafted_fit(monkeypatch, coef_z: np.ndarray, diverging: np.ndarray, **params):
     """Fit with the sampler replaced by the crafted draws ``coef_z`` (chains, draws)."""
-    from bayes_sklearn.estimators import _base
+    from bayes_sklearn.estimators import _base, _statistics
 
     rng = np.random.default_rng(7)
     chains, n = coef_z.shape
@@ -297,7 +297,9 @@ def _crafted_fit(monkeypatch, coef_z: np.ndarray, diverging: np.ndarray, **param
             method="nuts",
         )
 
-    monkeypatch.setattr(_base, "run_inference", crafted)
+    # the linear estimator infers through its statistics' module
+    for module in (_base, _statistics):
+        monkeypatch.setattr(module, "run_inference", crafted)
     X = np.linspace(-1.0, 1.0, 20)[:, None]
     return BayesianLinearRegression(progressbar=False, draws=n, chains=chains,
                                     **params).fit(X, X[:, 0])

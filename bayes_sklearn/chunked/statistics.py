@@ -59,7 +59,9 @@ class GaussianStatistics:
     its ``fit`` computes from Dask arrays, parquet files and iterators of
     chunks.
 
-    Attributes
+    Build them with :meth:`from_chunk`; the constructor takes the fields.
+
+    Parameters
     ----------
     n_rows : int
         Rows seen, weight 0 included.
@@ -111,12 +113,40 @@ class GaussianStatistics:
 
     @property
     def n_features(self) -> int:
-        """Number of columns of ``X``."""
+        """Number of columns of ``X``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayes_sklearn.chunked import GaussianStatistics
+        >>> GaussianStatistics.from_chunk(np.zeros((4, 3)), np.zeros(4)).n_features
+        3
+        """
         return self.mean.shape[0] - 1
 
     @classmethod
     def empty(cls, n_features: int) -> GaussianStatistics:
-        """The statistics of no rows: the identity of :meth:`merge`."""
+        """The statistics of no rows: the identity of :meth:`merge`.
+
+        Parameters
+        ----------
+        n_features : int
+            Number of columns of ``X``.
+
+        Returns
+        -------
+        GaussianStatistics
+            Zero rows, zero weight.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayes_sklearn.chunked import GaussianStatistics
+        >>> part = GaussianStatistics.from_chunk(np.eye(3), np.arange(3.0))
+        >>> merged = GaussianStatistics.empty(3).merge(part)
+        >>> merged.n_rows, bool(np.array_equal(merged.triangle, part.triangle))
+        (3, True)
+        """
         return cls._no_rows(0, n_features + 1)
 
     @classmethod
@@ -139,6 +169,18 @@ class GaussianStatistics:
         Returns
         -------
         GaussianStatistics
+            The chunk's count, weight sum, means, magnitudes and triangle.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayes_sklearn.chunked import GaussianStatistics
+        >>> X = np.array([[1.0], [2.0], [3.0]])
+        >>> stats = GaussianStatistics.from_chunk(X, [2.0, 4.0, 7.0], sample_weight=[1, 1, 2])
+        >>> stats.weight_sum, stats.mean.tolist()
+        (4.0, [2.25, 5.0])
+        >>> stats.moments()[1].round(3).tolist()  # weighted sds of x and y
+        [0.829, 2.121]
         """
         X = np.asarray(X, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64).reshape(-1)
@@ -182,6 +224,20 @@ class GaussianStatistics:
         Returns
         -------
         GaussianStatistics
+            The statistics of the rows of both.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayes_sklearn.chunked import GaussianStatistics
+        >>> rng = np.random.default_rng(0)
+        >>> X, y = rng.normal(size=(10, 2)), rng.normal(size=10)
+        >>> merged = GaussianStatistics.from_chunk(X[:4], y[:4]).merge(
+        ...     GaussianStatistics.from_chunk(X[4:], y[4:]))
+        >>> whole = GaussianStatistics.from_chunk(X, y)
+        >>> bool(np.allclose(merged.triangle.T @ merged.triangle,
+        ...                  whole.triangle.T @ whole.triangle))
+        True
         """
         if other.mean.shape != self.mean.shape:
             raise ValueError(f"Cannot merge statistics of {self.n_features} and "
@@ -207,7 +263,26 @@ class GaussianStatistics:
 
     def moments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Weighted mean, population standard deviation and magnitude of each
-        column of ``[X | y]``, as :func:`~bayes_sklearn.design.standardize.column_moments`."""
+        column of ``[X | y]``, as :func:`~bayes_sklearn.design.standardize.column_moments`.
+
+        Returns
+        -------
+        mean : ndarray of shape (n_features + 1,)
+            Weighted means (their rounding error added back).
+        sd : ndarray of shape (n_features + 1,)
+            Weighted standard deviations about them, over the weight sum.
+        magnitude : ndarray of shape (n_features + 1,)
+            Largest absolute values.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayes_sklearn.chunked import GaussianStatistics
+        >>> stats = GaussianStatistics.from_chunk([[1e8 + 1], [1e8 + 3]], [0.0, -4.0])
+        >>> mean, sd, magnitude = stats.moments()
+        >>> mean.tolist(), sd.round(12).tolist()
+        ([100000002.0, -2.0], [1.0, 2.0])
+        """
         if self.weight_sum == 0:
             raise ValueError("The statistics hold no row of positive weight.")
         sd = np.linalg.norm(self.triangle, axis=0) / np.sqrt(self.weight_sum)
@@ -239,8 +314,26 @@ class GaussianStatistics:
         Returns
         -------
         X_z : ndarray of shape (2 (n_features + 1), n_features)
+            The rows' standardised design.
         y : ndarray of shape (2 (n_features + 1),)
+            Their targets, minus ``y_offset``.
         weights : ndarray of shape (2 (n_features + 1),)
+            Their weights, ``W / (2 (n_features + 1))`` each.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayes_sklearn.chunked import GaussianStatistics
+        >>> rng = np.random.default_rng(0)
+        >>> X, y = rng.normal(size=(50, 2)), rng.normal(size=50)
+        >>> stats = GaussianStatistics.from_chunk(X, y)
+        >>> X_z, y_rows, w = stats.equivalent_rows(np.zeros(2), np.ones(2))
+        >>> X_z.shape, round(float(w.sum()), 12)
+        ((6, 2), 50.0)
+        >>> rows = np.column_stack([X_z, y_rows])
+        >>> data = np.column_stack([X, y])
+        >>> bool(np.allclose((rows * w[:, None]).T @ rows, data.T @ data))
+        True
         """
         if self.weight_sum == 0:
             raise ValueError("The statistics hold no row of positive weight.")
@@ -259,6 +352,16 @@ class GaussianStatistics:
         Returns
         -------
         ndarray of shape (2 + 3 (n_features + 1) + (n_features + 1)^2,)
+            ``n_rows``, ``weight_sum``, ``mean``, ``mean_error``, ``magnitude``
+            and the triangle's rows.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayes_sklearn.chunked import GaussianStatistics
+        >>> stats = GaussianStatistics.from_chunk(np.ones((5, 2)), np.arange(5.0))
+        >>> stats.to_array().shape
+        (20,)
         """
         return np.concatenate([[self.n_rows, self.weight_sum], self.mean, self.mean_error,
                                self.magnitude, self.triangle.ravel()])
@@ -277,6 +380,16 @@ class GaussianStatistics:
         Returns
         -------
         GaussianStatistics
+            The statistics the vector holds.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayes_sklearn.chunked import GaussianStatistics
+        >>> stats = GaussianStatistics.from_chunk(np.ones((5, 2)), np.arange(5.0))
+        >>> back = GaussianStatistics.from_array(stats.to_array(), n_features=2)
+        >>> back.n_rows, bool(np.array_equal(back.triangle, stats.triangle))
+        (5, True)
         """
         values = np.asarray(values, dtype=np.float64)
         k = n_features + 1
@@ -300,6 +413,17 @@ def merge_statistics(parts: Iterable[GaussianStatistics]) -> GaussianStatistics:
     Returns
     -------
     GaussianStatistics
+        The statistics of all their rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayes_sklearn.chunked import GaussianStatistics, merge_statistics
+    >>> X, y = np.arange(12.0).reshape(6, 2), np.arange(6.0)
+    >>> parts = [GaussianStatistics.from_chunk(X[i:i + 2], y[i:i + 2]) for i in (0, 2, 4)]
+    >>> merged = merge_statistics(parts)
+    >>> merged.n_rows, merged.mean.tolist()
+    (6, [5.0, 6.0, 2.5])
     """
     level = list(parts)
     if not level:

@@ -4,7 +4,9 @@ The logistic likelihood has no finite sufficient statistic, so its fit reads
 rows: a first pass counts them and learns the columns' moments and the class
 labels (merged like :class:`~bayes_sklearn.chunked.GaussianStatistics`, on
 the workers for Dask), then ADVI draws its minibatches from one partition at
-a time while the next is fetched, so memory stays at about two partitions.
+a time while the next is fetched, so memory stays at about two partitions
+(plus up to 64 MiB of partitions kept after their first fetch, so that small
+data do not cost a cluster round trip per partition visit).
 
 Partitions sorted by time, group or outcome are not a random sample each:
 ADVI's last steps, whose average is the approximation, would see only the
@@ -30,6 +32,10 @@ from bayes_sklearn.chunked.sources import (
     chunks,
 )
 from bayes_sklearn.chunked.statistics import GaussianStatistics
+
+#: Partitions fetched once are kept while they take less than this in all:
+#: small data then cost one round trip per partition, not one per visit.
+KEEP_BYTES = 64 * 2**20
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,6 +72,8 @@ class PartitionStream:
 
     def __init__(self, data: ChunkedData, shuffle: bool = False, seed: int = 0):
         self.data = data
+        self._kept: dict[int, tuple] = {}
+        self._kept_bytes = 0
         self._blocks = None
         #: the delayed partitions are frames holding X, y and w (else (X, y, w) tuples)
         self._frames = False
@@ -132,7 +140,13 @@ class PartitionStream:
     def _fetch(self, index: int) -> tuple:
         import dask
 
+        if index in self._kept:
+            return self._kept[index]
         (part,) = dask.compute(self._split(self._blocks[index]))
+        size = sum(np.asarray(values).nbytes for values in part if values is not None)
+        if self._kept_bytes + size <= KEEP_BYTES:
+            self._kept[index] = part
+            self._kept_bytes += size
         return part
 
 

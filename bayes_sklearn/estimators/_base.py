@@ -247,6 +247,36 @@ class BayesianGLMBase(BaseEstimator):
             else spec.standardizer.moments_to_original(*result.moments),
         )
 
+    def _chunked_input(self, X, y, sample_weight=None):
+        """A chunked source, and the formula's design learnt on it (None without one).
+
+        With a formula the source becomes a Dask DataFrame of the design
+        columns (:func:`~bayes_sklearn.chunked.formula.design_frame`), and
+        the features are the frame's columns, as for a formula in memory.
+        """
+        from dataclasses import replace
+
+        from bayes_sklearn.chunked.sources import recognise
+
+        data = recognise(X, y, sample_weight)
+        if self.formula is None:
+            return data, None
+        if data.kind != "dask-frame":
+            raise ValueError(
+                "A formula on data in chunks needs them as a Dask DataFrame (or parquet files "
+                "read through Dask), whose columns' levels can be gathered first; build the "
+                "design columns first for other sources."
+            )
+        if "|" in self.formula and split_group_terms(self.formula)[1]:
+            self._refuse_group_terms()
+        from bayes_sklearn.chunked.formula import design_frame
+
+        design, frame = design_frame(data.X, self.formula, self.handle_unknown)
+        names = data.feature_names
+        self.n_features_in_ = len(names)
+        self.feature_names_in_ = np.asarray(names, dtype=object)
+        return replace(data, X=frame, feature_names=design.column_names), design
+
     def _set_chunked_features(self, names, n_features: int) -> None:
         """``n_features_in_`` and ``feature_names_in_`` (when named) of data not in memory."""
         if names is not None and len(names) != n_features:

@@ -81,8 +81,8 @@ class GaussianStatisticsMixin:
 
         Returns
         -------
-        self : object
-            The estimator, fitted to every chunk given so far.
+        object
+            The estimator itself, fitted to every chunk given so far.
 
         Examples
         --------
@@ -139,8 +139,8 @@ class GaussianStatisticsMixin:
 
         Returns
         -------
-        self : object
-            The fitted estimator.
+        object
+            The estimator itself, fitted.
 
         Examples
         --------
@@ -155,7 +155,7 @@ class GaussianStatisticsMixin:
         >>> model = BayesianLinearRegression(inference="exact", random_state=0)
         >>> model = model.fit_statistics(merge_statistics(parts), ["age", "dose"])
         >>> list(model.feature_names_in_), np.round(model.coef_, 1)
-        (['age', 'dose'], array([ 2.1, -1.1]))
+        (['age', 'dose'], array([ 2., -1.]))
         """
         self._validate_params()
         if not isinstance(statistics, GaussianStatistics):
@@ -185,21 +185,21 @@ class GaussianStatisticsMixin:
     def _infer_chunked(self, X, y, sample_weight=None) -> FitResult:
         if not self._fits_statistics:
             return super()._infer_chunked(X, y, sample_weight)
-        from bayes_sklearn.chunked.sources import gaussian_statistics, recognise
+        from bayes_sklearn.chunked.sources import gaussian_statistics
 
-        self._refuse_formula_without_rows()
-        data = recognise(X, y, sample_weight)
+        data, design = self._chunked_input(X, y, sample_weight)
         statistics = gaussian_statistics(data)
-        self._set_chunked_features(data.feature_names, statistics.n_features)
-        return self._infer_statistics(statistics, self._named_design())
+        if design is None:
+            self._set_chunked_features(data.feature_names, statistics.n_features)
+            design = self._named_design()
+        return self._infer_statistics(statistics, design)
 
     def _refuse_formula_without_rows(self) -> None:
         if self.formula is not None:
             raise ValueError(
-                "A formula is learnt from rows in memory: fit_statistics and fit on data in "
-                "chunks (Dask, parquet, iterators) take the design columns as they are. "
-                "Build them first, or fit the formula on rows in memory (partial_fit "
-                "replays it on later chunks)."
+                "A formula is learnt from rows: fit_statistics takes statistics of the "
+                "design columns. Fit the formula on rows in memory (partial_fit replays it "
+                "on later chunks) or on a Dask DataFrame."
             )
 
     def _infer_statistics(self, statistics: GaussianStatistics, design,

@@ -14,10 +14,9 @@ from dataclasses import replace
 import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
 
-from bayes_sklearn.chunked.sources import check_chunk, recognise
+from bayes_sklearn.chunked.sources import check_chunk
 from bayes_sklearn.chunked.streaming import PartitionStream
 from bayes_sklearn.estimators._fit_result import FitResult
-from bayes_sklearn.inference.packing import intercept_shift_for
 
 
 class StreamedADVIMixin:
@@ -31,30 +30,29 @@ class StreamedADVIMixin:
                 "NUTS is not offered there: each of its 10^4-10^5 gradients would need a "
                 "pass over every partition, a cluster round trip each."
             )
-        if self.formula is not None:
-            raise ValueError(
-                "A formula is learnt from rows in memory: fit on data in chunks takes the "
-                "design columns as they are. Build them first."
-            )
-        data = recognise(X, y, sample_weight)
+        data, design = self._chunked_input(X, y, sample_weight)
         settings = self._inference_settings()
         stream = PartitionStream(data, shuffle=self.shuffle, seed=settings.seed)
         first = stream.first_pass()
         statistics = first.statistics
         if statistics.weight_sum == 0:
             raise ValueError("The data have no row of positive weight.")
-        self._set_chunked_features(data.feature_names, statistics.n_features)
+        if design is None:
+            self._set_chunked_features(data.feature_names, statistics.n_features)
+            design = self._named_design()
         family, n_outputs, output_names = self._set_classes(first.labels)
         per_class = (None if self.class_weight is None
                      else self._class_weights(first.label_weights))
         p = statistics.n_features
         mean, sd, magnitude = statistics.moments()
-        design = self._named_design()
         spec = self._resolve_spec(design.column_names, None, None, family, n_outputs,
+                                  design_intercept=getattr(design, "intercept", True),
                                   moments=(mean[:p], sd[:p], magnitude[:p], 0.0, 1.0))
         standardizer = spec.standardizer
         # where the kernel centres the design: the means of X_z, from the first pass
         x_z_mean = ((mean[:p] - standardizer.center) / standardizer.scale)[None, :]
+        from bayes_sklearn.inference.packing import intercept_shift_for
+
         shift = intercept_shift_for(spec, x_z_mean)
         classes = self.classes_
         weighted = sample_weight is not None or per_class is not None
