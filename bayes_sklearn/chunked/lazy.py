@@ -73,9 +73,9 @@ def map_row_blocks(estimator, method: str, X, aligned: tuple, kwargs: dict,
             raise ValueError("With Dask X, the arrays that go with its rows (y, "
                              "sample_weight) must be Dask collections too, chunked alike; "
                              f"got {type(values).__name__}.")
-        value_blocks, value_rows = _row_blocks(
-            values.rechunk((tuple(rows),)) if hasattr(values, "rechunk") and not np.isnan(
-                rows).any() else values)
+        if hasattr(values, "rechunk") and not np.isnan(rows).any():
+            values = values.rechunk((tuple(rows),))  # the row chunks of X
+        value_blocks, _ = _row_blocks(values)
         if len(value_blocks) != len(blocks):
             raise ValueError(f"X has {len(blocks)} row blocks but a matching input has "
                              f"{len(value_blocks)}.")

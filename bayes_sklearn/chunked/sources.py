@@ -12,8 +12,8 @@ Sources
 -------
 - ``dask.array.Array`` ``X`` (chunked by rows) with ``y`` (and weights) as
   Dask arrays of the same length;
-- ``dask.dataframe.DataFrame`` ``X`` with ``y`` as a Dask Series or array
-  of the same partitions;
+- ``dask.dataframe.DataFrame`` ``X`` with ``y`` (and weights) as Dask
+  Series of the same frame (joined to ``X``'s partitions by index);
 - a parquet path or a list of paths (files or directories), with ``y``
   (and ``sample_weight``) naming columns; the features are the other columns;
 - a callable returning an iterable of ``(X, y)`` or ``(X, y, sample_weight)``

@@ -37,8 +37,8 @@ from bayes_sklearn._idata import (
     set_group,
 )
 from bayes_sklearn._progress import CLONE_FLAG, shows_progress
-from bayes_sklearn.chunked.sources import is_chunked
 from bayes_sklearn.chunked.lazy import lazy_on_dask, per_draw_and_row
+from bayes_sklearn.chunked.sources import is_chunked
 from bayes_sklearn.design.arrays import ArrayDesign
 from bayes_sklearn.design.formula import HANDLE_UNKNOWN_OPTIONS, FormulaDesign, as_frame
 from bayes_sklearn.design.frames import pandas_if_frame
@@ -136,11 +136,13 @@ class BayesianGLMBase(BaseEstimator):
             Training features. Data frames of any library (pandas, polars,
             ...) keep their column names; a sparse matrix (no formula) is
             densified for fitting and kept sparse for prediction.
-            ``BayesianLinearRegression`` also fits data in chunks without
-            gathering them: a Dask array or data frame, a parquet path or
-            list of paths, or a function returning an iterable of ``(X, y)``
-            or ``(X, y, sample_weight)`` chunks (see the user guide's
-            scaling page).
+            ``BayesianLinearRegression`` (exactly, through merged
+            statistics) and ``BayesianLogisticRegression`` (by streaming
+            minibatch ADVI) also fit data in chunks without gathering them:
+            a Dask array or data frame, a parquet path or list of paths, or
+            a function returning an iterable of ``(X, y)`` or
+            ``(X, y, sample_weight)`` chunks (see the user guide's scaling
+            page).
         y : array-like of shape (n_samples,)
             Targets: a Dask array or Series with Dask ``X``, a column name
             with parquet files, None with a function of chunks.

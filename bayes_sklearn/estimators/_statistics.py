@@ -21,7 +21,6 @@ from sklearn.utils.metaestimators import available_if
 
 from bayes_sklearn.chunked.sources import is_chunked
 from bayes_sklearn.chunked.statistics import GaussianStatistics, merge_statistics
-from bayes_sklearn.design.arrays import ArrayDesign
 from bayes_sklearn.estimators._base import _validate_sample_weight
 from bayes_sklearn.estimators._fit_result import FitResult
 from bayes_sklearn.inference import run_inference
