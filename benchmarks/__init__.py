@@ -30,4 +30,5 @@ WORKLOADS = (
     "crossed_gradient",
     "radon_correlated",
     "real_data",
+    "scale_out",
 )
