@@ -229,6 +229,10 @@ GROUPS = [
     # and their checks on the cached kernel, plus short whitened fits.
     Group("preconditioning", ["bayes_sklearn/inference/preconditioning.py"],
           ["tests/test_preconditioning.py"]),
+    # The merge algebra of data in chunks, and the fits through it (no Dask:
+    # the cluster tests cost ~20 s of start-up per mutant)
+    Group("chunked_statistics", ["bayes_sklearn/chunked/statistics.py"],
+          ["tests/test_chunk_statistics.py", "tests/test_chunked_fit.py"]),
     # The cross-check samplers: stand-ins for pm.sample / nutpie record what
     # they are given; one tiny PyMC fit (~2 s, 1 chain) checks the real trace.
     Group("nuts", ["bayes_sklearn/inference/nuts.py", "bayes_sklearn/inference/pymc_engine.py"],
