@@ -34,3 +34,16 @@ def fitted_binary(binary_data):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return BayesianLogisticRegression(**FAST_NUTS).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A 2-worker LocalCluster on loopback, one per test module: scheduler, worker
+    processes and client talk over TCP as across machines."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True,
+        host="127.0.0.1", dashboard_address=None,
+    )
+    with cluster, distributed.Client(cluster) as client:
+        yield client

@@ -26,16 +26,6 @@ BETA = np.array([0.02, -3.0, 4e3])
 BLOCK_ROWS = 400
 
 
-@pytest.fixture(scope="module")
-def client():
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True,
-        host="127.0.0.1", dashboard_address=None,
-    )
-    with cluster, distributed.Client(cluster) as client:
-        yield client
-
-
 def _x_block(block_info=None):
     """A block of rows, generated where it is computed (its seed is its index)."""
     index = block_info[None]["chunk-location"][0]

@@ -21,16 +21,6 @@ distributed = pytest.importorskip("distributed")
 FAST_NUTS = {"draws": 200, "tune": 200, "chains": 2, "progressbar": False, "random_state": 0}
 
 
-@pytest.fixture(scope="module")
-def client():
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True,
-        host="127.0.0.1", dashboard_address=None,
-    )
-    with cluster, distributed.Client(cluster) as client:
-        yield client
-
-
 def _quiet(function):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from bayes_sklearn.chunked.statistics import GaussianStatistics
+from bayes_sklearn.chunked.statistics import GaussianStatistics, tree_reduce
 
 #: Rows per batch when pyarrow reads parquet without Dask.
 PARQUET_BATCH_ROWS = 262_144
@@ -292,9 +292,5 @@ def _dask_statistics(data: ChunkedData) -> GaussianStatistics:
         compute = delayed(_partition_statistics, pure=True)
         names, weighted = list(data.feature_names), data.sample_weight is not None
         level = [compute(part, names, weighted, len(names)) for part in _frame_partitions(data)]
-    merge = delayed(GaussianStatistics.merge, pure=True)
-    while len(level) > 1:
-        paired = [merge(a, b) for a, b in zip(level[::2], level[1::2])]
-        level = paired + level[len(paired) * 2 :]
-    (total,) = dask.compute(level[0])
+    (total,) = dask.compute(tree_reduce(level, delayed(GaussianStatistics.merge, pure=True)))
     return total

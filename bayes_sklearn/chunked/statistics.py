@@ -428,7 +428,13 @@ def merge_statistics(parts: Iterable[GaussianStatistics]) -> GaussianStatistics:
     level = list(parts)
     if not level:
         raise ValueError("merge_statistics needs at least one GaussianStatistics.")
-    while len(level) > 1:
-        paired = [a.merge(b) for a, b in zip(level[::2], level[1::2])]
-        level = paired + level[len(paired) * 2 :]
-    return level[0]
+    return tree_reduce(level, GaussianStatistics.merge)
+
+
+def tree_reduce(items: list, merge):
+    """``merge`` applied pairwise as a balanced tree (depth log2 of the count):
+    to values, or to Dask delayed values with a delayed ``merge``."""
+    while len(items) > 1:
+        paired = [merge(a, b) for a, b in zip(items[::2], items[1::2])]
+        items = paired + items[len(paired) * 2 :]
+    return items[0]

@@ -31,7 +31,7 @@ from bayes_sklearn.chunked.sources import (
     check_chunk,
     chunks,
 )
-from bayes_sklearn.chunked.statistics import GaussianStatistics
+from bayes_sklearn.chunked.statistics import GaussianStatistics, tree_reduce
 
 #: Partitions fetched once are kept while they take less than this in all:
 #: small data then cost one round trip per partition, not one per visit.
@@ -108,11 +108,7 @@ class PartitionStream:
 
         compute = delayed(_first_pass_of_partition, pure=True)
         level = [compute(self._split(part), n_features) for part in self._blocks]
-        merge = delayed(FirstPass.merge, pure=True)
-        while len(level) > 1:
-            paired = [merge(a, b) for a, b in zip(level[::2], level[1::2])]
-            level = paired + level[len(paired) * 2 :]
-        (total,) = dask.compute(level[0])
+        (total,) = dask.compute(tree_reduce(level, delayed(FirstPass.merge, pure=True)))
         return total
 
     def _split(self, part):

@@ -40,6 +40,7 @@ class StreamedADVIMixin:
         if design is None:
             self._set_chunked_features(data.feature_names, statistics.n_features)
             design = self._named_design()
+        check_classification_targets(first.labels)
         family, n_outputs, output_names = self._set_classes(first.labels)
         per_class = (None if self.class_weight is None
                      else self._class_weights(first.label_weights))
@@ -79,16 +80,3 @@ class StreamedADVIMixin:
                                     weighted=weighted, intercept_shift=shift)
         return self._fit_result(design, spec, settings, replace(result, engine="kernel"),
                                 output_names)
-
-    def _set_classes(self, labels: np.ndarray):
-        """``classes_`` from all labels of the data; the family and outputs they give."""
-        check_classification_targets(labels)
-        if len(labels) < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs samples of at least 2 classes in the data, but "
-                f"the data contain only one class: {labels[0].item()!r}."
-            )
-        self.classes_ = labels
-        if len(labels) == 2:
-            return "bernoulli", 1, None
-        return "categorical", len(labels) - 1, list(labels[1:])

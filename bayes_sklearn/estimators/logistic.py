@@ -256,15 +256,20 @@ class BayesianLogisticRegression(StreamedADVIMixin, ClassifierMixin, BayesianGLM
     def _encode_target(self, y: np.ndarray):
         check_classification_targets(y)
         classes, codes = np.unique(y, return_inverse=True)
-        if len(classes) < 2:
+        family, n_outputs, output_names = self._set_classes(classes)
+        return codes.astype(np.int64), np.asarray(y), family, n_outputs, output_names
+
+    def _set_classes(self, labels: np.ndarray):
+        """``classes_`` from all labels of the data; the family and outputs they give."""
+        if len(labels) < 2:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes in "
-                f"the data, but the data contain only one class: {classes[0].item()!r}."
+                f"the data, but the data contain only one class: {labels[0].item()!r}."
             )
-        self.classes_ = classes
-        if len(classes) == 2:
-            return codes.astype(np.int64), np.asarray(y), "bernoulli", 1, None
-        return codes.astype(np.int64), np.asarray(y), "categorical", len(classes) - 1, list(classes[1:])
+        self.classes_ = labels
+        if len(labels) == 2:
+            return "bernoulli", 1, None
+        return "categorical", len(labels) - 1, list(labels[1:])
 
     def _likelihood_weights(self, y, sample_weight: np.ndarray | None) -> np.ndarray | None:
         if self.class_weight is None:
