@@ -55,16 +55,12 @@ class StreamedADVIMixin:
         from bayes_sklearn.inference.packing import intercept_shift_for
 
         shift = intercept_shift_for(spec, x_z_mean)
-        classes = self.classes_
         weighted = sample_weight is not None or per_class is not None
 
         def prepare(X_part, y_part, w_part):
             X_part, _, w_part = check_chunk(X_part, np.zeros(len(y_part)), w_part, p)
-            labels = np.asarray(y_part).reshape(-1)
-            codes = np.clip(np.searchsorted(classes, labels), 0, len(classes) - 1)
-            if np.any(classes[codes] != labels):
-                raise ValueError("A partition has labels the first pass did not see: the "
-                                 "data changed between passes.")
+            # a label the first pass did not see (the data changed between passes) raises
+            codes = self._encode_new_target(y_part)
             rows = (standardizer.transform(X_part) - shift, codes.astype(np.float64))
             if not weighted:
                 return (*rows, None)
