@@ -246,11 +246,15 @@ _TARGET, _WEIGHT = "__bayes_sklearn_y__", "__bayes_sklearn_weight__"
 
 
 def _frame_partitions(data: ChunkedData) -> list:
-    """The delayed partitions of one Dask DataFrame holding X, y and the weights.
+    """The delayed partitions of one Dask DataFrame holding X, y and the weights."""
+    return list(joined_frame(data).to_delayed())
 
-    y and the weights join X's frame as columns, so that they are split
-    into the very partitions of X (dask aligns them by index), whatever
-    optimisation does to each collection on its own.
+
+def joined_frame(data: ChunkedData):
+    """X's Dask DataFrame with y and the weights joined as columns.
+
+    Joined, they are split into the very partitions of X (dask aligns them
+    by index), whatever optimisation does to each collection on its own.
     """
     if data.y is None:
         raise ValueError("y is required.")
@@ -263,7 +267,7 @@ def _frame_partitions(data: ChunkedData) -> list:
             raise ValueError(f"With a Dask DataFrame X, {name} must be a Dask Series of the "
                              f"same frame; got {type(values).__name__}.")
         columns[key] = values
-    return list(data.X.assign(**columns).to_delayed())
+    return data.X.assign(**columns)
 
 
 def _partition_statistics(part, names: list, weighted: bool, n_features: int):

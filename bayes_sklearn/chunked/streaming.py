@@ -30,6 +30,7 @@ from bayes_sklearn.chunked.sources import (
     _WEIGHT,
     check_chunk,
     chunks,
+    joined_frame,
 )
 from bayes_sklearn.chunked.statistics import GaussianStatistics, tree_reduce
 
@@ -173,13 +174,10 @@ def _dask_partitions(data: ChunkedData, shuffle: bool, seed: int) -> tuple[list,
 
 def _as_frame(data: ChunkedData):
     """The source as one Dask DataFrame with the target (and weight) columns."""
+    if data.kind == "dask-frame":
+        return joined_frame(data)
     if data.y is None:
         raise ValueError("y is required.")
-    if data.kind == "dask-frame":
-        columns = {_TARGET: data.y}
-        if data.sample_weight is not None:
-            columns[_WEIGHT] = data.sample_weight
-        return data.X.assign(**columns)
     import dask.array as da
     import dask.dataframe as dd
 
