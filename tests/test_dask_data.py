@@ -82,6 +82,8 @@ def test_the_rows_never_reach_the_client(client, monkeypatch):
              for task in tasks.data]
     assert sum("_chunk_statistics" in str(name) for name in names) == 8
     assert sum("merge" in str(name) for name in names) == 7
+    # y is computed from X's blocks: each block is generated once, not fused into both
+    assert sum("x_block" in str(name) for name in names) == 8
     assert {task["worker"] for task in tasks.data} <= set(client.scheduler_info()["workers"])
     assert model.statistics_.n_rows == 8 * BLOCK_ROWS
 
@@ -171,8 +173,13 @@ def test_predictions_on_a_dask_array_are_lazy_and_equal_in_memory_ones(client):
                                model.predict_interval(X_local, prob=0.8, kind="mean"), rtol=1e-14)
     log_lik = model.log_likelihood(X, y)
     assert log_lik.chunks[2] == X.chunks[0] and log_lik.shape == (4, 1000, len(y_local))
-    np.testing.assert_allclose(log_lik.compute(), model.log_likelihood(X_local, y_local),
-                               rtol=1e-14)
+    with distributed.get_task_stream(client) as tasks:
+        np.testing.assert_allclose(log_lik.compute(), model.log_likelihood(X_local, y_local),
+                                   rtol=1e-14)
+    # y comes from X's blocks, which are generated once for both
+    keys = [str(task["key"][0] if isinstance(task["key"], tuple) else task["key"])
+            for task in tasks.data]
+    assert sum("x_block" in key for key in keys) == 3
     # the posterior is one node of the graph, whatever the number of blocks
     assert _graph_nodes_holding(mean, model) == 1
     assert _graph_nodes_holding(log_lik, model) == 1

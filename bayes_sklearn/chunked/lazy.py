@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from bayes_sklearn.chunked.sources import _dask_kind
+from bayes_sklearn.chunked.sources import _dask_kind, delayed_blocks
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def _row_blocks(values: Any) -> tuple[list, list]:
         return blocks, [np.nan] * len(blocks)
     if values.ndim == 2:
         values = values.rechunk({1: -1})
-    return list(np.ravel(values.to_delayed())), list(values.chunks[0])
+    return delayed_blocks(values), list(values.chunks[0])
 
 
 def map_row_blocks(estimator, method: str, X, aligned: tuple, kwargs: dict,

@@ -229,16 +229,27 @@ def _dask_array_blocks(data: ChunkedData) -> list[tuple]:
     """The delayed row blocks of a Dask array X with those of y and the weights."""
     X = data.X.rechunk({1: -1})
     row_chunks = X.chunks[0]
-    parts = []
+    arrays = {}
     for name, values in (("y", data.y), ("sample_weight", data.sample_weight)):
         if values is None:
-            parts.append([None] * len(row_chunks))
             continue
         values = _as_dask_array(values, name)
         if values.shape[0] != X.shape[0]:
             raise ValueError(f"X has {X.shape[0]} rows but {name} has {values.shape[0]}.")
-        parts.append(list(values.reshape(-1).rechunk((row_chunks,)).to_delayed().ravel()))
-    return list(zip(X.to_delayed().ravel(), *parts))
+        arrays[name] = values.reshape(-1).rechunk((row_chunks,))
+    parts = [delayed_blocks(arrays[name]) if name in arrays else [None] * len(row_chunks)
+             for name in ("y", "sample_weight")]
+    return list(zip(delayed_blocks(X), *parts))
+
+
+def delayed_blocks(array) -> list:
+    """A Dask array's blocks as delayed values, in order, from its unoptimised graph.
+
+    Optimised, X and a y computed from the same blocks would each fuse a copy
+    of the shared block's task (even when optimised together): every block
+    computed twice, likely on two workers. Unoptimised, that task stays shared.
+    """
+    return list(array.to_delayed(optimize_graph=False).ravel())
 
 
 #: Column names under which y and the weights join the frame of X.
