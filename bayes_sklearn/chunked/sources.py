@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from bayes_sklearn.chunked.statistics import GaussianStatistics, tree_reduce
+from bayes_sklearn.chunked.statistics import GaussianStatistics, statistics_of_rows, tree_reduce
 
 #: Rows per batch when pyarrow reads parquet without Dask.
 PARQUET_BATCH_ROWS = 262_144
@@ -173,7 +173,7 @@ def check_chunk(X: Any, y: Any, sample_weight: Any, n_features: int | None,
 
 
 def _chunk_statistics(X, y, sample_weight, n_features: int | None) -> GaussianStatistics:
-    return GaussianStatistics.from_chunk(*check_chunk(X, y, sample_weight, n_features))
+    return statistics_of_rows(*check_chunk(X, y, sample_weight, n_features))
 
 
 def gaussian_statistics(data: ChunkedData) -> GaussianStatistics:

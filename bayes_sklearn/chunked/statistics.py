@@ -431,6 +431,24 @@ def merge_statistics(parts: Iterable[GaussianStatistics]) -> GaussianStatistics:
     return tree_reduce(level, GaussianStatistics.merge)
 
 
+#: Rows per block when statistics are computed from rows in memory: the
+#: block's centred copy stays small, and LAPACK's QR is fastest at this size.
+BLOCK_ROWS = 65_536
+
+
+def statistics_of_rows(X: np.ndarray, y: np.ndarray,
+                       sample_weight: np.ndarray | None = None) -> GaussianStatistics:
+    """The statistics of rows in one array, computed block by block: merged,
+    as ``from_chunk`` of them all, with a working copy of one block only."""
+    starts = range(0, max(X.shape[0], 1), BLOCK_ROWS)
+    return merge_statistics(
+        GaussianStatistics.from_chunk(
+            X[i : i + BLOCK_ROWS], y[i : i + BLOCK_ROWS],
+            None if sample_weight is None else sample_weight[i : i + BLOCK_ROWS])
+        for i in starts
+    )
+
+
 def tree_reduce(items: list, merge):
     """``merge`` applied pairwise as a balanced tree (depth log2 of the count):
     to values, or to Dask delayed values with a delayed ``merge``."""

@@ -20,29 +20,12 @@ from sklearn.utils import check_array
 from sklearn.utils.metaestimators import available_if
 
 from bayes_sklearn.chunked.sources import is_chunked
-from bayes_sklearn.chunked.statistics import GaussianStatistics, merge_statistics
+from bayes_sklearn.chunked.statistics import GaussianStatistics, statistics_of_rows
 from bayes_sklearn.estimators._base import _validate_sample_weight
 from bayes_sklearn.estimators._fit_result import FitResult
 from bayes_sklearn.inference import run_inference
 from bayes_sklearn.inference.response import ResponseScale
 from bayes_sklearn.priors import Constant
-
-#: Rows per block when statistics are computed from rows in memory: the
-#: block's centred copy stays small, and LAPACK's QR is fastest at this size.
-BLOCK_ROWS = 65_536
-
-
-def statistics_of_rows(X: np.ndarray, y: np.ndarray,
-                       sample_weight: np.ndarray | None = None) -> GaussianStatistics:
-    """The statistics of rows in memory, computed block by block."""
-    starts = range(0, max(X.shape[0], 1), BLOCK_ROWS)
-    return merge_statistics(
-        GaussianStatistics.from_chunk(
-            X[i : i + BLOCK_ROWS], y[i : i + BLOCK_ROWS],
-            None if sample_weight is None else sample_weight[i : i + BLOCK_ROWS])
-        for i in starts
-    )
-
 
 def _takes_statistics(estimator) -> bool:
     """Whether ``partial_fit`` and ``fit_statistics`` exist: not with group terms."""
