@@ -21,9 +21,11 @@ by block), at n in {1e5, 1e6, 4e6, 1.6e7} (quick: {1e5, 4e5}):
   quick: 1e5).
 
 The workers import the package before the timed call, and one un-timed
-run of each kind at the smallest size warms the disk caches. Each run records the pass time, sampling time, rows per second, the peak
-memory of the workers (``distributed.diagnostics.MemorySampler``, summed
-over both, as sampled during the call) and the client's peak RSS
+run of each kind at the smallest size warms the disk caches. Every size and
+kind runs ``--repeats`` times, round-robin over the sizes (medians are
+reported). Each run records the pass time, sampling time, rows per second,
+the peak memory of the workers (``distributed.diagnostics.MemorySampler``,
+summed over both, as sampled during the call) and the client's peak RSS
 (``getrusage``; it holds the scheduler as well). The in-memory baseline
 generates the same rows in one process limited to 2 GiB of address space
 (``RLIMIT_AS``) and fits them with ``fit(X, y)``: it grows with n and fails
@@ -268,7 +270,8 @@ def run(config: Config) -> WorkloadResult:
 
     ns = sizes(config.quick)
     notes: list[str] = []
-    runs: dict[str, dict[int, dict]] = {kind: {} for kind in (*KINDS, "in_memory")}
+    records: dict[str, dict[int, list[dict]]] = {kind: {n: [] for n in ns}
+                                                 for kind in (*KINDS, "in_memory")}
     if config.warmup:
         # disk caches (the kernel's numba cache, compiled on a new checkout's
         # first NUTS fit) are not the first size's cost
@@ -276,29 +279,36 @@ def run(config: Config) -> WorkloadResult:
         for kind in KINDS:
             _run(f"warm-up {kind}", "dask_fit", {"n": ns[0], "p": N_FEATURES, "kind": kind},
                  config, notes)
-    for n in ns:
-        for kind in KINDS:
-            log(f"  [{NAME}] {kind}, n={n:,}")
-            runs[kind][n] = _run(f"{kind} n={n}", "dask_fit",
-                                 {"n": n, "p": N_FEATURES, "kind": kind}, config, notes)
-        log(f"  [{NAME}] in memory under {IN_MEMORY_LIMIT_GB:g} GiB, n={n:,}")
-        runs["in_memory"][n] = _run(f"in memory n={n}", "in_memory_fit",
-                                    {"n": n, "p": N_FEATURES, "limit_gb": IN_MEMORY_LIMIT_GB},
-                                    config, notes)
+    # round-robin over the repeats, so drift of the machine's load spreads over all sizes
+    for repeat in range(config.repeats):
+        for n in ns:
+            for kind in KINDS:
+                log(f"  [{NAME}] {kind}, n={n:,}, run {repeat + 1}/{config.repeats}")
+                records[kind][n].append(_run(f"{kind} n={n}", "dask_fit",
+                                             {"n": n, "p": N_FEATURES, "kind": kind},
+                                             config, notes))
+            log(f"  [{NAME}] in memory under {IN_MEMORY_LIMIT_GB:g} GiB, n={n:,}")
+            records["in_memory"][n].append(_run(
+                f"in memory n={n}", "in_memory_fit",
+                {"n": n, "p": N_FEATURES, "limit_gb": IN_MEMORY_LIMIT_GB}, config, notes))
     parquet_n = 100_000 if config.quick else 1_000_000
     with tempfile.TemporaryDirectory(dir=config.workdir) as directory:
         log(f"  [{NAME}] parquet, n={parquet_n:,}")
-        parquet = _run("parquet", "parquet_fit", {"n": parquet_n, "p": N_FEATURES,
-                                                  "directory": directory + "/rows"},
-                       config, notes)
+        parquet = [_run("parquet", "parquet_fit", {"n": parquet_n, "p": N_FEATURES,
+                                                   "directory": directory + "/rows"},
+                        config, notes)]
 
-    def peer(label: str, record_: dict) -> PeerResult:
-        if "error" in record_:
-            return PeerResult(label, error=record_["error"])
-        if record_.get("time_s") is not None and math.isnan(record_["time_s"]):
-            return PeerResult(label, runs=[{**record_, "time_s": math.inf}])
-        return PeerResult(label, runs=[record_])
+    def peer(label: str, runs: list[dict]) -> PeerResult:
+        failed = [run["error"] for run in runs if "error" in run]
+        if failed:
+            return PeerResult(label, error=failed[0])
+        # a run that failed inside its task (the baseline's MemoryError) is infinitely slow
+        return PeerResult(label, runs=[{**run, "time_s": math.inf}
+                                       if run.get("time_s") is not None
+                                       and math.isnan(run["time_s"]) else run
+                                       for run in runs])
 
+    results = {kind: {n: peer(f"n={n:,}", records[kind][n]) for n in ns} for kind in records}
     columns = [Column("pass_s", "pass (s)"), Column("sampling_s", "sampling (s)"),
                Column("rows_per_s", "rows / s", ".3g"),
                Column("worker_peak_mb", "worker peak (MB)", ".0f"),
@@ -307,11 +317,11 @@ def run(config: Config) -> WorkloadResult:
     for kind in KINDS:
         sections.append(Section(title=f"{kind} on Dask ({N_FEATURES} features, "
                                       f"{BLOCK_ROWS:,}-row blocks, 2 workers)",
-                                peers=[peer(f"n={n:,}", runs[kind][n]) for n in ns],
+                                peers=[results[kind][n] for n in ns],
                                 baseline=None, columns=columns))
     sections.append(Section(title=f"in memory, exact fit, address space <= "
                                   f"{IN_MEMORY_LIMIT_GB:g} GiB (inf: failed)",
-                            peers=[peer(f"n={n:,}", runs["in_memory"][n]) for n in ns],
+                            peers=[results["in_memory"][n] for n in ns],
                             baseline=None, columns=[Column("rows_per_s", "rows / s", ".3g"),
                                                     Column("client_peak_rss_mb",
                                                            "peak RSS (MB)", ".0f")]))
@@ -320,11 +330,11 @@ def run(config: Config) -> WorkloadResult:
                             baseline=None, columns=[Column("rows_per_s", "rows / s", ".3g")]))
 
     def metric(kind: str, n: int, key: str) -> float | None:
-        value = runs[kind][n].get("metrics", {}).get(key) if "error" not in runs[kind][n] else None
+        value = results[kind][n].metric(key)
         return None if value is None or not math.isfinite(value) else value
 
     def total(kind: str, n: int) -> float | None:
-        value = runs[kind][n].get("time_s")
+        value = results[kind][n].median_s
         return None if value is None or not math.isfinite(value) else value
 
     targets = []
@@ -336,9 +346,9 @@ def run(config: Config) -> WorkloadResult:
         targets.append(Target.check(label + " >= 0.9", slope, ">=", 0.9, config.quick))
         targets.append(Target.check(label + " <= 1.1", slope, "<=", 1.1, config.quick))
 
-    def spread(values: list[float | None]) -> float | None:
+    def spread(values: list[float | None], expected: int = len(ns)) -> float | None:
         values = [v for v in values if v is not None and v > 0]
-        return max(values) / min(values) if len(values) == len(ns) else None
+        return max(values) / min(values) if len(values) == expected else None
 
     targets.append(Target.check("NUTS sampling time, largest / smallest over the sizes",
                                 spread([metric("nuts", n, "sampling_s") for n in ns]),
@@ -346,6 +356,10 @@ def run(config: Config) -> WorkloadResult:
     targets.append(Target.check("exact fit's peak worker memory, largest / smallest",
                                 spread([metric("exact", n, "worker_peak_mb") for n in ns]),
                                 "<=", 1.5, config.quick))
+    full_blocks = spread([metric("exact", n, "worker_peak_mb") for n in ns[1:]], len(ns) - 1)
+    if full_blocks is not None:
+        notes.append(f"exact fit's peak worker memory, largest / smallest from n={ns[1]:,} "
+                     f"(every worker busy with whole blocks): {full_blocks:.2f}")
     top = ns[-1]
     baseline_failed = metric("in_memory", top, "finished") == 0.0
     dask_finished = total("exact", top) is not None
@@ -354,10 +368,12 @@ def run(config: Config) -> WorkloadResult:
                                 1.0, config.quick))
     worst = None
     for n in ns:
-        ours, theirs = runs["exact"][n].get("moments"), runs["in_memory"][n].get("moments")
-        if ours and theirs:
+        for ours, theirs in zip([run.get("moments") for run in records["exact"][n]],
+                                [run.get("moments") for run in records["in_memory"][n]]):
+            if not (ours and theirs):
+                continue
             gap = max(abs(a - b) / s for a, b, s in zip(ours["mean"], theirs["mean"],
-                                                       theirs["sd"]))
+                                                        theirs["sd"]))
             worst = gap if worst is None else max(worst, gap)
     targets.append(Target.check("exact posterior mean, Dask against in memory (sds, worst "
                                 "size where both ran)", worst, "<=", 1e-10, config.quick))
