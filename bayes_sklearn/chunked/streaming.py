@@ -32,7 +32,7 @@ from bayes_sklearn.chunked.sources import (
     chunks,
     joined_frame,
 )
-from bayes_sklearn.chunked.statistics import GaussianStatistics, tree_reduce
+from bayes_sklearn.chunked.statistics import GaussianStatistics, statistics_of_rows, tree_reduce
 
 #: Partitions fetched once are kept while they take less than this in all:
 #: small data then cost one round trip per partition, not one per visit.
@@ -63,7 +63,7 @@ def _chunk_first_pass(X, y, w, n_features: int | None) -> FirstPass:
         raise ValueError(f"A chunk of X has {X.shape[0]} rows but its y has {y.shape[0]}.")
     labels, codes = np.unique(y, return_inverse=True)
     weights = np.bincount(codes, weights=w, minlength=labels.shape[0]).astype(np.float64)
-    return FirstPass(GaussianStatistics.from_chunk(X, np.zeros(X.shape[0]), w), labels, weights)
+    return FirstPass(statistics_of_rows(X, np.zeros(X.shape[0]), w), labels, weights)
 
 
 class PartitionStream:
