@@ -92,3 +92,29 @@ def test_streaming_needs_minibatch_advi(data):
         BayesianLogisticRegression(inference="advi").fit(chunks)
     with pytest.raises(ValueError, match="at least 2 classes"):
         BayesianLogisticRegression(**ADVI).fit(_chunks(X, np.zeros(len(y), int), np.arange(len(y))))
+
+
+def test_parquet_labels_of_any_type_stream_without_dask(data, in_memory, tmp_path, monkeypatch):
+    import pandas as pd
+
+    from bayes_sklearn.chunked import sources
+
+    monkeypatch.setattr(sources, "_dask_read_parquet", lambda paths: None)
+    X, y = data
+    order = np.random.default_rng(3).permutation(len(y))
+    frame = pd.DataFrame(X, columns=["dose", "age"]).assign(
+        outcome=np.where(y == 1, "ill", "healthy"))
+    paths = []
+    for i, rows in enumerate(np.array_split(order, 4)):
+        paths.append(tmp_path / f"part-{i}.parquet")
+        frame.iloc[rows].to_parquet(paths[-1])
+    streamed = _quiet_fit(BayesianLogisticRegression(**ADVI), paths, "outcome")
+    assert list(streamed.classes_) == ["healthy", "ill"]
+    # the rows keep their shuffled pandas index, written as a column: not a feature
+    assert list(streamed.feature_names_in_) == ["dose", "age"]
+    assert np.abs(_estimates(streamed) - _estimates(in_memory)).max() < 0.25
+    frame.loc[5, "outcome"] = None
+    frame.to_parquet(paths[0])
+    with pytest.raises(ValueError, match="y contains missing values: 1 in a batch of column "
+                                         "'outcome'"):
+        BayesianLogisticRegression(**ADVI).fit(paths[:1], "outcome")

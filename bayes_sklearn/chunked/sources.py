@@ -122,9 +122,15 @@ def _dask_read_parquet(paths):
     return dd.read_parquet(paths)
 
 
+def _is_numeric(arrow_type) -> bool:
+    import pyarrow as pa
+
+    return (pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type)
+            or pa.types.is_boolean(arrow_type) or pa.types.is_decimal(arrow_type))
+
+
 def _parquet_feature_names(paths, y: str, weight: str | None) -> tuple[str, ...]:
     """The feature columns (all but the target and weight), checked numeric."""
-    import pyarrow as pa
     import pyarrow.dataset as ds
 
     schema = ds.dataset(paths, format="parquet").schema
@@ -132,13 +138,17 @@ def _parquet_feature_names(paths, y: str, weight: str | None) -> tuple[str, ...]
     if missing:
         raise ValueError(f"The parquet data have no column {missing[0]!r}; its columns "
                          f"are {schema.names}.")
+    # a pandas index written with the rows is not a feature (a RangeIndex is
+    # kept as metadata only, the others as columns)
+    index = {name for name in (schema.pandas_metadata or {}).get("index_columns", [])
+             if isinstance(name, str)}
+    # the target may hold labels of any type (a classifier's classes)
     bad = [field.name for field in schema
-           if not (pa.types.is_integer(field.type) or pa.types.is_floating(field.type)
-                   or pa.types.is_boolean(field.type) or pa.types.is_decimal(field.type))]
+           if field.name not in index and field.name != y and not _is_numeric(field.type)]
     if bad:
         raise ValueError(f"The parquet data have non-numeric columns {bad}. Encode them "
                          "first: data in chunks take the design columns as they are.")
-    return tuple(name for name in schema.names if name not in (y, weight))
+    return tuple(name for name in schema.names if name not in (y, weight) and name not in index)
 
 
 def check_chunk(X: Any, y: Any, sample_weight: Any, n_features: int | None,
@@ -216,13 +226,24 @@ def _parquet_batches(data: ChunkedData) -> Iterator[tuple[Any, Any, Any]]:
         [data.sample_weight] if data.sample_weight is not None else [])
     dataset = ds.dataset(data.X, format="parquet")
     p = len(data.feature_names)
+    numeric_target = _is_numeric(dataset.schema.field(data.y).type)
     for batch in dataset.to_batches(columns=columns, batch_size=PARQUET_BATCH_ROWS):
         # a null becomes NaN, which the chunk's check refuses by name
         table = np.zeros((batch.num_rows, batch.num_columns))
         for i in range(batch.num_columns):
-            table[:, i] = pc.cast(batch.column(i), pa.float64()).to_numpy(zero_copy_only=False)
-        yield (table[:, :p], table[:, p],
-               table[:, p + 1] if data.sample_weight is not None else None)
+            if i != p or numeric_target:
+                table[:, i] = pc.cast(batch.column(i), pa.float64()).to_numpy(
+                    zero_copy_only=False)
+        y = table[:, p] if numeric_target else _labels(batch.column(p), data.y)
+        yield table[:, :p], y, table[:, p + 1] if data.sample_weight is not None else None
+
+
+def _labels(column, name: str) -> np.ndarray:
+    """A non-numeric target column's labels, as they are."""
+    if column.null_count:
+        raise ValueError(f"Input y contains missing values: {column.null_count} in a batch "
+                         f"of column {name!r}.")
+    return column.to_numpy(zero_copy_only=False)
 
 
 def _dask_array_blocks(data: ChunkedData) -> list[tuple]:
