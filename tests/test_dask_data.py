@@ -48,6 +48,13 @@ def _lazy_data(n_blocks=6):
     return X, y, w
 
 
+def _task_names(tasks) -> list[str]:
+    """The names of the tasks a ``get_task_stream`` recorded (a block's key without
+    its index)."""
+    return [str(task["key"][0] if isinstance(task["key"], tuple) else task["key"])
+            for task in tasks.data]
+
+
 def _close(chunked, whole, tol=1e-10):
     sd = np.sqrt(np.diag(whole.coef_cov_))
     difference = np.r_[chunked.intercept_, chunked.coef_] - np.r_[whole.intercept_, whole.coef_]
@@ -78,12 +85,11 @@ def test_the_rows_never_reach_the_client(client, monkeypatch):
     with distributed.get_task_stream(client) as tasks:
         model = BayesianLinearRegression(**EXACT).fit(X, y)
     # every block's statistics were computed on a worker: 8 blocks, 7 merges
-    names = [task["key"][0] if isinstance(task["key"], tuple) else task["key"]
-             for task in tasks.data]
-    assert sum("_chunk_statistics" in str(name) for name in names) == 8
-    assert sum("merge" in str(name) for name in names) == 7
+    names = _task_names(tasks)
+    assert sum("_chunk_statistics" in name for name in names) == 8
+    assert sum("merge" in name for name in names) == 7
     # y is computed from X's blocks: each block is generated once, not fused into both
-    assert sum("x_block" in str(name) for name in names) == 8
+    assert sum("x_block" in name for name in names) == 8
     assert {task["worker"] for task in tasks.data} <= set(client.scheduler_info()["workers"])
     assert model.statistics_.n_rows == 8 * BLOCK_ROWS
 
@@ -177,9 +183,7 @@ def test_predictions_on_a_dask_array_are_lazy_and_equal_in_memory_ones(client):
         np.testing.assert_allclose(log_lik.compute(), model.log_likelihood(X_local, y_local),
                                    rtol=1e-14)
     # y comes from X's blocks, which are generated once for both
-    keys = [str(task["key"][0] if isinstance(task["key"], tuple) else task["key"])
-            for task in tasks.data]
-    assert sum("x_block" in key for key in keys) == 3
+    assert sum("x_block" in name for name in _task_names(tasks)) == 3
     # the posterior is one node of the graph, whatever the number of blocks
     assert _graph_nodes_holding(mean, model) == 1
     assert _graph_nodes_holding(log_lik, model) == 1
