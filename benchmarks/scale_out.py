@@ -25,9 +25,8 @@ run of each kind at the smallest size warms the disk caches. In each run a
 first call of the same kind on 2,000 rows (one block) comes before the
 timed one: a fresh cluster's first tasks of each function cost about half a
 second once, which a long-lived cluster has paid already. It is recorded
-apart (``first call``). Every size and
-kind runs ``--repeats`` times, round-robin over the sizes (medians are
-reported). Each run records the pass time, sampling time, rows per second,
+apart (``first call``). Every size and kind runs ``--repeats`` times,
+round-robin over the sizes (medians are reported). Each run records the pass time, sampling time, rows per second,
 the peak memory of the workers (``distributed.diagnostics.MemorySampler``,
 summed over both, as sampled during the call) and the client's peak RSS
 (``getrusage``; it holds the scheduler as well). The in-memory baseline
